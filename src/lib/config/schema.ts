@@ -63,6 +63,10 @@ export const configSchema = z
         replication: z.object({user: name.default('replicator')}).strict().default({}),
         /** Bound for pg_ctl start/stop/promote and other slow steps. */
         stepTimeout: duration('60s'),
+        /** pg_ctl -l: server output before the logging collector starts (default: <datadir>/pgha-server.log). */
+        logFile: absPath.optional(),
+        /** postgresql.conf outside the datadir (Debian: /etc/postgresql/15/main/postgresql.conf); passed as -c config_file. */
+        configFile: absPath.optional(),
       })
       .strict(),
     archive: z

@@ -1,0 +1,121 @@
+import type {Config} from '../config/schema.js'
+import {PghaError, SafetyRefusal, StepFailedError} from '../errors.js'
+import {describeFailure, type SystemContext} from '../system/exec.js'
+import {pgCtlChange, psqlChange, psqlQuery, sqlLiteral} from '../system/pgctl.js'
+import {detectRole} from './detect-role.js'
+import type {StepOutcome} from './types.js'
+
+/** Decides whether promoting is safe now (the peer is fenced or VIP-M is silent). */
+export type PromoteGuard = () => Promise<{allowed: boolean; why: string}>
+
+export interface EnsurePromotedOptions {
+  guard: PromoteGuard
+  /** Skip the guard (the operator vouches that the old primary is down). */
+  force?: boolean
+}
+
+/** restore_command as the server has it, and whether ALTER SYSTEM (postgresql.auto.conf) set it. */
+export interface RestoreCommandSetting {
+  value: string
+  fromAutoConf: boolean
+}
+
+export const RESTORE_COMMAND_QUERY = "SELECT setting, COALESCE(sourcefile, '') FROM pg_catalog.pg_settings WHERE name = 'restore_command';"
+
+/** Pure: parse RESTORE_COMMAND_QUERY's row. */
+export function parseRestoreCommand(row: string[] | undefined): RestoreCommandSetting {
+  return {value: row?.[0] ?? '', fromAutoConf: (row?.[1] ?? '').endsWith('postgresql.auto.conf')}
+}
+
+/**
+ * Pure: the SQL around a promotion. restore_command is switched off so a dead archive (the
+ * seed's NFS peer) cannot stall the end of recovery, then put back exactly as it was: the
+ * same ALTER SYSTEM value, or RESET when it came from postgresql.conf.
+ * Reloadable since PostgreSQL 14; older servers need a restart before promoting.
+ */
+export function restoreCommandSteps(major: number, rc: RestoreCommandSetting): {disable?: string; restartBeforePromote: boolean; restore?: string} {
+  if (rc.value === '') return {restartBeforePromote: false}
+  const reload = major >= 14 ? '\nSELECT pg_catalog.pg_reload_conf();' : ''
+  return {
+    disable: `ALTER SYSTEM SET restore_command = '';${reload}`,
+    restartBeforePromote: major < 14,
+    restore: `${rc.fromAutoConf ? `ALTER SYSTEM SET restore_command = ${sqlLiteral(rc.value)};` : 'ALTER SYSTEM RESET restore_command;'}\nSELECT pg_catalog.pg_reload_conf();`,
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function waitUntil(what: string, deadline: number, check: () => Promise<boolean>): Promise<void> {
+  for (;;) {
+    try {
+      if (await check()) return
+    } catch (error) {
+      if (!(error instanceof PghaError)) throw error // a failed query: the server may be mid-restart
+    }
+    if (Date.now() >= deadline) throw new StepFailedError(`timed out waiting until ${what}`, 'check the server log; raise postgres.stepTimeout if the server is just slow')
+    await sleep(100)
+  }
+}
+
+/**
+ * Promote a running standby. Already a primary → nothing to do. Refuses (SafetyRefusal) unless
+ * the guard allows it or force. Bounded by postgres.stepTimeout; every change is recorded
+ * (and skipped) under --dry-run.
+ */
+export async function ensurePromoted(ctx: SystemContext, cfg: Config, opts: EnsurePromotedOptions): Promise<StepOutcome> {
+  const started = Date.now()
+  const deadline = started + cfg.postgres.stepTimeout
+  const remaining = () => Math.max(1000, deadline - Date.now())
+  const role = await detectRole(ctx, cfg)
+  if (!role.running) throw new StepFailedError('PostgreSQL is not running; promotion needs a running standby', 'start it first (pgha start-db)')
+  if (role.role === 'primary') return {changed: false, summary: 'already primary (not in recovery); nothing to promote', role: 'primary'}
+
+  let guardWhy: string
+  if (opts.force) {
+    guardWhy = 'forced (--force): safety guard skipped'
+    ctx.log.warn('promoting WITHOUT the fence/VIP-M safety check (--force)')
+  } else {
+    const g = await opts.guard()
+    if (!g.allowed) {
+      throw new SafetyRefusal(`refusing to promote: ${g.why}`, 'fence the peer first (pgha fence-peer), or pass --force if you know the old primary is down')
+    }
+    guardWhy = g.why
+  }
+
+  const rc = parseRestoreCommand((await psqlQuery(ctx, cfg, RESTORE_COMMAND_QUERY))[0])
+  const plan = restoreCommandSteps(role.pgMajor, rc)
+  let restoreNeeded = false
+  let failure: unknown
+  try {
+    if (plan.disable) {
+      await psqlChange(ctx, cfg, plan.disable, 'disable restore_command so a dead archive cannot stall the end of recovery')
+      restoreNeeded = true
+      if (plan.restartBeforePromote) {
+        const r = await pgCtlChange(ctx, cfg, 'restart', `restart to apply restore_command = '' (PostgreSQL ${role.pgMajor} < 14)`, {mode: 'fast', timeoutMs: remaining()})
+        if (r.exitCode !== 0 || r.timedOut) throw new StepFailedError(`restart before promotion failed: ${describeFailure(r)}`, 'check the server log')
+      } else if (!ctx.dryRun) {
+        await waitUntil('restore_command is reloaded', deadline, async () => (await psqlQuery(ctx, cfg, "SELECT current_setting('restore_command') = '';"))[0]?.[0] === 't')
+      }
+    }
+    const r = await pgCtlChange(ctx, cfg, 'promote', 'promote the standby and wait until it leaves recovery', {timeoutMs: remaining()})
+    if (!ctx.dryRun) {
+      if (r.exitCode !== 0 || r.timedOut) throw new StepFailedError(`pg_ctl promote failed: ${describeFailure(r)}`, 'check the server log')
+      await waitUntil('the server is writable (pg_is_in_recovery() = false)', deadline, async () => (await psqlQuery(ctx, cfg, 'SELECT pg_is_in_recovery();'))[0]?.[0] === 'f')
+    }
+  } catch (error) {
+    failure = error
+  }
+  if (restoreNeeded && plan.restore) {
+    try {
+      await psqlChange(ctx, cfg, plan.restore, 'put restore_command back as it was')
+    } catch (error) {
+      if (!failure) throw error
+      ctx.log.error(`could not restore restore_command: ${(error as Error).message}`)
+    }
+  }
+  if (failure) throw failure
+  await psqlChange(ctx, cfg, 'CHECKPOINT;', 'checkpoint so the new timeline is on disk')
+
+  if (ctx.dryRun) return {changed: false, summary: `would promote the standby (${guardWhy})`, role: 'standby'}
+  return {changed: true, summary: `promoted to primary in ${Date.now() - started} ms (${guardWhy})`, role: 'primary', durationMs: Date.now() - started, guard: guardWhy}
+}
