@@ -1,0 +1,166 @@
+/**
+ * Two real PostgreSQL clusters on 127.0.0.1 for the rejoin/switchover tests: a primary made
+ * with initdb and a standby made with pg_basebackup, run as the postgres OS user in a temp
+ * directory. Passwords are real (scram) and reach libpq through a passfile, as in production.
+ * Ports come from the caller (this piece owns 55500-55599).
+ */
+import {execFileSync} from 'node:child_process'
+import {chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import pg from 'pg'
+import {configSchema, type Config} from '../../src/lib/config/schema.js'
+import {rewindGrantsSql} from '../../src/lib/system/rewind.js'
+import {ensureInit} from '../../src/lib/steps/init.js'
+import {SystemContext} from '../../src/lib/system/exec.js'
+
+export const BINDIR = '/usr/lib/postgresql/15/bin'
+const OS_USER = 'postgres'
+const REPL_PASSWORD = 'repl-secret-Δ1'
+const HB_PASSWORD = 'hb-secret-Δ2'
+
+export interface Node {
+  name: string
+  port: number
+  datadir: string
+  socketDir: string
+  cfg: Config
+}
+
+export interface Pair {
+  root: string
+  passfile: string
+  a: Node
+  b: Node
+  cleanup(): void
+}
+
+function uid(): {uid: number; gid: number} {
+  return {uid: Number(execFileSync('id', ['-u', OS_USER]).toString()), gid: Number(execFileSync('id', ['-g', OS_USER]).toString())}
+}
+
+/** Run as the postgres OS user, bounded; throws with stderr on failure. */
+export function asPg(argv: string[], opts: {input?: string; timeoutMs?: number} = {}): string {
+  return execFileSync('runuser', ['-u', OS_USER, '--', ...argv], {input: opts.input ?? '', timeout: opts.timeoutMs ?? 60_000, env: {...process.env, LC_ALL: 'C'}}).toString()
+}
+
+export function psql(n: Node, sql: string, db = 'postgres'): string {
+  return asPg([join(BINDIR, 'psql'), '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', n.socketDir, '-p', String(n.port), '-d', db], {input: sql}).trim()
+}
+
+export function pgCtl(n: Node, ...args: string[]): string {
+  return asPg([join(BINDIR, 'pg_ctl'), '-D', n.datadir, '-w', '-t', '60', ...args])
+}
+
+function nodeConfig(name: string, peer: string, port: number, datadir: string, socketDir: string, passfile: string, root: string): Config {
+  return configSchema.parse({
+    cluster: 'test',
+    node: {name, address: '192.0.2.11'},
+    peer: {name: peer, address: '192.0.2.12'},
+    network: {interface: 'lo', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
+    postgres: {bindir: BINDIR, datadir, port, socketDir, passfile, heartbeat: {database: 'pgha', user: 'pgha'}, replication: {user: 'replicator'}, stepTimeout: '60s'},
+    archive: {mode: 'none'},
+    fence: {agent: 'none'},
+    stateDir: join(root, `state-${name}`),
+  })
+}
+
+function hostConf(port: number, socketDir: string, walLogHints: boolean): string {
+  return [
+    `port = ${port}`,
+    "listen_addresses = '127.0.0.1'",
+    `unix_socket_directories = '${socketDir}'`,
+    'wal_level = replica',
+    'hot_standby = on',
+    `wal_log_hints = ${walLogHints ? 'on' : 'off'}`,
+    'max_wal_senders = 5',
+    "wal_keep_size = '256MB'",
+    'shared_buffers = 32MB',
+    'fsync = off', // temp clusters on a shared test machine; crash safety is not under test here
+    'logging_collector = off',
+    '',
+  ].join('\n')
+}
+
+/**
+ * Node A: initdb + primary + pgha init + replicator role with pg_rewind's grants.
+ * Node B: pg_basebackup of A, streaming from A.
+ */
+export async function makePair(opts: {portA: number; portB: number; walLogHints: boolean; tag: string; grantCheckpoint?: boolean}): Promise<Pair> {
+  const root = mkdtempSync(join(tmpdir(), `pgha-${opts.tag}-${process.pid}-`))
+  const {uid: u, gid: g} = uid()
+  chownSync(root, u, g)
+  chmodSync(root, 0o755)
+  const passfile = join(root, 'pgpass')
+  writeFileSync(passfile, `*:*:*:replicator:${REPL_PASSWORD}\n*:*:*:pgha:${HB_PASSWORD}\n`, {mode: 0o600})
+  chownSync(passfile, u, g)
+  const mk = (name: string, peer: string, port: number): Node => {
+    const datadir = join(root, name, 'data')
+    const socketDir = join(root, name, 'run')
+    mkdirSync(socketDir, {recursive: true})
+    chownSync(join(root, name), u, g)
+    chownSync(socketDir, u, g)
+    return {name, port, datadir, socketDir, cfg: nodeConfig(name, peer, port, datadir, socketDir, passfile, root)}
+  }
+  const a = mk('node1', 'node2', opts.portA)
+  const b = mk('node2', 'node1', opts.portB)
+  const pair: Pair = {
+    root, passfile, a, b,
+    cleanup() {
+      for (const n of [a, b]) {
+        try {
+          asPg([join(BINDIR, 'pg_ctl'), '-D', n.datadir, '-m', 'immediate', 'stop'], {timeoutMs: 30_000})
+        } catch {
+          // not running
+        }
+      }
+      if (process.env.PGHA_KEEP_TEST_DIRS !== '1') rmSync(root, {recursive: true, force: true})
+    },
+  }
+  try {
+    asPg([join(BINDIR, 'initdb'), '-D', a.datadir, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync'], {timeoutMs: 120_000})
+    writeFileSync(join(a.datadir, 'postgresql.conf'), hostConf(a.port, a.socketDir, opts.walLogHints), {flag: 'a'})
+    writeFileSync(join(a.datadir, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\nhost replication replicator 127.0.0.1/32 scram-sha-256\n')
+    pgCtl(a, '-l', join(root, 'node1', 'server.log'), 'start')
+    psql(a, [`CREATE ROLE replicator LOGIN REPLICATION PASSWORD '${REPL_PASSWORD}';`, ...rewindGrantsSql('replicator').map((s) => s + ';')].join('\n'))
+    await ensureInit(new SystemContext(), a.cfg, {password: HB_PASSWORD})
+    if (opts.grantCheckpoint !== false) psql(a, 'GRANT pg_checkpoint TO pgha;')
+    psql(a, 'CREATE TABLE t (id bigint PRIMARY KEY, origin text NOT NULL, at timestamptz DEFAULT now());')
+    asPg([join(BINDIR, 'pg_basebackup'), '-D', b.datadir, '-d', `host=127.0.0.1 port=${a.port} user=replicator passfile=${passfile}`, '-X', 'stream', '-c', 'fast', '-R'], {timeoutMs: 120_000})
+    // -R here is test setup only; make B a host of its own (port, socket, conninfo without password).
+    writeFileSync(join(b.datadir, 'postgresql.conf'), hostConf(b.port, b.socketDir, opts.walLogHints), {flag: 'a'})
+    writeFileSync(join(b.datadir, 'postgresql.auto.conf'), `primary_conninfo = 'host=127.0.0.1 port=${a.port} user=replicator passfile=${passfile} application_name=node2'\n`)
+    chownSync(join(b.datadir, 'postgresql.auto.conf'), u, g)
+    pgCtl(b, '-l', join(root, 'node2', 'server.log'), 'start')
+    await waitFor(() => psql(a, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'") === '1', 30_000, 'B streaming from A')
+    return pair
+  } catch (error) {
+    pair.cleanup()
+    throw error
+  }
+}
+
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs
+  let lastErr: unknown
+  while (Date.now() < end) {
+    try {
+      if (await cond()) return
+    } catch (error) {
+      lastErr = error
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`timed out waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`)
+}
+
+/** A TCP client as the superuser over the socket (trust), for writers in tests. */
+export async function client(n: Node): Promise<pg.Client> {
+  const c = new pg.Client({host: n.socketDir, port: n.port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 2000, query_timeout: 5000})
+  c.on('error', () => undefined)
+  await c.connect()
+  return c
+}
+
+/** The source override for a node: "VIP-M" is this node's own 127.0.0.1 port in tests. */
+export const sourceOf = (n: Node) => ({host: '127.0.0.1', port: n.port})
