@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for p in postgresql postgresql-contrib iproute2 iputils-arping ipmitool openipmi util-linux procps; do
+for p in postgresql postgresql-contrib iproute2 iputils-arping ipmitool openipmi fence-agents util-linux procps python3 systemd; do
   have "$p" || need_pkgs+=("$p")
 done
 SUDO=""

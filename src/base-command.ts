@@ -130,10 +130,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       line = err.message
       fix = err.fix
       details = err.details ?? []
-    } else if (err.oclif?.exit !== undefined) {
-      code = err.oclif.exit === 1 ? EXIT.STEP_FAILED : EXIT.USAGE // oclif parse errors
-      line = err.message.split('\n')[0]
-      if (/Nonexistent flag|Unexpected argument|Expected --|Missing required|must be one of|Parsing --/i.test(err.message)) code = EXIT.USAGE
+    } else if ('parse' in err || err.oclif?.exit !== undefined) {
+      // oclif's flag/argument parse errors (CLIParseError carries `parse`) are usage errors.
+      code = 'parse' in err || /Nonexistent flag|Unexpected argument|Expected|Missing \d* ?required|one of|Parsing --/i.test(err.message) ? EXIT.USAGE : EXIT.STEP_FAILED
+      line = err.message.split('\n').filter(Boolean).join('; ')
     }
     const json = (() => {
       try {
