@@ -43,6 +43,7 @@ describe('rejoin with real PostgreSQL', {concurrency: false}, () => {
     assert.ok(state.length > 0)
 
     const out = await ensureRejoinedAsStandby(ctx(), p.a.cfg, {source: sourceOf(p.b), timeoutMs: 120_000})
+    t.diagnostic(`${out.summary}; phases ${JSON.stringify(out.phases)}`)
     assert.equal(out.changed, true)
     assert.equal(out.method, 'rewind', out.summary)
     assert.match(out.why, /wal_log_hints is on/)
@@ -79,6 +80,7 @@ describe('rejoin with real PostgreSQL', {concurrency: false}, () => {
     assert.ok(existsSync(join(p.a.datadir, 'PG_VERSION')) && !existsSync(join(p.a.datadir, 'standby.signal')), 'dry run changed nothing')
 
     const out = await ensureRejoinedAsStandby(ctx(), p.a.cfg, {source: sourceOf(p.b), timeoutMs: 120_000})
+    t.diagnostic(`${out.summary}; phases ${JSON.stringify(out.phases)}`)
     assert.equal(out.method, 'basebackup', out.summary)
     assert.match(out.why, /wal_log_hints is off and data checksums are off/)
     assert.ok(out.keptAside && existsSync(join(out.keptAside, 'PG_VERSION')), 'old data directory kept')

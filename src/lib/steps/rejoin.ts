@@ -32,10 +32,16 @@ export interface RejoinOptions {
   confirm?: (question: string) => Promise<void>
   now?: () => Date
   sleep?: (ms: number) => Promise<void>
+  /**
+   * Switchover: this primary was stopped cleanly after the new primary replayed its shutdown
+   * checkpoint, so nothing diverged. Without wal_log_hints/checksums (no pg_rewind) only the
+   * standby config is written; streaming then proves the histories match (a fork would fail).
+   */
+  afterCleanStop?: boolean
 }
 
 export interface RejoinOutcome extends StepOutcome {
-  /** What copied the data: none (already streaming), rewind, basebackup. */
+  /** What copied the data: none (already streaming, or clean switchover stop), rewind, basebackup. */
   method: 'none' | 'rewind' | 'basebackup'
   /** Why that method, in one sentence. */
   why: string
@@ -114,10 +120,14 @@ export async function ensureRejoinedAsStandby(ctx: SystemContext, cfg: Config, o
   // 5. Copy: pg_rewind when the data directory allows it, else (or on failure) pg_basebackup.
   const savedConfig = await readHostConfig(ctx, cfg)
   const cap = control ? rewindCapability(control) : {possible: true, why: 'pg_controldata is read after the stop'}
-  let used: 'rewind' | 'basebackup' = method === 'basebackup' || !cap.possible ? 'basebackup' : 'rewind'
+  let used: 'rewind' | 'basebackup' | 'none' = method === 'basebackup' || !cap.possible ? 'basebackup' : 'rewind'
   let why = method === 'basebackup' ? 'asked for with --method basebackup' : cap.why
   if (method === 'rewind' && !cap.possible) throw new StepFailedError(`cannot use pg_rewind: ${cap.why}`, 'use --method basebackup (or auto); PostgreSQL was left stopped')
-  ctx.log.info(`rejoin by ${used === 'rewind' ? 'pg_rewind' : 'pg_basebackup'}: ${why}`)
+  if (used === 'basebackup' && method === 'auto' && opts.afterCleanStop && control && isCleanlyShutDown(control)) {
+    used = 'none'
+    why = `clean switchover stop (shutdown checkpoint ${control.latestCheckpoint} replayed by the new primary) and no pg_rewind possible: no copy; streaming verifies the histories`
+  }
+  ctx.log.info(`rejoin by ${used === 'rewind' ? 'pg_rewind' : used === 'none' ? 'config only' : 'pg_basebackup'}: ${why}`)
   let rewindNotNeeded: boolean | undefined
   let keptAside: string | undefined
   if (used === 'rewind') {
@@ -142,7 +152,7 @@ export async function ensureRejoinedAsStandby(ctx: SystemContext, cfg: Config, o
   else await ensureDbRunning(ctx, cfg)
   phase('start')
   if (ctx.dryRun) {
-    return {changed: false, summary: `would rejoin as a standby of ${where} by ${used === 'rewind' ? 'pg_rewind' : 'pg_basebackup'} (${why})`, method: used, why, phases}
+    return {changed: false, summary: `would rejoin as a standby of ${where} by ${used === 'rewind' ? 'pg_rewind' : used === 'none' ? 'standby config only' : 'pg_basebackup'} (${why})`, method: used, why, phases}
   }
   const streaming = await waitUntilStreaming(ctx, cfg, src, deadline, sleep)
   phase('stream')
@@ -153,7 +163,7 @@ export async function ensureRejoinedAsStandby(ctx: SystemContext, cfg: Config, o
     )
   }
   const total = Date.now() - started
-  const how = used === 'rewind' ? (rewindNotNeeded ? 'pg_rewind (nothing to undo)' : 'pg_rewind') : `pg_basebackup (old data kept at ${keptAside})`
+  const how = used === 'rewind' ? (rewindNotNeeded ? 'pg_rewind (nothing to undo)' : 'pg_rewind') : used === 'none' ? 'standby config only (clean stop)' : `pg_basebackup (old data kept at ${keptAside})`
   return {changed: true, summary: `rejoined as a standby streaming from ${where} by ${how} in ${(total / 1000).toFixed(1)} s`, method: used, why, rewindNotNeeded, keptAside, phases, durationMs: total}
 }
 

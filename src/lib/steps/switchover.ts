@@ -1,0 +1,248 @@
+import type pg from 'pg'
+import type {Config} from '../config/schema.js'
+import {formatBytes} from '../config/units.js'
+import {PghaError, SafetyRefusal, StepFailedError, UsageError} from '../errors.js'
+import type {SystemContext} from '../system/exec.js'
+import {localEndpoint, type PgEndpoint, withPgClient} from '../system/pg.js'
+import {psqlChange} from '../system/pgctl.js'
+import {defaultSource, readControlData, type SourceServer} from '../system/rewind.js'
+import {ensureDbRunning, ensureDbStopped} from './db.js'
+import {detectRole} from './detect-role.js'
+import {ensurePromoted} from './promote.js'
+import {ensureRejoinedAsStandby} from './rejoin.js'
+import {
+  claimMarker, closeReadySession, inRecoveryAt, openReadySession, peerReady, peerStreams, setMarkerPhase, standbyLagBytes, standbyWal,
+  verifyShutdownCheckpointReceived,
+} from './switchover-probe.js'
+import {formatPlan, type SwitchoverMarker, type SwitchoverSide, switchoverPlan} from './switchover-plan.js'
+import type {StepOutcome} from './types.js'
+import {ensureVipClaimed, ensureVipsReleased} from './vip.js'
+
+/** VIP moves of this host. Tests without network namespaces pass a recorder (VIPs are then not moved). */
+export interface SwitchoverNetwork {
+  claim(which: 'primary' | 'standby'): Promise<void>
+  /** Release VIP-M (the demote half) or VIP-S (the promote half, at the end). */
+  release(which: 'primary' | 'standby'): Promise<void>
+}
+
+export function vipNetwork(ctx: SystemContext, cfg: Config): SwitchoverNetwork {
+  return {
+    claim: async (which) => void (await ensureVipClaimed(ctx, cfg, which)),
+    release: async (which) => void (await ensureVipsReleased(ctx, cfg, {all: which === 'primary'})),
+  }
+}
+
+export interface SwitchoverOptions {
+  /** Target node name; must be the current standby (default: it is). */
+  to?: string
+  /** Bound for this host's whole half (default 5 min). */
+  timeoutMs?: number
+  /** How long to wait for the other host's half at each hand-over point (default 60 s). */
+  partnerTimeoutMs?: number
+  /** The peer's database (default peer.address:postgres.port). */
+  peer?: PgEndpoint
+  /** The new primary as the old one reaches it (default VIP-M). */
+  source?: SourceServer
+  network?: SwitchoverNetwork
+  sleep?: (ms: number) => Promise<void>
+}
+
+export interface SwitchoverOutcome extends StepOutcome {
+  side: SwitchoverSide
+  id?: string
+  plan: string[]
+  /** Milliseconds this half saw without a writable primary (demote: stop → peer writable; promote: primary gone → VIP-M claimed). */
+  outageMs?: number
+  timeline: {at: number; event: string}[]
+}
+
+const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+/** Run this host's half of a planned switchover (decided by its role). --dry-run: checks, then the plan. */
+export async function runSwitchover(ctx: SystemContext, cfg: Config, opts: SwitchoverOptions = {}): Promise<SwitchoverOutcome> {
+  const role = await detectRole(ctx, cfg)
+  if (!role.running) throw new StepFailedError(`PostgreSQL is not running on ${cfg.node.name}; a switchover needs a running primary and standby`, 'start it (pgha start-db) first')
+  const side: SwitchoverSide = role.role === 'primary' ? 'demote' : 'promote'
+  const [primary, standby] = side === 'demote' ? [cfg.node.name, cfg.peer.name] : [cfg.peer.name, cfg.node.name]
+  if (opts.to && opts.to !== standby) {
+    if (opts.to === primary) return {changed: false, summary: `${primary} is already the primary; nothing to do`, side, plan: [], timeline: []}
+    throw new UsageError(`--to ${opts.to} names neither host of this pair (${cfg.node.name}, ${cfg.peer.name})`, `use --to ${standby}`)
+  }
+  const plan = formatPlan(switchoverPlan(primary, standby, {vips: opts.network === undefined, archive: cfg.archive.mode !== 'none'}))
+  const run = new HalfRun(ctx, cfg, opts, side)
+  try {
+    return side === 'demote' ? await run.demote(plan) : await run.promote(plan)
+  } finally {
+    await run.close()
+  }
+}
+
+/** One half's state: deadline, timeline of events, the open ready session. */
+class HalfRun {
+  readonly started = Date.now()
+  readonly deadline: number
+  readonly timeline: {at: number; event: string}[] = []
+  readonly peer: PgEndpoint
+  readonly source: SourceServer
+  readonly net: SwitchoverNetwork
+  readonly partnerMs: number
+  readonly sleep: (ms: number) => Promise<void>
+  ready?: pg.Client
+
+  constructor(readonly ctx: SystemContext, readonly cfg: Config, opts: SwitchoverOptions, readonly side: SwitchoverSide) {
+    this.deadline = this.started + (opts.timeoutMs ?? 300_000)
+    this.peer = opts.peer ?? {kind: 'tcp', host: cfg.peer.address, port: cfg.postgres.port}
+    this.source = opts.source ?? defaultSource(cfg)
+    this.net = opts.network ?? vipNetwork(ctx, cfg)
+    this.partnerMs = opts.partnerTimeoutMs ?? 60_000
+    this.sleep = opts.sleep ?? realSleep
+  }
+
+  mark(event: string): void {
+    this.timeline.push({at: Date.now() - this.started, event})
+    this.ctx.log.info(`switchover (${this.side} half): ${event}`)
+  }
+
+  async close(): Promise<void> {
+    await closeReadySession(this.ready)
+    this.ready = undefined
+  }
+
+  /** Poll `cond` every 100 ms until true or `ms` passed (never past the half's deadline). */
+  async until(what: string, ms: number, cond: () => Promise<boolean>): Promise<boolean> {
+    const end = Math.min(Date.now() + ms, this.deadline)
+    while (Date.now() < end) {
+      if (await cond().catch(() => false)) return true
+      await this.sleep(100)
+    }
+    this.ctx.log.warn(`switchover: gave up waiting for ${what}`)
+    return false
+  }
+
+  outcome(changed: boolean, summary: string, plan: string[], m?: SwitchoverMarker, extra: Record<string, unknown> = {}): SwitchoverOutcome {
+    return {changed, summary, side: this.side, id: m?.id, plan, timeline: this.timeline, ...extra}
+  }
+
+  // ── demote half: runs on the current primary ───────────────────────────────────────────
+  async demote(plan: string[]): Promise<SwitchoverOutcome> {
+    const {ctx, cfg} = this
+    const lag = await standbyLagBytes(ctx, cfg)
+    if (lag === undefined) throw new SafetyRefusal(`${cfg.peer.name} is not streaming from this primary; a switchover would lose its catch-up`, 'fix replication first (pgha status)')
+    if (lag > cfg.lag.yield.maxBytes) throw new SafetyRefusal(`${cfg.peer.name} replays ${formatBytes(lag)} behind, more than lag.yield.maxBytes ${formatBytes(cfg.lag.yield.maxBytes)}`, 'wait until it catches up')
+    if (ctx.dryRun) return this.outcome(false, `would switch over ${cfg.node.name} → ${cfg.peer.name} (standby ${formatBytes(lag)} behind)`, plan)
+
+    const {marker} = await claimMarker(ctx, cfg, localEndpoint(cfg), cfg.node.name, cfg.peer.name, this.deadline - Date.now() + 60_000)
+    this.mark(`marker ${marker.id} set; waiting for ${cfg.peer.name}'s promote half`)
+    if (!(await this.until(`${cfg.peer.name}'s ready session`, this.partnerMs, async () => (await peerReady(cfg, this.peer, marker.id)) === true))) {
+      await setMarkerPhase(ctx, cfg, localEndpoint(cfg), marker, null)
+      throw new StepFailedError(`${cfg.peer.name}'s half of switchover ${marker.id} did not start within ${this.partnerMs / 1000} s; nothing was changed (marker cleared)`, `run pgha switchover on ${cfg.peer.name} too, or run pgha watch there`)
+    }
+    const lagNow = await standbyLagBytes(ctx, cfg)
+    if (lagNow === undefined || lagNow > cfg.lag.yield.maxBytes) {
+      await setMarkerPhase(ctx, cfg, localEndpoint(cfg), marker, null)
+      throw new SafetyRefusal(`${cfg.peer.name} stopped streaming or fell behind (${lagNow === undefined ? 'not streaming' : formatBytes(lagNow)}); switchover cancelled, nothing changed`)
+    }
+    await psqlChange(ctx, cfg, 'CHECKPOINT;', 'flush dirty pages now so the shutdown checkpoint (the write outage) is short')
+    this.mark('stopping PostgreSQL (fast): writes stop here')
+    const stoppedAt = Date.now()
+    await ensureDbStopped(ctx, cfg, {mode: 'fast'})
+    const control = await readControlData(ctx, cfg, 10_000)
+    if (control?.state !== 'shut down') throw new StepFailedError(`PostgreSQL did not shut down cleanly (state "${control?.state}")`, 'investigate before restarting it; the marker stays so the watch loops keep out')
+    this.mark(`stopped cleanly; shutdown checkpoint at ${control.latestCheckpoint}`)
+    await this.net.release('primary')
+    this.mark('VIP-M released')
+
+    const promoted = await this.until(`${cfg.peer.name} to become a writable primary`, this.partnerMs, async () => (await inRecoveryAt(cfg, {kind: 'tcp', ...this.source}))?.inRecovery === false)
+    if (!promoted) return this.rollBack(marker, control.latestCheckpoint)
+    const outageMs = Date.now() - stoppedAt
+    this.mark(`${cfg.peer.name} is the writable primary`)
+
+    const rejoin = await ensureRejoinedAsStandby(ctx, cfg, {source: this.source, timeoutMs: Math.max(30_000, this.deadline - Date.now()), afterCleanStop: true})
+    if (rejoin.method === 'rewind' && rejoin.rewindNotNeeded === false) ctx.log.error('pg_rewind undid WAL on the old primary: it had WAL the new primary lacked (this must not happen after a clean switchover)')
+    this.mark(`rejoined as a standby (${rejoin.method}${rejoin.rewindNotNeeded ? ', nothing to undo' : ''})`)
+    const gotVipS = await this.until('VIP-S to be released by the new primary', this.partnerMs, async () => {
+      await this.net.claim('standby')
+      return true
+    })
+    this.mark(gotVipS ? 'VIP-S claimed' : 'VIP-S still held by the peer: left to the watch loop')
+    return this.outcome(true, `switched over: ${cfg.peer.name} is primary, ${cfg.node.name} streams from it (writes stopped for ${(outageMs / 1000).toFixed(1)} s as seen from here)`, plan, marker, {outageMs, rejoin: rejoin.summary, shutdownCheckpoint: control.latestCheckpoint, rewound: rejoin.rewindNotNeeded === false})
+  }
+
+  /** The peer never promoted: start again as primary, but only when it provably will not promote. */
+  private async rollBack(marker: SwitchoverMarker, checkpoint: string): Promise<SwitchoverOutcome> {
+    const {ctx, cfg} = this
+    const quiet = async () => (await peerReady(cfg, this.peer, marker.id)) === false && (await inRecoveryAt(cfg, this.peer))?.inRecovery === true
+    if (!(await quiet()) || (await this.sleep(5000), !(await quiet()))) {
+      throw new StepFailedError(
+        `switchover ${marker.id} stalled: ${cfg.node.name} is stopped (clean, checkpoint ${checkpoint}) but ${cfg.peer.name} neither promoted nor provably gave up`,
+        `check ${cfg.peer.name}: if it is primary, run pgha rejoin here; if it is a standby, pgha start-db here. Then pgha switchover --abort`,
+      )
+    }
+    this.mark(`${cfg.peer.name} did not promote and its half is gone: rolling back`)
+    await ensureDbRunning(ctx, cfg)
+    await this.net.claim('primary')
+    await setMarkerPhase(ctx, cfg, localEndpoint(cfg), marker, null)
+    throw new StepFailedError(`switchover ${marker.id} rolled back: ${cfg.peer.name} did not promote within ${this.partnerMs / 1000} s; ${cfg.node.name} is primary again`, `see ${cfg.peer.name}'s pgha output or log`)
+  }
+
+  // ── promote half: runs on the current standby ──────────────────────────────────────────
+  async promote(plan: string[]): Promise<SwitchoverOutcome> {
+    const {ctx, cfg} = this
+    if (!cfg.node.canPrimary) throw new SafetyRefusal(`${cfg.node.name} has node.canPrimary false; it may not become primary`, 'switch over to another host or change the config')
+    const wal = await standbyWal(ctx, cfg)
+    if (wal.receiverStatus !== 'streaming' || !wal.receivedTli || !wal.replayLsn) throw new SafetyRefusal(`${cfg.node.name} is not streaming from the primary (receiver ${wal.receiverStatus ?? 'absent'})`, 'fix replication first (pgha status)')
+    if (ctx.dryRun) return this.outcome(false, `would switch over ${cfg.peer.name} → ${cfg.node.name}`, plan)
+
+    const {marker} = await claimMarker(ctx, cfg, this.peer, cfg.peer.name, cfg.node.name, this.deadline - Date.now() + 60_000)
+    this.ready = await openReadySession(cfg, marker.id)
+    const fromLsn = wal.replayLsn
+    const tli = wal.receivedTli
+    this.mark(`marker ${marker.id}; ready session open; waiting for ${cfg.peer.name} to stop`)
+    const gone = await this.until(`${cfg.peer.name} to stop`, this.partnerMs, async () => (await standbyWal(ctx, cfg)).receiverStatus !== 'streaming' && (await inRecoveryAt(cfg, this.peer)) === undefined)
+    if (!gone) {
+      await this.close()
+      await setMarkerPhase(ctx, cfg, this.peer, marker, null).catch(() => false)
+      throw new StepFailedError(`${cfg.peer.name}'s half of switchover ${marker.id} did not stop the primary within ${this.partnerMs / 1000} s; nothing was changed (marker cleared)`, `run pgha switchover on ${cfg.peer.name} too, or run pgha watch there`)
+    }
+    const goneAt = Date.now()
+    this.mark(`${cfg.peer.name} is down`)
+    const received = (await standbyWal(ctx, cfg)).receiveLsn ?? '0/0'
+    const checkpoint = await verifyShutdownCheckpointReceived(ctx, cfg, tli, fromLsn, received)
+    const replayed = await this.until('the shutdown checkpoint to be replayed', 30_000, async () => {
+      const w = await standbyWal(ctx, cfg)
+      return w.replayLsn !== undefined && w.replayLsn === w.receiveLsn
+    })
+    if (!replayed) throw new StepFailedError(`received WAL up to ${received} is not replayed within 30 s`, 'check the standby log; nothing was promoted')
+    this.mark(`the old primary's CHECKPOINT_SHUTDOWN at ${checkpoint.lsn} is received and replayed`)
+    await ensurePromoted(ctx, cfg, {guard: async () => ({allowed: true, why: `switchover ${marker.id}: the old primary stopped cleanly and its shutdown checkpoint ${checkpoint.lsn} is replayed here`})})
+    await this.close()
+    await this.until('VIP-M to be free', 15_000, async () => {
+      await this.net.claim('primary')
+      return true
+    })
+    const outageMs = Date.now() - goneAt
+    this.mark('promoted and VIP-M claimed: writes resume')
+    await setMarkerPhase(ctx, cfg, localEndpoint(cfg), marker, 'promoted')
+    const streams = await this.until(`${cfg.peer.name} to stream from here`, Math.max(this.partnerMs, this.deadline - Date.now()), () => peerStreams(ctx, cfg))
+    if (!streams) {
+      throw new StepFailedError(`${cfg.node.name} is primary, but ${cfg.peer.name} does not stream from it yet; VIP-S and the marker are left as they are`, `check pgha on ${cfg.peer.name} (pgha rejoin there), then pgha switchover --abort`)
+    }
+    this.mark(`${cfg.peer.name} streams from here`)
+    await this.net.release('standby')
+    await setMarkerPhase(ctx, cfg, localEndpoint(cfg), marker, null)
+    this.mark('VIP-S released, marker cleared')
+    return this.outcome(true, `switched over: ${cfg.node.name} is primary (shutdown checkpoint ${checkpoint.lsn} replayed before promotion), ${cfg.peer.name} streams from it`, plan, marker, {outageMs, shutdownCheckpoint: checkpoint.lsn})
+  }
+}
+
+/** Clear a switchover marker left by a half that died (on whichever server is the writable primary). */
+export async function abortSwitchover(ctx: SystemContext, cfg: Config, primary: PgEndpoint): Promise<StepOutcome> {
+  const rows = await withPgClient(cfg, primary, {timeoutMs: 5000}, async (c) => (await c.query('SELECT switchover FROM pgha.cluster_state WHERE id = 1')).rows)
+  const current = rows[0]?.switchover as string | null
+  if (!current) return {changed: false, summary: 'no switchover marker is set; nothing to do'}
+  if (!ctx.sqlChange('primary', 'UPDATE pgha.cluster_state SET switchover = NULL', 'clear the switchover marker: watch loops act again')) return {changed: false, summary: `would clear the marker ${current}`}
+  await withPgClient(cfg, primary, {timeoutMs: 5000}, (c) => c.query('UPDATE pgha.cluster_state SET switchover = NULL, updated_at = now() WHERE id = 1'))
+  return {changed: true, summary: `cleared the switchover marker ${current}`, cleared: current}
+}
+
+export const isPghaError = (e: unknown): e is PghaError => e instanceof PghaError
