@@ -10,13 +10,13 @@ export default class LabStatus extends BaseCommand<typeof LabStatus> {
   async run() {
     const lab = layoutFromFlags(this.flags)
     requireLab(lab)
-    const st = await labStatus(lab)
+    const st = await labStatus(lab, {json: this.jsonEnabled()})
     const outcome = {changed: false, summary: `lab ${lab.name}`, ...st}
     if (!this.jsonEnabled()) {
       for (const line of renderLabStatus(st)) this.log(line)
       if (st.pghaStatusFrom) {
         this.log(`\npgha status (run inside ${st.pghaStatusFrom}):`)
-        this.log(JSON.stringify(st.pghaStatus, null, 2))
+        this.log(typeof st.pghaStatus === 'string' ? st.pghaStatus : JSON.stringify(st.pghaStatus, null, 2))
       }
     }
     return this.envelope(outcome)

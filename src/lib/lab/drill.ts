@@ -40,6 +40,8 @@ export interface ScenarioFigures {
 export interface ScenarioResult {
   name: string
   title: string
+  /** Who was primary and standby when the scenario started (failback: primary = the host that was off). */
+  roles?: Roles
   passed: boolean
   checks: {ok: boolean; text: string}[]
   startedAt: number
@@ -135,7 +137,7 @@ export class Drill {
   }
 
   /** The scenario's figures, timeline and final state. */
-  async finish(name: string, title: string): Promise<ScenarioResult> {
+  async finish(name: string, title: string, roles?: Roles): Promise<ScenarioResult> {
     await this.stopLoad()
     const endedAt = Date.now()
     const samples = this.sampler.samples.filter((s) => s.t >= this.startedAt && s.t <= endedAt)
@@ -156,7 +158,7 @@ export class Drill {
     const final = Object.fromEntries(LAB_NODES.map((n) => [n, observedRole(last.hosts[n])])) as Record<LabNode, HostRole>
     this.load = undefined
     return {
-      name, title, passed: this.checks.every((c) => c.ok), checks: this.checks, startedAt: this.startedAt, faultAt: this.faultAt, endedAt,
+      name, title, roles, passed: this.checks.every((c) => c.ok), checks: this.checks, startedAt: this.startedAt, faultAt: this.faultAt, endedAt,
       figures: {writeGapMs: gap.gapMs, faultToWriteMs: gap.fromFaultMs, recoveryMs: this.recoveryMs, acked: counts.acked, failedAttempts: counts.failed, lost, maxWritableWithVipM: max.max, samples: samples.length},
       final, timeline, notes: this.notes,
     }

@@ -194,8 +194,7 @@ async function buildCluster(lab: LabLayout, say: Say, bindir: string): Promise<v
   say('node2: pg_basebackup from node1, start PostgreSQL (streaming standby)')
   await createStandby(labPgNode(lab, 'node2', bindir), {host: lab.hosts.node1.address, port: PG_PORT}, {replicationUser: REPLICATION_USER, passfile: lab.hosts.node2.passfile, settings: pgSettings(lab, 'node2')})
   say('VIP-M 192.0.2.100 on node1, VIP-S 192.0.2.101 on node2 (pgha claim-vip)')
-  await mustPgha(lab, 'node1', ['claim-vip', 'primary'])
-  await mustPgha(lab, 'node2', ['claim-vip', 'standby'])
+  await Promise.all([mustPgha(lab, 'node1', ['claim-vip', 'primary']), mustPgha(lab, 'node2', ['claim-vip', 'standby'])])
   await waitStreaming(lab, bindir, 30_000)
 }
 

@@ -76,7 +76,7 @@ export async function runDrill(lab: LabLayout, names: string[], out: (line: stri
         } catch (e) {
           d.check(false, `scenario step failed: ${(e as Error).message.split('\n')[0]}`)
         }
-        results.push(await d.finish(sc.name, title))
+        results.push(await d.finish(sc.name, title, roles))
       }
       for (const line of renderScenario(results.at(-1)!)) out(line)
     }

@@ -48,7 +48,7 @@ function lastWatchLine(file: string): string | undefined {
   }
 }
 
-export async function labStatus(lab: LabLayout): Promise<LabStatus> {
+export async function labStatus(lab: LabLayout, opts: {json?: boolean} = {}): Promise<LabStatus> {
   const sampler = new Sampler(lab)
   const s = await sampler.sampleOnce()
   await sampler.stop()
@@ -69,12 +69,16 @@ export async function labStatus(lab: LabLayout): Promise<LabStatus> {
   const st: LabStatus = {name: lab.name, dir: lab.dir, up: readManifest(lab) !== undefined, hosts, load: loadRunning(lab)?.run}
   const from = LAB_NODES.find((n) => hosts[n].power === 'on')
   if (from && statusCommandAvailable()) {
-    const r = await pghaInHost(lab, from, ['status', '--json'], 20_000).catch(() => undefined)
+    const r = await pghaInHost(lab, from, ['status', ...(opts.json === false ? [] : ['--json'])], 20_000).catch(() => undefined)
     if (r) {
-      try {
-        st.pghaStatus = JSON.parse(r.stdout)
-      } catch {
-        st.pghaStatus = {error: (r.stderr || r.stdout).split('\n')[0]}
+      if (opts.json === false) {
+        st.pghaStatus = (r.stdout + (r.exitCode !== 0 ? r.stderr : '')).trimEnd()
+      } else {
+        try {
+          st.pghaStatus = JSON.parse(r.stdout)
+        } catch {
+          st.pghaStatus = {error: (r.stderr || r.stdout).split('\n')[0]}
+        }
       }
       st.pghaStatusFrom = from
     }

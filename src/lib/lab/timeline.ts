@@ -42,8 +42,11 @@ export function transitionEvents(ts: Transition[]): TimelineEvent[] {
 export interface WatchLine {
   t: number
   role?: string
+  /** Role before this tick, when the tick changed it. */
+  from?: string
   reason: string
   actions?: string[]
+  failed?: string
 }
 
 /**
@@ -62,7 +65,9 @@ export function parseWatchLog(text: string): WatchLine[] {
       if (!reason) continue
       const actions = Array.isArray(o.actions) ? o.actions.map(String) : undefined
       const role = typeof o.role === 'string' ? o.role : typeof o.next === 'string' ? o.next : undefined
-      out.push({t, role, reason, actions})
+      const from = typeof o.from === 'string' ? o.from : undefined
+      const failed = typeof o.failed === 'string' ? o.failed : undefined
+      out.push({t, role, reason, actions, ...(from ? {from} : {}), ...(failed ? {failed} : {})})
     } catch {
       // a torn last line
     }
@@ -79,12 +84,14 @@ export function watchEvents(source: EventSource, lines: WatchLine[], from: numbe
   let prevReason: string | undefined
   let prevRole: string | undefined
   for (const l of lines) {
-    const changed = l.reason !== prevReason || l.role !== prevRole || (l.actions?.length ?? 0) > 0
+    const changed = l.reason !== prevReason || l.role !== prevRole || (l.actions?.length ?? 0) > 0 || l.failed !== undefined
     prevReason = l.reason
     prevRole = l.role
     if (!changed || l.t < from || l.t > to) continue
     const acts = l.actions && l.actions.length > 0 ? ` [${l.actions.join(', ')}]` : ''
-    out.push({t: l.t, source, text: `watch${l.role ? ` (${l.role})` : ''}: ${l.reason}${acts}`})
+    const role = l.from && l.role ? `${l.from} → ${l.role}` : l.role
+    const failed = l.failed ? ` — FAILED ${l.failed}` : ''
+    out.push({t: l.t, source, text: `watch${role ? ` (${role})` : ''}: ${l.reason}${acts}${failed}`})
   }
   return out
 }
