@@ -1,0 +1,145 @@
+/**
+ * ActionName → the idempotent step that does it. The watch loop runs a Decision's actions
+ * through runAction() one by one and stops at the first that throws. Each step is bounded by
+ * its own timeouts; actionBoundMs() says how long each may take in the worst case, so the
+ * loop knows when a tick has overrun (then systemd's watchdog restarts us).
+ */
+import type {Config} from '../config/schema.js'
+import {StepFailedError} from '../errors.js'
+import {ensureArchiveMounted} from '../steps/archive.js'
+import {ensureDbRunning, ensureDbStopped} from '../steps/db.js'
+import {backoffMs, ensurePeerFenced} from '../steps/fence-peer.js'
+import {makePromoteGuard, makeVipPrimaryTaken} from '../steps/guards.js'
+import {heartbeat} from '../steps/heartbeat.js'
+import {ensurePromoted} from '../steps/promote.js'
+import {ensureRejoinedAsStandby} from '../steps/rejoin.js'
+import type {StepOutcome} from '../steps/types.js'
+import {CLAIM_DAD_MIN_MS, ensureVipClaimed, ensureVipsReleased, IP_TIMEOUT_MS} from '../steps/vip.js'
+import {describeFailure, type SystemContext} from '../system/exec.js'
+import {fencePower} from '../system/fence.js'
+import {addressOf, arpDuplicateCheck, arpingKillAfterMs, ipAddrDelArgv, localAddressEntries} from '../system/net.js'
+import {PGCTL_SLACK_MS} from '../system/pgctl.js'
+import {type ActionName, type Decision, FENCE_TRIES_PER_TICK} from './types.js'
+
+/** Bound of one rejoin inside the loop (a full pg_basebackup of a big cluster takes a while). */
+export const REJOIN_TIMEOUT_MS = 30 * 60_000
+
+/** Worst-case duration of one action (its steps' own timeouts added up, plus slack). Pure. */
+export function actionBoundMs(cfg: Config, action: ActionName, decision?: Pick<Decision, 'fenceTries'>): number {
+  const pgStep = cfg.postgres.stepTimeout + PGCTL_SLACK_MS + 10_000
+  const dad = arpingKillAfterMs(Math.ceil(Math.max(CLAIM_DAD_MIN_MS, cfg.timing.probeTimeout) / 1000))
+  switch (action) {
+    case 'mountArchive':
+      return cfg.archive.timeout + 5000
+    case 'startDb':
+      return pgStep + dad
+    case 'stopDb':
+      return pgStep
+    case 'claimVipPrimary':
+    case 'claimVipStandby':
+      return dad + 3 * IP_TIMEOUT_MS + arpingKillAfterMs(Math.max(1, cfg.network.arpCount))
+    case 'releaseVipPrimary':
+    case 'releaseVipStandby':
+      return 5 * IP_TIMEOUT_MS
+    case 'fencePeer': {
+      const tries = decision?.fenceTries ?? FENCE_TRIES_PER_TICK
+      return tries * (cfg.fence.timeout + backoffMs(tries)) + 5000
+    }
+    case 'promote':
+      // The guard asks the BMC and ARP, then pg_ctl promote and the waits share stepTimeout.
+      return cfg.fence.timeout + dad + 2 * pgStep
+    case 'rejoin':
+      return REJOIN_TIMEOUT_MS + pgStep
+    case 'writeHeartbeat':
+      return 2 * cfg.timing.probeTimeout + 2000
+  }
+}
+
+export interface ActionHooks {
+  /** Every fence attempt, for the log. */
+  onFenceAttempt?: (line: string) => void
+  warn?: (line: string) => void
+}
+
+const arpTimeout = (cfg: Config) => Math.max(CLAIM_DAD_MIN_MS, cfg.timing.probeTimeout)
+
+/** Run one action; resolves with the step's outcome, throws (PghaError) when it did not reach its goal. */
+export async function runAction(ctx: SystemContext, cfg: Config, action: ActionName, decision: Pick<Decision, 'fenceTries'>, hooks: ActionHooks = {}): Promise<StepOutcome> {
+  const vipM = addressOf(cfg.network.vipPrimary)
+  const vipPrimaryState = () => arpDuplicateCheck(ctx, cfg.network.interface, vipM, arpTimeout(cfg))
+  switch (action) {
+    case 'mountArchive':
+      return ensureArchiveMounted(ctx, cfg)
+    case 'startDb':
+      return ensureDbRunning(ctx, cfg, {vipPrimaryTaken: makeVipPrimaryTaken(cfg, vipPrimaryState)})
+    case 'stopDb':
+      return ensureDbStopped(ctx, cfg, {mode: 'fast'})
+    case 'claimVipPrimary':
+      return ensureVipClaimed(ctx, cfg, 'primary')
+    case 'claimVipStandby':
+      return ensureVipClaimed(ctx, cfg, 'standby')
+    case 'releaseVipPrimary':
+      return releaseVipPrimaryOnly(ctx, cfg)
+    case 'releaseVipStandby':
+      return ensureVipsReleased(ctx, cfg)
+    case 'fencePeer':
+      return fenceWithTries(ctx, cfg, decision.fenceTries ?? FENCE_TRIES_PER_TICK, hooks)
+    case 'promote': {
+      const guard = makePromoteGuard(cfg, {
+        powerStatus: () => fencePower(ctx, cfg.fence, 'status', {timeoutMs: cfg.fence.timeout}),
+        vipPrimaryState,
+        warn: (m) => (hooks.warn ?? ctx.log.warn)(m),
+      })
+      return ensurePromoted(ctx, cfg, {guard})
+    }
+    case 'rejoin':
+      return ensureRejoinedAsStandby(ctx, cfg, {timeoutMs: REJOIN_TIMEOUT_MS})
+    case 'writeHeartbeat': {
+      const r = await heartbeat(ctx, cfg, 'local', {timeoutMs: 2 * cfg.timing.probeTimeout})
+      if (!r.ok) throw new StepFailedError(`heartbeat write on the local database failed after ${r.latencyMs} ms: ${r.error}`)
+      return {changed: r.role === 'primary' && !r.rolledBack, summary: `heartbeat written (${r.role}, ${r.latencyMs} ms)`}
+    }
+  }
+}
+
+/**
+ * Up to `tries` attempts this tick, without fence.delay (decide() already waited it), each
+ * bounded by fence.timeout; a short backoff between them. More attempts come on later ticks.
+ */
+async function fenceWithTries(ctx: SystemContext, cfg: Config, tries: number, hooks: ActionHooks): Promise<StepOutcome> {
+  let last: unknown
+  for (let i = 1; i <= Math.max(1, tries); i++) {
+    try {
+      return await ensurePeerFenced(ctx, cfg, {
+        action: 'off',
+        retry: false,
+        maxWaitMs: 0,
+        onAttempt: (a) => hooks.onFenceAttempt?.(`fence attempt ${i} of ${tries} on ${cfg.peer.name}: ${a.ok ? 'power is off' : 'failed'} after ${a.elapsedMs} ms (${a.detail})`),
+      })
+    } catch (error) {
+      last = error
+      if (i < tries) await new Promise((r) => setTimeout(r, backoffMs(i)))
+    }
+  }
+  throw last
+}
+
+/**
+ * Release VIP-M only (a standby that holds it; a primary that yields). vip.ts releases VIP-S
+ * or both; here VIP-S must stay. Falls back to releasing both when VIP-M is the first address
+ * of its subnet (vip.ts then keeps the others with promote_secondaries).
+ */
+async function releaseVipPrimaryOnly(ctx: SystemContext, cfg: Config): Promise<StepOutcome> {
+  const iface = cfg.network.interface
+  const ip = addressOf(cfg.network.vipPrimary)
+  const entries = await localAddressEntries(ctx, iface, IP_TIMEOUT_MS)
+  const held = entries.find((e) => e.family === 'inet' && e.address === ip)
+  if (!held) return {changed: false, summary: `VIP-M ${ip} is not held on ${iface}; nothing to do`}
+  if (!held.secondary) return ensureVipsReleased(ctx, cfg, {all: true})
+  const del = await ctx.change(ipAddrDelArgv(iface, `${held.address}/${held.prefix}`), {timeoutMs: IP_TIMEOUT_MS, privileged: true}, `release VIP-M from ${iface}`)
+  if (del.exitCode !== 0 || del.timedOut) {
+    const still = (await localAddressEntries(ctx, iface, IP_TIMEOUT_MS)).some((e) => e.address === ip)
+    if (still) throw new StepFailedError(`cannot remove VIP-M ${ip} from ${iface}: ${describeFailure(del)}`, 'check that pgha runs as root')
+  }
+  return {changed: !ctx.dryRun, summary: `${ctx.dryRun ? 'would release' : 'released'} VIP-M ${ip} from ${iface}`}
+}
