@@ -97,6 +97,7 @@ export function hostStopScript(h: HostLayout): string {
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 pid=\${1:?host pid}
 init=$(awk '{print $1}' "/proc/$pid/task/$pid/children" 2>/dev/null)
+echo "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ) ${h.node} power: cut (SIGKILL to $pid)" >> ${q(h.initLog)}
 kill -KILL "$pid" 2>/dev/null
 ip -n ${q(h.netns)} link set eth0 down 2>/dev/null
 ip -n ${q(h.netns)} addr flush dev eth0 2>/dev/null
@@ -107,6 +108,6 @@ for _ in $(seq 1 150); do
   [ "$st" = "Z" ] && break
   sleep 0.02
 done
-echo "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ) ${h.node} power: off (SIGKILL to $pid)" >> ${q(h.initLog)}
+echo "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ) ${h.node} power: off" >> ${q(h.initLog)}
 `
 }

@@ -157,3 +157,24 @@ export function postmasterPid(h: HostLayout, state = powerState(h)): number | un
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+/**
+ * When the power really changed (from the host's log: "power: cut" just before the SIGKILL,
+ * "init: power on" as the host's init starts), at or after `since`. A drill's fault time is
+ * this moment, not the start of the ipmitool call (which may take seconds on a busy machine).
+ */
+export function powerEventAt(h: HostLayout, kind: 'off' | 'on', since: number): number | undefined {
+  let text: string
+  try {
+    text = readFileSync(h.initLog, 'utf8')
+  } catch {
+    return undefined
+  }
+  const want = kind === 'off' ? / power: cut\b/ : / init: power on$/
+  for (const line of text.split('\n')) {
+    if (!want.test(line)) continue
+    const t = Date.parse(line.split(' ')[0])
+    if (t >= since - 50) return t
+  }
+  return undefined
+}

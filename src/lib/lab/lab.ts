@@ -11,6 +11,7 @@ import {stopLoad} from './load.js'
 import {createLabNetwork, destroyLabNetwork} from './netns.js'
 import {createStandby, initPrimary, nodePsql, pgNode, type PgNode, prepareDir} from './pgcluster.js'
 import {preflight} from './preflight.js'
+import {rewindGrantsSql} from '../system/rewind.js'
 import {heartbeatPasswordFile, HEARTBEAT_USER, REPLICATION_USER, writeLabSecrets} from './secrets.js'
 
 /**
@@ -120,6 +121,7 @@ function layOutFiles(lab: LabLayout, bindir: string): void {
     const h = lab.hosts[node]
     mkdirSync(h.dir, {recursive: true, mode: 0o755})
     for (const d of [h.bmcDir, h.powerDir, h.stateDir]) mkdirSync(d, {recursive: true, mode: 0o700})
+    prepareDir(h.pgHome, 'postgres', 0o700)
     prepareDir(h.logDir, 'postgres', 0o755)
     prepareDir(h.archiveDir, 'postgres', 0o700)
     prepareDir(h.peerArchiveMount, 'postgres', 0o700)
@@ -191,6 +193,9 @@ async function buildCluster(lab: LabLayout, say: Say, bindir: string): Promise<v
   await nodePsql(primary, `CREATE TABLE lab_writes (run text NOT NULL, n integer NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (run, n));\nALTER TABLE lab_writes OWNER TO ${LOAD_USER};\n`, LOAD_DB)
   say('node1: pgha init (heartbeat database, role, tables)')
   await mustPgha(lab, 'node1', ['init', '--password-file', heartbeatPasswordFile(lab)])
+  // What a DBA grants for rejoin: pg_rewind's file functions to the replication role (it
+  // is no superuser), and CHECKPOINT to the heartbeat role (a rewind source checkpoints at once).
+  await nodePsql(primary, [...rewindGrantsSql(REPLICATION_USER), `GRANT pg_checkpoint TO ${HEARTBEAT_USER}`].join(';\n') + ';\n')
   say('node2: pg_basebackup from node1, start PostgreSQL (streaming standby)')
   await createStandby(labPgNode(lab, 'node2', bindir), {host: lab.hosts.node1.address, port: PG_PORT}, {replicationUser: REPLICATION_USER, passfile: lab.hosts.node2.passfile, settings: pgSettings(lab, 'node2')})
   say('VIP-M 192.0.2.100 on node1, VIP-S 192.0.2.101 on node2 (pgha claim-vip)')

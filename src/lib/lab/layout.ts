@@ -44,6 +44,8 @@ export interface HostLayout {
   bmcPort: number
   dir: string
   configFile: string
+  /** Owned by postgres: the data directory and its rebuilds live here. */
+  pgHome: string
   datadir: string
   socketDir: string
   /** WAL this host archives (archive_command writes here). */
@@ -114,7 +116,10 @@ export function labLayout(name: string = DEFAULT_LAB_NAME, dir?: string): LabLay
       bmcPort: BMC_PORT,
       dir: d,
       configFile: join(d, 'pgha.yaml'),
-      datadir: join(d, 'data'),
+      // Like /var/lib/postgresql/15/main: the parent belongs to postgres too, so a rebuild
+      // (pg_basebackup into a sibling directory) can create its new data directory there.
+      pgHome: join(d, 'pgsql'),
+      datadir: join(d, 'pgsql', 'data'),
       socketDir: join(d, 'run'),
       archiveDir: join(d, 'archive'),
       peerArchiveMount: join(d, 'peer_archive'),

@@ -15,7 +15,8 @@ import {readSecretFile} from './secrets.js'
  * as a primary (a frozen primary wakes up writable).
  */
 
-const QUERY_WAIT_MS = 250
+const QUERY_WAIT_MS = 400
+const CONNECT_WAIT_MS = 1000
 
 function ipAddrs(netns: string): Promise<string[]> {
   return new Promise((resolve) => {
@@ -44,7 +45,7 @@ class HostProbe {
   private answer?: {inRecovery: boolean}
   lastKnownWritable = false
 
-  constructor(private readonly h: HostLayout, private readonly password: string) {}
+  constructor(private readonly h: HostLayout, private readonly password: string, private readonly queryWaitMs = QUERY_WAIT_MS) {}
 
   private drop(): void {
     const c = this.client
@@ -66,8 +67,10 @@ class HostProbe {
     // Still waiting on an earlier query: the server is hung; do not wait again.
     if (this.inFlight) return {writable: null, standby: false}
     this.answer = undefined
+    // A new connection (SCRAM authentication) may take longer than a query on an open one.
+    const waitMs = this.client ? this.queryWaitMs : Math.max(this.queryWaitMs, CONNECT_WAIT_MS)
     this.inFlight = this.query().finally(() => (this.inFlight = undefined))
-    const done = await Promise.race([this.inFlight.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), QUERY_WAIT_MS))])
+    const done = await Promise.race([this.inFlight.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), waitMs))])
     if (!done) return {writable: null, standby: false}
     const answer = this.answer as {inRecovery: boolean} | undefined // set by query()
     if (!answer) {
@@ -109,9 +112,9 @@ export class Sampler {
   private watchCache: Record<LabNode, {at: number; runs: boolean}> = {node1: {at: 0, runs: false}, node2: {at: 0, runs: false}}
   onSample?: (s: Sample) => void
 
-  constructor(private readonly lab: LabLayout, private readonly intervalMs = 100) {
+  constructor(private readonly lab: LabLayout, private readonly intervalMs = 100, queryWaitMs = QUERY_WAIT_MS) {
     const password = readSecretFile(lab.loadPassfile) ?? ''
-    this.probes = {node1: new HostProbe(lab.hosts.node1, password), node2: new HostProbe(lab.hosts.node2, password)}
+    this.probes = {node1: new HostProbe(lab.hosts.node1, password, queryWaitMs), node2: new HostProbe(lab.hosts.node2, password, queryWaitMs)}
   }
 
   async sampleOnce(): Promise<Sample> {

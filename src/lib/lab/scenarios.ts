@@ -2,7 +2,7 @@ import {ipmiPower, startLabBmc, stopLabBmc} from './bmcs.js'
 import {type Drill, describe, type Roles} from './drill.js'
 import {crashDb, setFrozen, setIsolated} from './faults.js'
 import {countWritableWithVipM, observedRole, type Sample} from './figures.js'
-import {powerOffDirect, sleep} from './host.js'
+import {powerEventAt, powerOffDirect, sleep} from './host.js'
 import {LAB_NODES, type LabNode} from './layout.js'
 
 /**
@@ -28,13 +28,14 @@ const AFTER_MS = 2000
 const role = (s: Sample, n: LabNode) => observedRole(s.hosts[n])
 const off = (s: Sample, n: LabNode) => !s.hosts[n].on
 
+/** Power through the real BMC; returns when the power really changed (the fault time). */
 async function powerViaBmc(d: Drill, node: LabNode, action: 'on' | 'off'): Promise<number> {
   const at = Date.now()
   const {power, result} = await ipmiPower(d.lab, node, action)
   const ok = result.exitCode === 0 && power === action
-  d.note(`ipmitool chassis power ${action} ${node}: ${ok ? 'done' : 'FAILED'} in ${result.durationMs} ms`, 'drill', at)
+  d.note(`ipmitool chassis power ${action} ${node}: ${ok ? 'done' : 'FAILED'} (the command took ${result.durationMs} ms)`, 'drill', at)
   if (!ok) throw new Error(`ipmitool chassis power ${action} ${node} failed: ${result.stderr.split('\n').filter(Boolean).at(-1) ?? result.exitCode}`)
-  return at
+  return powerEventAt(d.lab.hosts[node], action, at) ?? at
 }
 
 async function withLoad(d: Drill, name: string, body: () => Promise<void>): Promise<void> {

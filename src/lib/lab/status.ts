@@ -49,7 +49,7 @@ function lastWatchLine(file: string): string | undefined {
 }
 
 export async function labStatus(lab: LabLayout, opts: {json?: boolean} = {}): Promise<LabStatus> {
-  const sampler = new Sampler(lab)
+  const sampler = new Sampler(lab, 100, 3000) // one look: wait for slow answers
   const s = await sampler.sampleOnce()
   await sampler.stop()
   const hosts = {} as Record<LabNode, LabHostStatus>
