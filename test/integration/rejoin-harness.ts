@@ -65,7 +65,7 @@ function nodeConfig(name: string, peer: string, port: number, datadir: string, s
   })
 }
 
-function hostConf(port: number, socketDir: string, walLogHints: boolean): string {
+function hostConf(port: number, socketDir: string, walLogHints: boolean, walKeepSize: string): string {
   return [
     `port = ${port}`,
     "listen_addresses = '127.0.0.1'",
@@ -74,7 +74,7 @@ function hostConf(port: number, socketDir: string, walLogHints: boolean): string
     'hot_standby = on',
     `wal_log_hints = ${walLogHints ? 'on' : 'off'}`,
     'max_wal_senders = 5',
-    "wal_keep_size = '256MB'",
+    `wal_keep_size = '${walKeepSize}'`,
     'shared_buffers = 32MB',
     'fsync = off', // temp clusters on a shared test machine; crash safety is not under test here
     'logging_collector = off',
@@ -86,7 +86,11 @@ function hostConf(port: number, socketDir: string, walLogHints: boolean): string
  * Node A: initdb + primary + pgha init + replicator role with pg_rewind's grants.
  * Node B: pg_basebackup of A, streaming from A.
  */
-export async function makePair(opts: {portA: number; portB: number; walLogHints: boolean; tag: string; grantCheckpoint?: boolean}): Promise<Pair> {
+export async function makePair(opts: {portA: number; portB: number; walLogHints: boolean; tag: string; grantCheckpoint?: boolean
+  /** wal_keep_size on both (default 256MB; the bench uses PostgreSQL's default 0). */
+  walKeepSize?: string
+  /** Runs on the primary before the standby is copied from it (the bench loads its data here). */
+  beforeStandby?: (a: Node) => void | Promise<void>}): Promise<Pair> {
   const root = mkdtempSync(join(tmpdir(), `pgha-${opts.tag}-${process.pid}-`))
   const {uid: u, gid: g} = uid()
   chownSync(root, u, g)
@@ -119,16 +123,17 @@ export async function makePair(opts: {portA: number; portB: number; walLogHints:
   }
   try {
     asPg([join(BINDIR, 'initdb'), '-D', a.datadir, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync'], {timeoutMs: 120_000})
-    writeFileSync(join(a.datadir, 'postgresql.conf'), hostConf(a.port, a.socketDir, opts.walLogHints), {flag: 'a'})
+    writeFileSync(join(a.datadir, 'postgresql.conf'), hostConf(a.port, a.socketDir, opts.walLogHints, opts.walKeepSize ?? '256MB'), {flag: 'a'})
     writeFileSync(join(a.datadir, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\nhost replication replicator 127.0.0.1/32 scram-sha-256\n')
     pgCtl(a, '-l', join(root, 'node1', 'server.log'), 'start')
     psql(a, [`CREATE ROLE replicator LOGIN REPLICATION PASSWORD '${REPL_PASSWORD}';`, ...rewindGrantsSql('replicator').map((s) => s + ';')].join('\n'))
     await ensureInit(new SystemContext(), a.cfg, {password: HB_PASSWORD})
     if (opts.grantCheckpoint !== false) psql(a, 'GRANT pg_checkpoint TO pgha;')
     psql(a, 'CREATE TABLE t (id bigint PRIMARY KEY, origin text NOT NULL, at timestamptz DEFAULT now());')
+    await opts.beforeStandby?.(a)
     asPg([join(BINDIR, 'pg_basebackup'), '-D', b.datadir, '-d', `host=127.0.0.1 port=${a.port} user=replicator passfile=${passfile}`, '-X', 'stream', '-c', 'fast', '-R'], {timeoutMs: 120_000})
     // -R here is test setup only; make B a host of its own (port, socket, conninfo without password).
-    writeFileSync(join(b.datadir, 'postgresql.conf'), hostConf(b.port, b.socketDir, opts.walLogHints), {flag: 'a'})
+    writeFileSync(join(b.datadir, 'postgresql.conf'), hostConf(b.port, b.socketDir, opts.walLogHints, opts.walKeepSize ?? '256MB'), {flag: 'a'})
     writeFileSync(join(b.datadir, 'postgresql.auto.conf'), `primary_conninfo = 'host=127.0.0.1 port=${a.port} user=replicator passfile=${passfile} application_name=node2'\n`)
     chownSync(join(b.datadir, 'postgresql.auto.conf'), u, g)
     pgCtl(b, '-l', join(root, 'node2', 'server.log'), 'start')

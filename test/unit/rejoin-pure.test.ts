@@ -3,7 +3,7 @@ import {describe, it} from 'node:test'
 import {configSchema, type Config} from '../../src/lib/config/schema.js'
 import {
   asideDirs, buildConninfo, conninfoValue, isCleanlyShutDown, lastRecordIsShutdownCheckpoint, lsnToBigInt, parseControlData, parseWalDump,
-  pgBasebackupArgv, pgRewindArgv, primaryConninfo, requiredCopyBytes, rewindCapability, rewindSourceConninfo, singleUserRecoveryArgv,
+  parseRewindCopiedKb, pgBasebackupArgv, pgRewindArgv, primaryConninfo, requiredCopyBytes, rewindCapability, rewindSourceConninfo, singleUserRecoveryArgv,
 } from '../../src/lib/system/rewind.js'
 import {confValue, peerRestoreCommand, withStandbySettings} from '../../src/lib/steps/rejoin-settings.js'
 import {msUntilWindow, parseQuietWindow, type QuietWindow} from '../../src/lib/steps/quiet-window.js'
@@ -71,12 +71,17 @@ describe('conninfo and argv', () => {
       'host=192.0.2.100 port=5432 user=replicator dbname=postgres passfile=/etc/pgha/pgpass application_name=pgha-rewind-node1 connect_timeout=10',
       '--progress',
     ])
-    assert.deepEqual(singleUserRecoveryArgv(cfg), ['/usr/lib/postgresql/15/bin/postgres', '--single', '-F', '-D', '/var/lib/postgresql/15/main', '-c', 'archive_mode=off', 'template1'])
+    assert.deepEqual(singleUserRecoveryArgv(cfg), ['/usr/lib/postgresql/15/bin/postgres', '--single', '-F', '-D', '/var/lib/postgresql/15/main', '-c', 'archive_mode=off', '-c', 'wal_keep_size=1048576', 'template1'])
+    assert.ok(singleUserRecoveryArgv(cfg, 12).includes('wal_keep_segments=65536'), 'PostgreSQL 12 names it wal_keep_segments')
     const deb = testConfig({postgres: {datadir: '/d', configFile: '/etc/postgresql/15/main/postgresql.conf'}})
     assert.deepEqual(singleUserRecoveryArgv(deb).slice(5, 7), ['-c', 'config_file=/etc/postgresql/15/main/postgresql.conf'])
     const bb = pgBasebackupArgv(cfg, 'host=x', '/d.new')
     assert.deepEqual(bb.slice(0, 5), ['/usr/lib/postgresql/15/bin/pg_basebackup', '--pgdata', '/d.new', '--dbname', 'host=x'])
     assert.ok(!bb.includes('-R') && !bb.includes('--write-recovery-conf'), '-R would copy the password into the config')
+  })
+  it('reads how much pg_rewind copied', () => {
+    assert.equal(parseRewindCopiedKb('pg_rewind: reading source file list\r12/3400 kB (0%) copied\r3400/3400 kB (100%) copied\npg_rewind: Done!'), 3400)
+    assert.equal(parseRewindCopiedKb('pg_rewind: no rewind required'), undefined)
   })
   it('places the fresh copy and the old directory next to the data directory', () => {
     const d = asideDirs('/var/lib/postgresql/15/main', new Date('2026-03-04T05:06:07Z'))

@@ -4,10 +4,10 @@ import type {Config} from '../config/schema.js'
 import {formatBytes, formatDuration} from '../config/units.js'
 import {StepFailedError, UsageError} from '../errors.js'
 import {describeFailure, type SystemContext} from '../system/exec.js'
-import {pgCtlChange, pgCtlStatus} from '../system/pgctl.js'
+import {pgCtlChange, pgCtlStatus, readServerMajor} from '../system/pgctl.js'
 import {
   asideDirs, type ControlData, defaultSource, directoryBytes, freeBytes, HOST_CONFIG_FILES, isCleanlyShutDown, pgBasebackupArgv,
-  pgRewindArgv, primaryConninfo, readControlData, requiredCopyBytes, rewindCapability, rewindSourceConninfo, singleUserRecoveryArgv,
+  parseRewindCopiedKb, pgRewindArgv, primaryConninfo, readControlData, requiredCopyBytes, rewindCapability, rewindSourceConninfo, singleUserRecoveryArgv,
   type SourceServer,
 } from '../system/rewind.js'
 import {ensureDbRunning, ensureDbStopped} from './db.js'
@@ -47,6 +47,8 @@ export interface RejoinOutcome extends StepOutcome {
   why: string
   /** pg_rewind found nothing to undo (a cleanly stopped former primary, e.g. after switchover). */
   rewindNotNeeded?: boolean
+  /** What pg_rewind reported copying (its --progress total). */
+  rewindCopiedKb?: number
   /** Where the previous data directory was moved (basebackup only; never deleted). */
   keptAside?: string
   phases: {name: string; ms: number}[]
@@ -107,34 +109,40 @@ export async function ensureRejoinedAsStandby(ctx: SystemContext, cfg: Config, o
 
   await opts.confirm?.(`rejoin ${cfg.node.name} as a standby of ${where}: stop PostgreSQL and rewrite its data directory ${cfg.postgres.datadir}?`)
 
-  // 4. Stop, and make sure the target was shut down cleanly (pg_rewind requires it).
+  // 4. Stop; pg_controldata says which path (wal_log_hints / checksums hold while running too).
   const wasRunning = status.running
   if (wasRunning) await ensureDbStopped(ctx, cfg, {mode: 'fast'})
-  let control = ctx.dryRun && wasRunning ? undefined : await mustReadControl(ctx, cfg, probeMs)
-  if (control && !isCleanlyShutDown(control)) {
+  let control = await mustReadControl(ctx, cfg, probeMs)
+  const cap = rewindCapability(control)
+  let used: 'rewind' | 'basebackup' | 'none' = method === 'basebackup' || !cap.possible ? 'basebackup' : 'rewind'
+  let why = method === 'basebackup' ? 'asked for with --method basebackup' : cap.why
+  if (method === 'rewind' && !cap.possible) throw new StepFailedError(`cannot use pg_rewind: ${cap.why}`, 'use --method basebackup (or auto); PostgreSQL was left stopped')
+  // Under --dry-run a running server was not really stopped: it would be clean after the fast stop.
+  const clean = isCleanlyShutDown(control) || (ctx.dryRun && wasRunning)
+  if (used === 'basebackup' && method === 'auto' && opts.afterCleanStop && clean) {
+    used = 'none'
+    why = `clean switchover stop (shutdown checkpoint ${control.latestCheckpoint} replayed by the new primary) and no pg_rewind possible: no copy; streaming verifies the histories`
+  }
+  // pg_rewind needs a cleanly shut down target; a full copy does not care.
+  if (used === 'rewind' && !clean) {
     await crashRecoverSingleUser(ctx, cfg, control, left())
-    control = ctx.dryRun ? control : await mustReadControl(ctx, cfg, probeMs)
+    if (!ctx.dryRun) control = await mustReadControl(ctx, cfg, probeMs)
   }
   phase('stop')
 
   // 5. Copy: pg_rewind when the data directory allows it, else (or on failure) pg_basebackup.
   const savedConfig = await readHostConfig(ctx, cfg)
-  const cap = control ? rewindCapability(control) : {possible: true, why: 'pg_controldata is read after the stop'}
-  let used: 'rewind' | 'basebackup' | 'none' = method === 'basebackup' || !cap.possible ? 'basebackup' : 'rewind'
-  let why = method === 'basebackup' ? 'asked for with --method basebackup' : cap.why
-  if (method === 'rewind' && !cap.possible) throw new StepFailedError(`cannot use pg_rewind: ${cap.why}`, 'use --method basebackup (or auto); PostgreSQL was left stopped')
-  if (used === 'basebackup' && method === 'auto' && opts.afterCleanStop && control && isCleanlyShutDown(control)) {
-    used = 'none'
-    why = `clean switchover stop (shutdown checkpoint ${control.latestCheckpoint} replayed by the new primary) and no pg_rewind possible: no copy; streaming verifies the histories`
-  }
   ctx.log.info(`rejoin by ${used === 'rewind' ? 'pg_rewind' : used === 'none' ? 'config only' : 'pg_basebackup'}: ${why}`)
   let rewindNotNeeded: boolean | undefined
+  let rewindCopiedKb: number | undefined
   let keptAside: string | undefined
   if (used === 'rewind') {
     ctx.log.info(await ensureSourceCheckpointed(ctx, cfg, src, deadline, sleep))
+    phase('source-checkpoint')
     const r = await ctx.change(pgRewindArgv(cfg, rewindSourceConninfo(cfg, src)), {timeoutMs: left(), asUser: cfg.postgres.osUser, env: {LC_MESSAGES: 'C'}}, `rewind ${cfg.postgres.datadir} to the new primary's timeline (${why})`)
     if (r.exitCode === 0) {
       rewindNotNeeded = /no rewind required/i.test(r.stdout + r.stderr)
+      rewindCopiedKb = parseRewindCopiedKb(r.stdout + '\n' + r.stderr)
     } else if (method === 'auto') {
       why = `pg_rewind failed (${describeFailure(r)}), falling back to a full copy`
       ctx.log.warn(why)
@@ -163,8 +171,8 @@ export async function ensureRejoinedAsStandby(ctx: SystemContext, cfg: Config, o
     )
   }
   const total = Date.now() - started
-  const how = used === 'rewind' ? (rewindNotNeeded ? 'pg_rewind (nothing to undo)' : 'pg_rewind') : used === 'none' ? 'standby config only (clean stop)' : `pg_basebackup (old data kept at ${keptAside})`
-  return {changed: true, summary: `rejoined as a standby streaming from ${where} by ${how} in ${(total / 1000).toFixed(1)} s`, method: used, why, rewindNotNeeded, keptAside, phases, durationMs: total}
+  const how = used === 'rewind' ? (rewindNotNeeded ? 'pg_rewind (nothing to undo)' : `pg_rewind${rewindCopiedKb !== undefined ? ` (${formatBytes(rewindCopiedKb * 1024)} copied)` : ''}`) : used === 'none' ? 'standby config only (clean stop)' : `pg_basebackup (old data kept at ${keptAside})`
+  return {changed: true, summary: `rejoined as a standby streaming from ${where} by ${how} in ${(total / 1000).toFixed(1)} s`, method: used, why, rewindNotNeeded, rewindCopiedKb, keptAside, phases, durationMs: total}
 }
 
 async function mustReadControl(ctx: SystemContext, cfg: Config, timeoutMs: number): Promise<ControlData> {
@@ -185,7 +193,7 @@ async function crashRecoverSingleUser(ctx: SystemContext, cfg: Config, control: 
     const p = join(cfg.postgres.datadir, f)
     if (exists(p)) await mustChange(ctx, ['rm', '-f', p], cfg, 10_000, `remove ${f} so single-user crash recovery can run`)
   }
-  const argv = singleUserRecoveryArgv(cfg)
+  const argv = singleUserRecoveryArgv(cfg, await readServerMajor(ctx, cfg))
   const r = await ctx.change(argv, {timeoutMs, asUser: cfg.postgres.osUser, input: '', env: {LC_MESSAGES: 'C'}}, 'finish crash recovery and shut down cleanly (pg_rewind needs a clean target)')
   if (r.exitCode !== 0) throw new StepFailedError(`single-user crash recovery failed: ${describeFailure(r)}`, 'start and stop the server by hand once, then retry rejoin')
 }

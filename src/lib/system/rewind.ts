@@ -139,14 +139,23 @@ export function pgRewindArgv(cfg: Config, sourceConninfo: string): string[] {
   return [bin(cfg, 'pg_rewind'), '--target-pgdata', cfg.postgres.datadir, '--source-server', sourceConninfo, '--progress']
 }
 
+/** Pure: the total of pg_rewind --progress ("123456/123456 kB (100%) copied"), the last one printed. */
+export function parseRewindCopiedKb(output: string): number | undefined {
+  const all = [...output.matchAll(/(\d+)\/(\d+) kB \(\d+%\) copied/g)]
+  return all.length > 0 ? Number(all[all.length - 1][2]) : undefined
+}
+
 /**
  * Crash recovery in single-user mode, then a clean shutdown: what pg_rewind needs from a
  * target that lost power (pg_rewind ≥ 13 does the same itself; doing it here makes it
  * visible, bounded, and works on 12). stdin must be empty so the backend exits at once.
  */
-export function singleUserRecoveryArgv(cfg: Config): string[] {
+export function singleUserRecoveryArgv(cfg: Config, pgMajor = 15): string[] {
   const conf = cfg.postgres.configFile ? ['-c', `config_file=${cfg.postgres.configFile}`] : []
-  return [bin(cfg, 'postgres'), '--single', '-F', '-D', cfg.postgres.datadir, ...conf, '-c', 'archive_mode=off', 'template1']
+  // The end-of-recovery checkpoint would recycle old WAL that pg_rewind still needs (back to
+  // the last checkpoint before the divergence): keep it all for this one run.
+  const keep = pgMajor >= 13 ? ['-c', 'wal_keep_size=1048576'] : ['-c', 'wal_keep_segments=65536']
+  return [bin(cfg, 'postgres'), '--single', '-F', '-D', cfg.postgres.datadir, ...conf, '-c', 'archive_mode=off', ...keep, 'template1']
 }
 
 /** Full copy into a NEW directory; -R is not used because it writes the password into the config. */

@@ -1,0 +1,93 @@
+/**
+ * npm run bench:rejoin — rejoin time by pg_rewind vs pg_basebackup after a real divergence.
+ *
+ * A ~1 GB pgbench database on a primary (A) with a streaming standby (B) on 127.0.0.1
+ * (ports 55540/55541, temp dir, removed at the end). B is promoted; ~1 % of the table is then
+ * changed on each side (a contiguous range, so ~1 % of the blocks); A loses power. A copy of
+ * A's crashed data directory is taken so both methods start from the same state:
+ *   1. ensureRejoinedAsStandby(method rewind)     → time until A streams from B
+ *   2. restore the copy, ensureRejoinedAsStandby(method basebackup) → same
+ * Goal: rewind ≥ 5× faster. Scale with PGHA_BENCH_SCALE (pgbench scale, default 68 ≈ 1 GB).
+ */
+import {execFileSync} from 'node:child_process'
+import {join} from 'node:path'
+import {SystemContext} from '../src/lib/system/exec.js'
+import {createLogger} from '../src/lib/log.js'
+import {ensureRejoinedAsStandby, type RejoinOutcome} from '../src/lib/steps/rejoin.js'
+import {asPg, BINDIR, makePair, type Pair, pgCtl, psql, sourceOf, waitFor} from '../test/integration/rejoin-harness.js'
+
+const scale = Number(process.env.PGHA_BENCH_SCALE ?? 68)
+const t = () => performance.now()
+const say = (s: string) => process.stdout.write(s + '\n')
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bench:rejoin needs root (PostgreSQL runs as the postgres OS user)')
+  say(`bench:rejoin — pgbench scale ${scale}, 1 % changed on each side after divergence`)
+  let loaded = ''
+  const pair = await makePair({
+    portA: 55540, portB: 55541, walLogHints: true, tag: 'bench', walKeepSize: '0',
+    // An existing database gets its standby: load first, then pg_basebackup (as in production).
+    beforeStandby: (a) => {
+      const s = t()
+      asPg([join(BINDIR, 'pgbench'), '-i', '-q', '-s', String(scale), '-h', a.socketDir, '-p', String(a.port), 'postgres'], {timeoutMs: 1_800_000})
+      psql(a, 'CHECKPOINT;')
+      loaded = `loaded ${(Number(psql(a, "SELECT pg_database_size('postgres')")) / 1024 **3).toFixed(2)} GB in ${((t() - s) / 1000).toFixed(1)} s`
+    },
+  })
+  say(loaded)
+  const stop = () => pair.cleanup()
+  process.once('SIGINT', () => {
+    stop()
+    process.exit(130)
+  })
+  try {
+    await run(pair)
+  } finally {
+    stop()
+  }
+}
+
+async function run(p: Pair): Promise<void> {
+  const rows = scale * 100_000
+  const onePct = Math.floor(rows / 100)
+  pgCtl(p.b, 'promote')
+  await waitFor(() => psql(p.b, 'SELECT pg_is_in_recovery()') === 'f', 60_000, 'B promoted')
+  psql(p.b, 'CHECKPOINT;')
+  psql(p.b, `UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= ${onePct};`)
+  psql(p.a, `UPDATE pgbench_accounts SET abalance = abalance - 1 WHERE aid > ${rows - onePct};`)
+  pgCtl(p.a, '-m', 'immediate', 'stop')
+  const walBytes = Number(psql(p.b, "SELECT sum(size) FROM pg_ls_waldir()"))
+  const snapshot = `${p.a.datadir}.bench-snapshot`
+  execFileSync('cp', ['-a', p.a.datadir, snapshot])
+  say(`diverged: ${onePct} rows updated on each side (~1 % of the blocks); old primary lost power; new primary's pg_wal ${(walBytes / 1024 ** 2).toFixed(0)} MB (PostgreSQL 15's pg_rewind copies all of it)`)
+
+  const ctx = new SystemContext(undefined, false, createLogger({level: 'warn'}))
+  const rejoin = async (method: 'rewind' | 'basebackup'): Promise<{ms: number; out: RejoinOutcome}> => {
+    // The test clusters run with fsync=off and the snapshot was just copied: flush the page
+    // cache first, so neither method pays for writing back the bench's own setup (in
+    // production that data is on disk already).
+    execFileSync('sync')
+    const s = t()
+    const out = await ensureRejoinedAsStandby(ctx, p.a.cfg, {method, source: sourceOf(p.b), timeoutMs: 1_800_000})
+    const ms = t() - s
+    if (psql(p.a, `SELECT count(*) FROM pgbench_accounts WHERE aid <= ${onePct} AND abalance <> 0`) !== String(onePct)) throw new Error(`${method}: the new primary's changes are missing`)
+    return {ms, out}
+  }
+  const rw = await rejoin('rewind')
+  say(`pg_rewind:     ${(rw.ms / 1000).toFixed(1)} s  (${rw.out.summary}; phases ${fmt(rw.out)})`)
+
+  pgCtl(p.a, '-m', 'fast', 'stop')
+  execFileSync('rm', ['-rf', p.a.datadir])
+  execFileSync('mv', ['-T', snapshot, p.a.datadir])
+  const bb = await rejoin('basebackup')
+  say(`pg_basebackup: ${(bb.ms / 1000).toFixed(1)} s  (${bb.out.summary}; phases ${fmt(bb.out)})`)
+  const ratio = bb.ms / rw.ms
+  say(`rewind is ${ratio.toFixed(1)}× faster than basebackup (goal ≥ 5×): ${ratio >= 5 ? 'MET' : 'NOT MET'}`)
+}
+
+const fmt = (o: RejoinOutcome) => o.phases.map((x) => `${x.name} ${(x.ms / 1000).toFixed(1)}s`).join(', ')
+
+main().catch((error) => {
+  process.stderr.write(`bench:rejoin failed: ${(error as Error).message}\n`)
+  process.exit(1)
+})
