@@ -5,7 +5,8 @@ import {SafetyRefusal, StepFailedError} from '../lib/errors.js'
 import {actionBoundMs, runAction} from '../lib/ha/actions.js'
 import {decide} from '../lib/ha/decide.js'
 import {type TickReport, WatchLoop} from '../lib/ha/loop.js'
-import {observe} from '../lib/ha/observe.js'
+import {Observer} from '../lib/ha/observe.js'
+import {probeExec} from '../lib/ha/probe-exec.js'
 import {statePath, writeJsonAtomic} from '../lib/ha/state.js'
 import {FRESH_MEMORY, type Role, ROLES} from '../lib/ha/types.js'
 import {readWatchState, watchProcessRuns} from '../lib/ha/watch-state.js'
@@ -43,7 +44,9 @@ export default class Watch extends BaseCommand<typeof Watch> {
     }
     // Probes never change anything (a heartbeat under --dry-run is rolled back); their SQL is
     // not part of the printed plan, only the actions' commands are.
-    const observeCtx = new SystemContext(undefined, dry, silentLogger)
+    const observeCtx = new SystemContext(probeExec, dry, silentLogger)
+    // The loop watches the VIPs' ARP answers continuously; one tick (--once) asks once.
+    const observer = new Observer(observeCtx, cfg, {arp: this.flags.once ? 'probe' : 'monitor', dryRun: dry})
     const actionCtx = this.system
     const log = this.logger
     const fromState = this.flags.once && !this.flags.role && prev ? prev : undefined
@@ -51,8 +54,9 @@ export default class Watch extends BaseCommand<typeof Watch> {
     const loop = new WatchLoop(
       {
         cfg,
-        observe: (memory) => observe(observeCtx, cfg, memory),
+        observe: (memory) => observer.observe(memory),
         decide,
+        confirmBeforeActing: (obs) => observer.confirmBeforeActing(obs),
         runAction: (action, decision, note) => runAction(actionCtx, cfg, action, decision, {onFenceAttempt: note, warn: (m) => log.warn(m)}),
         persist: dry ? () => {} : (state) => writeJsonAtomic(statePath(cfg.stateDir), state),
         log,
@@ -71,8 +75,11 @@ export default class Watch extends BaseCommand<typeof Watch> {
     )
 
     if (this.flags.once) {
-      const r = await loop.tick()
-      return this.printOnce(r)
+      try {
+        return this.printOnce(await loop.tick())
+      } finally {
+        observer.close()
+      }
     }
 
     const onSignal = (sig: string) => {
@@ -82,7 +89,11 @@ export default class Watch extends BaseCommand<typeof Watch> {
     process.on('SIGTERM', () => onSignal('SIGTERM'))
     process.on('SIGINT', () => onSignal('SIGINT'))
     log.info(`pgha watch starting on ${cfg.node.name} (peer ${cfg.peer.name}): interval ${cfg.timing.interval} ms, checkTimes ${cfg.timing.checkTimes}, probeTimeout ${cfg.timing.probeTimeout} ms${dry ? ', DRY RUN: nothing is changed' : ''}`, {role})
-    await loop.run()
+    try {
+      await loop.run()
+    } finally {
+      observer.close()
+    }
     if (dry) actionCtx.plan.length = 0
     // Probes still in flight (a dead peer's connect) must not hold the exit.
     setTimeout(() => process.exit(0), 3000).unref()

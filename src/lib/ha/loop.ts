@@ -27,6 +27,11 @@ export interface LoopDeps {
   now?: () => number
   /** Worst-case duration of an action (actions.ts actionBoundMs). */
   actionBoundMs?: (action: ActionName, decision: Decision) => number
+  /**
+   * Before running a decision's actions: re-check what a monitored snapshot may have stale
+   * (the gateway). Returns a corrected snapshot to decide on again, or undefined.
+   */
+  confirmBeforeActing?: (obs: Observations) => Promise<Observations | undefined>
   /** A tick overran its hard bound and no systemd watchdog will restart us (default: exit 1). */
   onOverrun?: (message: string) => void
 }
@@ -94,19 +99,29 @@ export class WatchLoop {
     return Math.max(1000, this.deps.cfg.timing.probeTimeout) * 2 + 5000
   }
 
+  private decideOn(obs: Observations): Decision {
+    try {
+      return this.deps.decide(this.role, obs, this.deps.cfg, this.now(), this.memory)
+    } catch (error) {
+      // A hole in the transition table: loud, no action, keep observing.
+      return {next: this.role, reason: oneLine(error), rule: 'error.no-transition', actions: [], memory: this.memory, severity: 'alert'}
+    }
+  }
+
   async tick(): Promise<TickReport> {
-    const {cfg} = this.deps
     const t0 = this.now()
     this.watchdog.begin(t0 + this.observeBoundMs())
     const from = this.role
     const seen = await this.deps.observe({previous: this.previous, flags: this.flags})
     this.flags = seen.flags
-    let decision: Decision
-    try {
-      decision = this.deps.decide(this.role, seen.obs, cfg, this.now(), this.memory)
-    } catch (error) {
-      // A hole in the transition table: loud, no action, keep observing.
-      decision = {next: this.role, reason: oneLine(error), rule: 'error.no-transition', actions: [], memory: this.memory, severity: 'alert'}
+    let decision = this.decideOn(seen.obs)
+    if (decision.actions.length > 0 && this.deps.confirmBeforeActing) {
+      const corrected = await this.deps.confirmBeforeActing(seen.obs)
+      if (corrected) {
+        seen.notes.push(`gateway re-checked before acting: ${corrected.gateway} (the monitor said ${seen.obs.gateway})`)
+        seen.obs = corrected
+        decision = this.decideOn(corrected)
+      }
     }
     const bound = (decision.actions as ActionName[]).reduce((s, a) => s + (this.deps.actionBoundMs?.(a, decision) ?? 60_000), 0)
     this.watchdog.begin(this.now() + bound + 5000)

@@ -4,9 +4,9 @@
  * database normally answers; when it cannot, the peer's does, then the last known value.
  */
 import type {Config} from '../config/schema.js'
-import {readClusterState} from '../steps/pause.js'
+import type {ClusterState} from '../steps/pause.js'
 import {switchoverStatus} from '../steps/switchover-plan.js'
-import {describeEndpoint, type PgEndpoint, pgErrorLine} from '../system/pg.js'
+import {pgErrorLine} from '../system/pg.js'
 import {mountAt, normalizeMountpoint, parseMountinfo, readMountinfo} from '../system/mount.js'
 import type {Observations} from './types.js'
 
@@ -23,25 +23,30 @@ export interface ClusterFlags {
   readAt?: number
 }
 
+/** A database that can be asked for pgha.cluster_state (the local one first, then the peer's). */
+export interface FlagSource {
+  source: 'local' | 'peer'
+  where: string
+  read: (timeoutMs: number) => Promise<ClusterState>
+}
+
 /**
- * Ask each endpoint in order (local, then the peer); the first answer wins. Nobody answers →
- * the last known flags (`last`), else not paused — and the note says so. Never throws.
+ * Ask each source in order; the first answer wins. Nobody answers → the last known flags
+ * (`last`), else not paused — and the note says so. Never throws.
  */
-export async function clusterFlags(cfg: Config, endpoints: PgEndpoint[], last: ClusterFlags | undefined, now: number): Promise<ClusterFlags> {
+export async function clusterFlags(cfg: Config, sources: FlagSource[], last: ClusterFlags | undefined, now: number, localSkipped?: string): Promise<ClusterFlags> {
   const t = cfg.timing.probeTimeout
-  const errors: string[] = []
-  const names = ['local', 'peer'] as const
-  for (const [i, ep] of endpoints.entries()) {
+  const errors: string[] = localSkipped ? [localSkipped] : []
+  for (const src of sources) {
     try {
-      const st = await withDeadline(readClusterState(cfg, ep, t), t + 150)
+      const st = await withDeadline(src.read(t), t + 150)
       const so = switchoverStatus(st.switchover, new Date(now))
-      const source = names[i] ?? 'peer'
       return {
         paused: st.paused,
         switchover: so.active,
         ...(so.active ? {switchoverText: so.text} : {}),
-        source,
-        note: source === 'local' ? 'flags read from the local database' : `flags read from the peer's database at ${describeEndpoint(ep)} (the local database did not answer: ${errors[0]})`,
+        source: src.source,
+        note: src.source === 'local' ? 'flags read from the local database' : `flags read from the peer's database at ${src.where} (the local database did not answer: ${errors[0]})`,
         readAt: now,
       }
     } catch (error) {
@@ -49,9 +54,9 @@ export async function clusterFlags(cfg: Config, endpoints: PgEndpoint[], last: C
     }
   }
   if (last?.readAt !== undefined) {
-    return {...last, source: 'last-known', note: `no database answered for pgha.cluster_state (${errors.join('; ')}): using the flags last read ${Math.round((now - last.readAt) / 1000)} s ago`}
+    return {...last, source: 'last-known', note: `no database answered for pgha.cluster_state (${errors.join('; ') || 'none reachable'}): using the flags last read ${Math.round((now - last.readAt) / 1000)} s ago`}
   }
-  return {paused: false, switchover: false, source: 'default', note: `no database answered for pgha.cluster_state (${errors.join('; ')}) and none was read before: assuming not paused, no switchover`}
+  return {paused: false, switchover: false, source: 'default', note: `no database answered for pgha.cluster_state (${errors.join('; ') || 'none reachable'}) and none was read before: assuming not paused, no switchover`}
 }
 
 function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {

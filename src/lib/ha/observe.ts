@@ -11,12 +11,14 @@ import {networkInterfaces} from 'node:os'
 import {join} from 'node:path'
 import {Socket} from 'node:net'
 import type {Config} from '../config/schema.js'
-import {archiveState, clusterFlags, type ClusterFlags} from './observe-flags.js'
+import {ArpMonitor, ARP_PROBE_EVERY_MS} from './arp-monitor.js'
+import {archiveState, clusterFlags, type ClusterFlags, type FlagSource} from './observe-flags.js'
+import {PgProbe} from './pg-probe.js'
 import type {SystemContext} from '../system/exec.js'
 import {arpDuplicateCheck, arpReachable} from '../system/net.js'
-import {hostOf, localEndpoint, type PgEndpoint} from '../system/pg.js'
+import {describeEndpoint, hostOf, type PgEndpoint} from '../system/pg.js'
 import {pgCtlStatus} from '../system/pgctl.js'
-import {heartbeatAt, heartbeatEndpoint, type HeartbeatResult, type HeartbeatTarget} from '../steps/heartbeat.js'
+import type {HeartbeatResult, HeartbeatTarget} from '../steps/heartbeat.js'
 import type {DataDirKind, DbProbe, Heartbeat, LocalDb, Observations, Probe, TickOutcome, VipState} from './types.js'
 
 export type {ClusterFlags} from './observe-flags.js'
@@ -105,11 +107,6 @@ export function arpAnswer(state: 'free' | 'taken' | 'unknown'): Probe {
   return state === 'taken' ? 'yes' : state === 'free' ? 'no' : 'unknown'
 }
 
-/** A TCP connect answer → port probe ('unknown' when nobody answered within the bound). */
-export function portAnswer(detail: {open: boolean; refused: boolean}): Probe {
-  return detail.open ? 'yes' : detail.refused ? 'no' : 'unknown'
-}
-
 // ── I/O probes ────────────────────────────────────────────────────────────────────────
 
 /** TCP (or Unix socket) connect; always resolves. 'no' when refused / no route, 'unknown' on silence. */
@@ -134,19 +131,6 @@ export function portProbe(endpoint: PgEndpoint, timeoutMs: number): Promise<Prob
       finish('unknown')
     }
   })
-}
-
-async function dbProbe(ctx: SystemContext, cfg: Config, target: HeartbeatTarget, probeMs: Record<string, number>): Promise<DbProbe> {
-  const t = cfg.timing.probeTimeout
-  const {endpoint, peerAddr} = heartbeatEndpoint(cfg, target)
-  const started = performance.now()
-  const failed = (why: string): HeartbeatResult => ({ok: false, target, address: '', latencyMs: t, error: `timeout: ${why}`})
-  const [hb, port] = await Promise.all([
-    bounded(heartbeatAt(ctx, cfg, endpoint, {timeoutMs: t, peerAddr, target}), t + PG_GRACE_MS, failed),
-    bounded(portProbe(endpoint, t), t + PG_GRACE_MS, () => 'unknown' as Probe),
-  ])
-  probeMs[target] = Math.round(performance.now() - started)
-  return toDbProbe(hb, port, t)
 }
 
 /** Is the postmaster alive? postmaster.pid + /proc (no process); pg_ctl status only when we may not read the file. */
@@ -179,59 +163,166 @@ export function readDataDirKind(cfg: Config): DataDirKind {
   }
 }
 
-async function localProbe(ctx: SystemContext, cfg: Config, probeMs: Record<string, number>): Promise<LocalDb> {
-  const [db, running] = await Promise.all([dbProbe(ctx, cfg, 'local', probeMs), postmasterRunning(ctx, cfg)])
-  return {...db, running: db.heartbeat === 'ok' ? 'yes' : running, dataDir: readDataDirKind(cfg)}
+/** How the VIPs' ARP answers are obtained: a continuous monitor (the loop) or one DAD probe per tick (--once). */
+export type ArpMode = 'monitor' | 'probe'
+
+export interface ObserverOptions {
+  arp?: ArpMode
+  /** Heartbeats in rolled-back transactions (--dry-run). */
+  dryRun?: boolean
 }
 
-async function vipProbe(ctx: SystemContext, cfg: Config, which: 'primary' | 'standby', probeMs: Record<string, number>): Promise<VipState> {
-  const ip = hostOf(which === 'primary' ? cfg.network.vipPrimary : cfg.network.vipStandby)
-  const t = cfg.timing.probeTimeout
-  const started = performance.now()
-  const arp = await bounded(arpDuplicateCheck(ctx, cfg.network.interface, ip, t), Math.max(1000, t) + PROCESS_GRACE_MS, (why) => ({state: 'unknown' as const, detail: why}))
-  probeMs[`arp-${which}`] = Math.round(performance.now() - started)
-  // Read after the ARP probe so a VIP claimed meanwhile by this host is seen as ours.
-  return {heldLocally: heldOn(networkInterfaces(), cfg.network.interface, ip) ? 'yes' : 'no', answeredElsewhere: arpAnswer(arp.state)}
-}
+/**
+ * Holds what survives between ticks: the ARP monitors and one database connection per
+ * endpoint. close() releases them (the loop calls it on exit).
+ */
+export class Observer {
+  private readonly pg: Record<HeartbeatTarget, PgProbe>
+  private readonly arp?: ArpMonitor
+  private readonly arpMode: ArpMode
+  private readonly arpWindowMs: number
+  private arpReady = false
 
-async function gatewayProbe(ctx: SystemContext, cfg: Config, probeMs: Record<string, number>): Promise<Probe> {
-  const t = cfg.timing.probeTimeout
-  const started = performance.now()
-  const r = await bounded(arpReachable(ctx, cfg.network.interface, cfg.network.gateway, t), Math.max(1000, t) + PROCESS_GRACE_MS, (why) => ({reachable: false, detail: `cannot probe: ${why}`}))
-  probeMs.gateway = Math.round(performance.now() - started)
-  if (r.reachable) return 'yes'
-  return /cannot probe/.test(r.detail) ? 'unknown' : 'no'
-}
-
-/** One snapshot. Never throws for a failed probe. */
-export async function observe(ctx: SystemContext, cfg: Config, memory: ObserveMemory = {}): Promise<ObserveResult> {
-  const started = performance.now()
-  const probeMs: Record<string, number> = {}
-  const notes: string[] = []
-  const peerEndpoint: PgEndpoint = {kind: 'tcp', host: cfg.peer.address, port: cfg.postgres.port}
-  const [gateway, local, vipPrimary, vipStandby, viaVipPrimary, viaVipStandby, peer, flags] = await Promise.all([
-    gatewayProbe(ctx, cfg, probeMs),
-    localProbe(ctx, cfg, probeMs),
-    vipProbe(ctx, cfg, 'primary', probeMs),
-    vipProbe(ctx, cfg, 'standby', probeMs),
-    dbProbe(ctx, cfg, 'vip-primary', probeMs),
-    dbProbe(ctx, cfg, 'vip-standby', probeMs),
-    dbProbe(ctx, cfg, 'peer', probeMs),
-    clusterFlags(cfg, [localEndpoint(cfg), peerEndpoint], memory.flags, Date.now()),
-  ])
-  if (flags.source !== 'local') notes.push(flags.note)
-  const obs: Observations = {
-    gateway,
-    paused: flags.paused,
-    switchover: flags.switchover,
-    local,
-    vipPrimary,
-    vipStandby,
-    viaVipPrimary,
-    viaVipStandby,
-    peer,
-    archive: archiveState(cfg),
-    ...(memory.previous ? {previous: memory.previous} : {}),
+  constructor(private readonly ctx: SystemContext, private readonly cfg: Config, opts: ObserverOptions = {}) {
+    const dry = opts.dryRun ?? ctx.dryRun
+    this.pg = {
+      local: new PgProbe(cfg, 'local', dry),
+      peer: new PgProbe(cfg, 'peer', dry),
+      'vip-primary': new PgProbe(cfg, 'vip-primary', dry),
+      'vip-standby': new PgProbe(cfg, 'vip-standby', dry),
+    }
+    this.arpMode = opts.arp ?? 'probe'
+    this.arpWindowMs = ARP_PROBE_EVERY_MS + Math.max(500, cfg.timing.probeTimeout)
+    if (this.arpMode === 'monitor') {
+      this.arp = new ArpMonitor(cfg.network.interface, [
+        {name: 'gateway', ip: cfg.network.gateway, mode: 'reach'},
+        {name: 'primary', ip: hostOf(cfg.network.vipPrimary), mode: 'dad'},
+        {name: 'standby', ip: hostOf(cfg.network.vipStandby), mode: 'dad'},
+      ], this.arpWindowMs, ctx.log)
+      this.arp.start()
+    }
   }
-  return {obs, flags, notes, ms: Math.round(performance.now() - started), probeMs}
+
+  close(): void {
+    this.arp?.stop()
+    for (const p of Object.values(this.pg)) p.close()
+  }
+
+  /** Connections opened per endpoint so far (a steady loop stays at 1 each). */
+  connects(): Record<HeartbeatTarget, number> {
+    return {local: this.pg.local.connects, peer: this.pg.peer.connects, 'vip-primary': this.pg['vip-primary'].connects, 'vip-standby': this.pg['vip-standby'].connects}
+  }
+
+  private async db(target: HeartbeatTarget, probeMs: Record<string, number>): Promise<DbProbe> {
+    const t = this.cfg.timing.probeTimeout
+    const p = this.pg[target]
+    const started = performance.now()
+    const failed = (why: string): HeartbeatResult => {
+      p.drop()
+      return {ok: false, target, address: '', latencyMs: t, error: `timeout: ${why}`}
+    }
+    const hb = await bounded(p.heartbeat(t), t + PG_GRACE_MS, failed)
+    // The port is asked only when the heartbeat failed (it says why: refused, or silence).
+    const port: Probe = hb.ok ? 'yes' : await bounded(portProbe(p.endpoint, Math.min(t, 300)), t, () => 'unknown' as Probe)
+    probeMs[target] = Math.round(performance.now() - started)
+    return toDbProbe(hb, port, t)
+  }
+
+  private async local(probeMs: Record<string, number>): Promise<LocalDb> {
+    const [db, running] = await Promise.all([this.db('local', probeMs), postmasterRunning(this.ctx, this.cfg)])
+    return {...db, running: db.heartbeat === 'ok' ? 'yes' : running, dataDir: readDataDirKind(this.cfg)}
+  }
+
+  private async vip(which: 'primary' | 'standby', probeMs: Record<string, number>): Promise<VipState> {
+    const ip = hostOf(which === 'primary' ? this.cfg.network.vipPrimary : this.cfg.network.vipStandby)
+    let answered: Probe
+    if (this.arp) {
+      answered = this.arp.verdict(which)
+    } else {
+      const t = this.cfg.timing.probeTimeout
+      const started = performance.now()
+      const arp = await bounded(arpDuplicateCheck(this.ctx, this.cfg.network.interface, ip, t), Math.max(1000, t) + PROCESS_GRACE_MS, (why) => ({state: 'unknown' as const, detail: why}))
+      probeMs[`arp-${which}`] = Math.round(performance.now() - started)
+      answered = arpAnswer(arp.state)
+    }
+    // Read after the ARP answer so a VIP claimed meanwhile by this host is seen as ours.
+    return {heldLocally: heldOn(networkInterfaces(), this.cfg.network.interface, ip) ? 'yes' : 'no', answeredElsewhere: answered}
+  }
+
+  /** A fresh ARP probe of the gateway (one process): every tick without a monitor, else before acting. */
+  async probeGateway(probeMs: Record<string, number> = {}): Promise<Probe> {
+    const t = this.cfg.timing.probeTimeout
+    const started = performance.now()
+    const r = await bounded(arpReachable(this.ctx, this.cfg.network.interface, this.cfg.network.gateway, t), Math.max(1000, t) + PROCESS_GRACE_MS, (why) => ({reachable: false, detail: `cannot probe: ${why}`}))
+    probeMs.gateway = Math.round(performance.now() - started)
+    if (r.reachable) return 'yes'
+    return /cannot probe/.test(r.detail) ? 'unknown' : 'no'
+  }
+
+  private async gateway(probeMs: Record<string, number>): Promise<Probe> {
+    return this.arp ? this.arp.verdict('gateway') : this.probeGateway(probeMs)
+  }
+
+  /**
+   * Before a tick acts on a monitored snapshot: ask the gateway afresh (an isolated node never
+   * acts, and the monitor's answer may be up to a window old). Returns the snapshot to decide
+   * on again when the answer changed, else undefined.
+   */
+  async confirmBeforeActing(obs: Observations): Promise<Observations | undefined> {
+    if (!this.arp) return undefined
+    const fresh = await this.probeGateway()
+    return fresh === obs.gateway ? undefined : {...obs, gateway: fresh}
+  }
+
+  /** One snapshot. Never throws for a failed probe. */
+  async observe(memory: ObserveMemory = {}): Promise<ObserveResult> {
+    const started = performance.now()
+    const probeMs: Record<string, number> = {}
+    const notes: string[] = []
+    const cfg = this.cfg
+    if (this.arp && !this.arpReady) {
+      // The first tick waits (once, bounded) until the monitors have probed a whole window.
+      await this.arp.ready(this.arpWindowMs + 1000)
+      this.arpReady = true
+    }
+    // A VIP this host holds leads to this host's own server: the local heartbeat answers for it.
+    const ifaces = networkInterfaces()
+    const mine = (cidr: string) => heldOn(ifaces, cfg.network.interface, hostOf(cidr))
+    const localDb = this.local(probeMs)
+    const through = (target: 'vip-primary' | 'vip-standby', cidr: string): Promise<DbProbe> =>
+      mine(cidr) ? localDb.then(({running: _r, dataDir: _d, ...db}) => db) : this.db(target, probeMs)
+    const [gateway, local, vipPrimary, vipStandby, viaVipPrimary, viaVipStandby, peer] = await Promise.all([
+      this.gateway(probeMs),
+      localDb,
+      this.vip('primary', probeMs),
+      this.vip('standby', probeMs),
+      through('vip-primary', cfg.network.vipPrimary),
+      through('vip-standby', cfg.network.vipStandby),
+      this.db('peer', probeMs),
+    ])
+    // After the heartbeats, on the same connections: the local database first, then the peer's.
+    const sources: FlagSource[] = []
+    if (local.heartbeat === 'ok') sources.push({source: 'local', where: describeEndpoint(this.pg.local.endpoint), read: (t) => this.pg.local.clusterState(t)})
+    if (peer.heartbeat === 'ok') sources.push({source: 'peer', where: describeEndpoint(this.pg.peer.endpoint), read: (t) => this.pg.peer.clusterState(t)})
+    const flags = await clusterFlags(cfg, sources, memory.flags, Date.now(), local.heartbeat === 'ok' ? undefined : `local database: heartbeat ${local.heartbeat}`)
+    if (flags.source !== 'local') notes.push(flags.note)
+    if (this.arp && (vipPrimary.answeredElsewhere === 'unknown' || vipStandby.answeredElsewhere === 'unknown')) notes.push('the ARP monitors have not probed long enough yet: VIP answers unknown')
+    if (this.arp && gateway !== 'yes') notes.push(`gateway monitor: ${gateway === 'no' ? `no ARP reply from ${cfg.network.gateway} within ${this.arpWindowMs} ms` : 'not running long enough yet'}`)
+    const obs: Observations = {
+      gateway, paused: flags.paused, switchover: flags.switchover, local, vipPrimary, vipStandby, viaVipPrimary, viaVipStandby, peer,
+      archive: archiveState(cfg),
+      ...(memory.previous ? {previous: memory.previous} : {}),
+    }
+    return {obs, flags, notes, ms: Math.round(performance.now() - started), probeMs}
+  }
+}
+
+/** One snapshot with one DAD probe per VIP (for --once and status); opens and closes its connections. */
+export async function observe(ctx: SystemContext, cfg: Config, memory: ObserveMemory = {}): Promise<ObserveResult> {
+  const o = new Observer(ctx, cfg, {arp: 'probe'})
+  try {
+    return await o.observe(memory)
+  } finally {
+    o.close()
+  }
 }
