@@ -5,6 +5,7 @@ import {describe, it} from 'node:test'
 import {createLogger} from '../../src/lib/log.js'
 import {SystemContext} from '../../src/lib/system/exec.js'
 import {ensureRejoinedAsStandby} from '../../src/lib/steps/rejoin.js'
+import {parseQuietWindow, type QuietWindow} from '../../src/lib/steps/quiet-window.js'
 import {prerequisites} from '../helpers/env.js'
 import {BINDIR, makePair, type Node, type Pair, pgCtl, psql, sourceOf, waitFor} from './rejoin-harness.js'
 
@@ -42,7 +43,24 @@ describe('rejoin with real PostgreSQL', {concurrency: false}, () => {
     const state = readFileSync(join(p.root, 'node1', 'server.log'), 'utf8') // evidence on failure
     assert.ok(state.length > 0)
 
-    const out = await ensureRejoinedAsStandby(ctx(), p.a.cfg, {source: sourceOf(p.b), timeoutMs: 120_000})
+    // Quiet window that opens later than --max-wait: exit 2 at once, nothing touched.
+    const tenAm = () => new Date(2026, 0, 10, 10, 0, 0)
+    const win = (s: string) => parseQuietWindow(s) as QuietWindow
+    await assert.rejects(ensureRejoinedAsStandby(ctx(), p.a.cfg, {source: sourceOf(p.b), window: win('13:00-14:00'), maxWaitMs: 3_600_000, now: tenAm}), (e: Error & {exitCode?: number}) => {
+      assert.equal(e.exitCode, 2)
+      assert.match(e.message, /quiet window 13:00-14:00 opens in 3h, later than --max-wait 1h/)
+      return true
+    })
+    assert.ok(!existsSync(join(p.a.datadir, 'standby.signal')) && !existsSync(join(p.a.datadir, 'postmaster.pid')), 'nothing changed')
+
+    // Inside --max-wait: it waits for the window (the clock and the sleep are injected), then copies.
+    const waits: number[] = []
+    const sleep = async (ms: number) => {
+      waits.push(ms)
+      await new Promise((r) => setTimeout(r, Math.min(ms, 250)))
+    }
+    const out = await ensureRejoinedAsStandby(ctx(), p.a.cfg, {source: sourceOf(p.b), timeoutMs: 120_000, window: win('10:30-11:00'), maxWaitMs: 3_600_000, now: tenAm, sleep})
+    assert.equal(waits[0], 30 * 60_000, 'waited until 10:30 before touching anything')
     t.diagnostic(`${out.summary}; phases ${JSON.stringify(out.phases)}`)
     assert.equal(out.changed, true)
     assert.equal(out.method, 'rewind', out.summary)

@@ -1,3 +1,5 @@
+import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
 import type pg from 'pg'
 import type {Config} from '../config/schema.js'
 import {formatBytes} from '../config/units.js'
@@ -70,10 +72,39 @@ export async function runSwitchover(ctx: SystemContext, cfg: Config, opts: Switc
   }
   const plan = formatPlan(switchoverPlan(primary, standby, {vips: opts.network === undefined, archive: cfg.archive.mode !== 'none'}))
   const run = new HalfRun(ctx, cfg, opts, side)
+  const unlock = ctx.dryRun ? () => undefined : lockHalf(cfg)
   try {
     return side === 'demote' ? await run.demote(plan) : await run.promote(plan)
   } finally {
     await run.close()
+    unlock()
+  }
+}
+
+/** One half per host at a time (a DBA and a watch loop must not both run one): stateDir/switchover.lock. */
+function lockHalf(cfg: Config): () => void {
+  const file = join(cfg.stateDir, 'switchover.lock')
+  mkdirSync(cfg.stateDir, {recursive: true, mode: 0o750})
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, {flag: 'wx', mode: 0o640})
+      return () => rmSync(file, {force: true})
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      const pid = Number(readFileSync(file, 'utf8').trim())
+      if (pid > 0 && pidAlive(pid)) throw new UsageError(`another pgha switchover runs on this host (PID ${pid}, ${file})`, 'wait for it to finish')
+      rmSync(file, {force: true}) // left by a process that died
+    }
+  }
+  throw new UsageError(`cannot take ${file}`, 'remove it if no pgha switchover runs')
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 
