@@ -182,6 +182,8 @@ export class Observer {
   private readonly arpMode: ArpMode
   private readonly arpWindowMs: number
   private arpReady = false
+  /** Endpoints whose last heartbeat failed. */
+  private readonly failing = new Set<HeartbeatTarget>()
 
   constructor(private readonly ctx: SystemContext, private readonly cfg: Config, opts: ObserverOptions = {}) {
     const dry = opts.dryRun ?? ctx.dryRun
@@ -221,9 +223,16 @@ export class Observer {
       p.drop()
       return {ok: false, target, address: '', latencyMs: t, error: `timeout: ${why}`}
     }
-    const hb = await bounded(p.heartbeat(t), t + PG_GRACE_MS, failed)
-    // The port is asked only when the heartbeat failed (it says why: refused, or silence).
-    const port: Probe = hb.ok ? 'yes' : await bounded(portProbe(p.endpoint, Math.min(t, 300)), t, () => 'unknown' as Probe)
+    // The port says why a heartbeat fails (refused, or silence). Asked only while the heartbeat
+    // is failing, in parallel with it: a healthy server gets no half-open connections, and a
+    // failing tick takes no longer than the heartbeat's own bound.
+    const askPort = this.failing.has(target)
+    const [hb, port] = await Promise.all([
+      bounded(p.heartbeat(t), t + PG_GRACE_MS, failed),
+      askPort ? bounded(portProbe(p.endpoint, t), t + PG_GRACE_MS, () => 'unknown' as Probe) : Promise.resolve<Probe>('unknown'),
+    ])
+    if (hb.ok) this.failing.delete(target)
+    else this.failing.add(target)
     probeMs[target] = Math.round(performance.now() - started)
     return toDbProbe(hb, port, t)
   }

@@ -1,0 +1,66 @@
+/**
+ * Nagios plugin output for `pgha check alive|lag`, replacing the seed's two Nagios scripts.
+ * One status line, `PGHA ALIVE OK - text | label=value[uom];warn;crit;min;max`, and the
+ * plugin exit codes 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN — the one place pgha uses exit
+ * codes other than its own (documented in the README). Pure.
+ */
+import {formatBytes, formatDuration} from '../config/units.js'
+
+export const NAGIOS = {OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3} as const
+export type NagiosState = keyof typeof NAGIOS
+
+export interface Perf {
+  label: string
+  value: number
+  uom?: 's' | 'B' | ''
+  warn?: number
+  crit?: number
+  min?: number
+}
+
+export interface CheckResult {
+  state: NagiosState
+  text: string
+  perf: Perf[]
+}
+
+const fmt = (n: number | undefined) => (n === undefined ? '' : String(Math.round(n * 1000) / 1000))
+
+export function perfData(p: Perf[]): string {
+  return p.map((x) => `${x.label}=${fmt(x.value)}${x.uom ?? ''};${fmt(x.warn)};${fmt(x.crit)};${fmt(x.min)};`.replace(/;+$/, '')).join(' ')
+}
+
+export function nagiosLine(service: string, r: CheckResult): string {
+  const perf = perfData(r.perf)
+  return `PGHA ${service} ${r.state} - ${r.text.replace(/\|/g, '/')}${perf ? ` | ${perf}` : ''}`
+}
+
+const worst = (a: NagiosState, b: NagiosState): NagiosState => (NAGIOS[a] >= NAGIOS[b] ? a : b)
+
+/** watch alive: state.json updated within warn/crit. */
+export function aliveCheck(ageMs: number | undefined, warnMs: number, critMs: number, detail: string): CheckResult {
+  if (ageMs === undefined) return {state: 'CRITICAL', text: detail, perf: []}
+  const state: NagiosState = ageMs > critMs ? 'CRITICAL' : ageMs > warnMs ? 'WARNING' : 'OK'
+  const text = `pgha watch ${state === 'OK' ? 'alive' : 'silent'}: state updated ${formatDuration(Math.max(0, ageMs))} ago (warn ${formatDuration(warnMs)}, crit ${formatDuration(critMs)}); ${detail}`
+  return {state, text, perf: [{label: 'age', value: Math.max(0, ageMs) / 1000, uom: 's', warn: warnMs / 1000, crit: critMs / 1000, min: 0}]}
+}
+
+export interface Limit {
+  maxAge: number
+  maxBytes: number
+}
+
+/** Lag: age (ms) and bytes against warn (lag.releaseStandbyVip) and crit (lag.promote). */
+export function lagCheck(what: string, ageMs: number | undefined, bytes: number | undefined, warn: Limit, crit: Limit): CheckResult {
+  if (ageMs === undefined && bytes === undefined) return {state: 'UNKNOWN', text: `${what}: no lag figures`, perf: []}
+  const one = (v: number | undefined, w: number, c: number): NagiosState => (v === undefined ? 'UNKNOWN' : v > c ? 'CRITICAL' : v > w ? 'WARNING' : 'OK')
+  const state = worst(one(ageMs, warn.maxAge, crit.maxAge), one(bytes, warn.maxBytes, crit.maxBytes))
+  const parts = [
+    ageMs === undefined ? 'age unknown' : `${formatDuration(Math.round(ageMs))} behind`,
+    bytes === undefined ? 'bytes unknown' : `${formatBytes(bytes)} behind`,
+  ]
+  const perf: Perf[] = []
+  if (ageMs !== undefined) perf.push({label: 'lag_age', value: ageMs / 1000, uom: 's', warn: warn.maxAge / 1000, crit: crit.maxAge / 1000, min: 0})
+  if (bytes !== undefined) perf.push({label: 'lag_bytes', value: bytes, uom: 'B', warn: warn.maxBytes, crit: crit.maxBytes, min: 0})
+  return {state, text: `${what}: ${parts.join(', ')} (warn at ${formatDuration(warn.maxAge)}/${formatBytes(warn.maxBytes)}, crit at ${formatDuration(crit.maxAge)}/${formatBytes(crit.maxBytes)})`, perf}
+}
