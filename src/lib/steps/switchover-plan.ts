@@ -7,7 +7,8 @@
  *   demote half (on the current primary)      promote half (on the current standby)
  *   ───────────────────────────────────────   ─────────────────────────────────────────
  *                                             (either half first writes the marker on the
- *                                              primary; it replicates: loops go observe-only)
+ *                                              primary; the standby waits until it has it:
+ *                                              both loops now observe only)
  *                                             P1 open the "ready" session (application_name)
  *   D1 wait for the standby's ready session
  *   D2 check lag ≤ lag.yield; CHECKPOINT
@@ -97,7 +98,7 @@ export function switchoverPlan(primary: string, standby: string, opts: {vips: bo
   const p = (step: string): PlanStep => ({side: 'promote', host: standby, step})
   const vip = (s: PlanStep): PlanStep[] => (opts.vips ? [s] : [])
   return [
-    p(`write the switchover marker on ${primary} (pgha.cluster_state.switchover; replicates) → both watch loops observe only`),
+    p(`write the switchover marker on ${primary} (pgha.cluster_state.switchover) and wait until it has replicated to ${standby} → both watch loops observe only`),
     p(`open the ready session (application_name pgha-switchover-ready:<id>) on ${standby}`),
     d(`wait for ${standby}'s ready session; check it streams with lag ≤ lag.yield`),
     d('CHECKPOINT (shortens the shutdown checkpoint, so the write outage)'),

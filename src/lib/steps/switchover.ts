@@ -16,7 +16,8 @@ import {
   claimMarker, closeReadySession, inRecoveryAt, openReadySession, peerReady, peerStreams, setMarkerPhase, standbyLagBytes, standbyWal,
   verifyShutdownCheckpointReceived,
 } from './switchover-probe.js'
-import {formatPlan, type SwitchoverMarker, type SwitchoverSide, switchoverPlan} from './switchover-plan.js'
+import {readClusterState} from './pause.js'
+import {formatPlan, parseMarker, type SwitchoverMarker, type SwitchoverSide, switchoverPlan} from './switchover-plan.js'
 import type {StepOutcome} from './types.js'
 import {ensureVipClaimed, ensureVipsReleased} from './vip.js'
 
@@ -225,6 +226,13 @@ class HalfRun {
     if (ctx.dryRun) return this.outcome(false, `would switch over ${cfg.peer.name} → ${cfg.node.name}`, plan)
 
     const {marker} = await claimMarker(ctx, cfg, this.peer, cfg.peer.name, cfg.node.name, this.deadline - Date.now() + 60_000)
+    // This host's watch loop reads the replicated copy: it must see the marker before the
+    // primary goes away, or it could take the stop for a failure and fence the old primary.
+    const seen = await this.until('the marker to replicate here', this.partnerMs, async () => parseMarker((await readClusterState(cfg, localEndpoint(cfg), 5000)).switchover)?.id === marker.id)
+    if (!seen) {
+      await setMarkerPhase(ctx, cfg, this.peer, marker, null).catch(() => false)
+      throw new StepFailedError(`the switchover marker did not replicate to ${cfg.node.name} within ${this.partnerMs / 1000} s; nothing was changed (marker cleared)`, 'check replication (pgha status)')
+    }
     this.ready = await openReadySession(cfg, marker.id)
     const fromLsn = wal.replayLsn
     const tli = wal.receivedTli
