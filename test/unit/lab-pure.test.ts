@@ -9,7 +9,7 @@ import {hostInitScript, hostStartScript, hostStopScript} from '../../src/lib/lab
 import {checkLabName, labLayout, parseNode} from '../../src/lib/lab/layout.js'
 import {preflightProblem} from '../../src/lib/lab/preflight.js'
 import {loadEvents, parseWatchLog, renderTimeline, watchEvents} from '../../src/lib/lab/timeline.js'
-import {steadyRoles} from '../../src/lib/lab/drill.js'
+import {SETTLE_MS, steadyRoles} from '../../src/lib/lab/drill.js'
 
 const host = (o: Partial<HostSample> = {}): HostSample => ({on: true, vipM: false, vipS: false, writable: false, standby: false, lastKnownWritable: false, watch: true, ...o})
 const primary = () => host({vipM: true, writable: true, lastKnownWritable: true})
@@ -129,10 +129,15 @@ describe('drill figures', () => {
     const t = roleTransitions([sample(1, primary(), standby()), sample(2, host({on: false}), standby()), sample(3, host({on: false}), host({vipM: true, vipS: true, writable: true}))])
     assert.deepEqual(t.map((x) => `${x.node}:${x.from}>${x.to}`), ['node1:primary>off', 'node2:standby>primary_standby'])
   })
-  it('steady state needs exactly one primary and one standby with its VIP, both watched', () => {
-    assert.deepEqual(steadyRoles(sample(0, standby(), primary()), true), {primary: 'node2', standby: 'node1'})
-    assert.equal(steadyRoles(sample(0, primary(), host({standby: true})), true), undefined, 'standby without VIP-S')
-    assert.equal(steadyRoles(sample(0, primary(), {...standby(), watch: false}), true), undefined)
+  it('steady state needs one primary and one standby with its VIP, both watches agreeing for a while', () => {
+    const settled = (h: HostSample, role: string) => ({...h, watchRole: role, watchSince: 0})
+    const t = SETTLE_MS
+    assert.deepEqual(steadyRoles(sample(t, settled(standby(), 'standby'), settled(primary(), 'primary')), true), {primary: 'node2', standby: 'node1'})
+    assert.equal(steadyRoles(sample(t, settled(primary(), 'primary'), settled(host({standby: true}), 'standby')), true), undefined, 'standby without VIP-S')
+    assert.equal(steadyRoles(sample(t, settled(primary(), 'primary'), {...settled(standby(), 'standby'), watch: false}), true), undefined, 'no watch process')
+    assert.equal(steadyRoles(sample(t, settled(primary(), 'primary'), settled(standby(), 'starting')), true), undefined, 'watch not yet a standby')
+    assert.equal(steadyRoles(sample(t - 1, settled(primary(), 'primary'), settled(standby(), 'standby')), true), undefined, 'not settled long enough')
+    assert.deepEqual(steadyRoles(sample(0, primary(), standby()), false), {primary: 'node1', standby: 'node2'}, 'labs without watch: roles only')
   })
 })
 

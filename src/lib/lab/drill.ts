@@ -92,9 +92,10 @@ export class Drill {
     this.note(`FAULT: ${text}`, 'drill', at)
   }
 
-  async sample(): Promise<Sample> {
+  /** The latest sample taken at or after `notBefore` (a fresh one when the sampler lags). */
+  async sample(notBefore = Date.now() - 500): Promise<Sample> {
     const s = this.sampler.samples.at(-1)
-    return s && Date.now() - s.t < 500 ? s : this.sampler.sampleOnce()
+    return s && s.t >= notBefore ? s : this.sampler.sampleOnce()
   }
 
   /** Wait (bounded) until `pred` holds on a sample; records a check either way. */
@@ -102,7 +103,7 @@ export class Drill {
     const from = opts.from ?? Date.now()
     const deadline = from + limitMs
     for (;;) {
-      const s = await this.sample()
+      const s = await this.sample(Math.max(from, Date.now() - 500))
       if (pred(s)) {
         if (opts.record !== false) this.check(true, `${what} after ${((s.t - from) / 1000).toFixed(2)} s (limit ${limitMs / 1000} s)`)
         return s.t - from
@@ -169,13 +170,23 @@ export function describe(s: Sample): string {
   return LAB_NODES.map((n) => `${n} ${observedRole(s.hosts[n])}${s.hosts[n].on && !s.hosts[n].watch ? ' (no watch)' : ''}`).join(', ')
 }
 
-/** Steady: one primary with VIP-M only, one standby with VIP-S only, watch on both (when the lab runs it). */
+/** How long both watches must have agreed on their roles before a fault (the primary has then written fresh heartbeats with the standby's lag). */
+export const SETTLE_MS = 5000
+
+/**
+ * Steady: one primary with VIP-M only, one standby with VIP-S only; when the lab runs watch,
+ * both watches also say so in their state files and have for SETTLE_MS (a standby that never
+ * saw its lag refuses to promote, rightly: a drill must not start before that).
+ */
 export function steadyRoles(s: Sample, needWatch: boolean): Roles | undefined {
   const roles = LAB_NODES.map((n) => observedRole(s.hosts[n]))
   const p = LAB_NODES.find((n, i) => roles[i] === 'primary')
   const sb = LAB_NODES.find((n, i) => roles[i] === 'standby' && s.hosts[n].vipS && !s.hosts[n].vipM)
   if (!p || !sb || countWritableWithVipM(s) !== 1) return undefined
-  if (needWatch && !(s.hosts[p].watch && s.hosts[sb].watch)) return undefined
+  if (needWatch) {
+    const settled = (n: LabNode, role: string) => s.hosts[n].watch && s.hosts[n].watchRole === role && s.t - (s.hosts[n].watchSince ?? s.t) >= SETTLE_MS
+    if (!settled(p, 'primary') || !settled(sb, 'standby')) return undefined
+  }
   return {primary: p, standby: sb}
 }
 
@@ -203,7 +214,7 @@ export async function restoreSteady(d: Drill, limitMs = 120_000): Promise<Roles 
     }
   }
   let roles: Roles | undefined
-  const took = await d.until('steady state (one primary with VIP-M, one streaming standby with VIP-S)', limitMs, (s) => (roles = steadyRoles(s, watch)) !== undefined, {record: false})
+  const took = await d.until('steady state (one primary with VIP-M, one standby with VIP-S, both watches agreeing)', limitMs, (s) => (roles = steadyRoles(s, watch)) !== undefined, {record: false})
   if (took !== undefined && roles) {
     d.note(`steady again after ${(took / 1000).toFixed(1)} s: ${roles.primary} primary, ${roles.standby} standby`)
     return roles

@@ -26,6 +26,10 @@ export interface HostSample {
   /** The last answer before a hang said writable (a frozen primary is still a primary). */
   lastKnownWritable: boolean
   watch: boolean
+  /** The role pgha watch reports in its state file (fresh within a few seconds), if any. */
+  watchRole?: string
+  /** Since when watch has held that role (epoch ms). */
+  watchSince?: number
 }
 
 export interface Sample {

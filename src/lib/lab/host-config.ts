@@ -31,6 +31,7 @@ export function hostConfig(lab: LabLayout, node: LabNode, bindir = PG_BINDIR): C
       socketDir: me.socketDir,
       passfile: me.passfile,
       logFile: me.pgLog,
+      configFile: me.pgConf,
     },
     archive: {mode: 'bind', source: peer.archiveDir, mountpoint: me.peerArchiveMount},
     fence: {

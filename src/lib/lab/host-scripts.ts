@@ -46,7 +46,7 @@ start_services() {
   if [ -e ${q(h.postgresEnabledFile)} ] && [ -z "$PG_STARTED" ]; then
     PG_STARTED=1
     log "starting PostgreSQL (bootstrap mode: no pgha watch)"
-    ( runuser -u postgres -- ${q(pgCtl)} -D ${q(h.datadir)} -l ${q(h.pgLog)} -w -t 60 start >> "$LOG" 2>&1 || log "pg_ctl start failed" ) &
+    ( runuser -u postgres -- ${q(pgCtl)} -D ${q(h.datadir)} -l ${q(h.pgLog)} -o ${q(`-c config_file=${h.pgConf}`)} -w -t 60 start >> "$LOG" 2>&1 || log "pg_ctl start failed" ) &
   fi
   if [ -e ${q(h.watchEnabledFile)} ] && ! { [ -n "$WATCH_SUP" ] && kill -0 "$WATCH_SUP" 2>/dev/null; }; then
     (

@@ -9,7 +9,7 @@ import {hostPids, inHostArgv, pghaArgv, powerOffDirect, powerOnDirect, powerStat
 import {type LabLayout, LAB_NODES, type LabNode, LOAD_DB, LOAD_USER, PG_PORT} from './layout.js'
 import {stopLoad} from './load.js'
 import {createLabNetwork, destroyLabNetwork} from './netns.js'
-import {createStandby, initPrimary, nodePsql, pgNode, type PgNode, prepareDir} from './pgcluster.js'
+import {createStandby, initPrimary, nodeMajor, nodePsql, nodeSettings, pgNode, type PgNode, prepareDir} from './pgcluster.js'
 import {preflight} from './preflight.js'
 import {rewindGrantsSql} from '../system/rewind.js'
 import {heartbeatPasswordFile, HEARTBEAT_USER, REPLICATION_USER, writeLabSecrets} from './secrets.js'
@@ -76,9 +76,10 @@ export function labExists(lab: LabLayout): boolean {
   return existsSync(lab.dir) || existsSync(`/run/netns/${lab.gatewayNetns}`) || existsSync(`/var/run/netns/${lab.gatewayNetns}`)
 }
 
-export function labPgNode(lab: LabLayout, node: LabNode, bindir = PG_BINDIR): PgNode {
+/** The harness view of a host's PostgreSQL; commands run inside the host (nsenter) when `inside`. */
+export function labPgNode(lab: LabLayout, node: LabNode, bindir = PG_BINDIR, inside = true): PgNode {
   const h = lab.hosts[node]
-  return pgNode({name: node, bindir, dataDir: h.datadir, port: PG_PORT, listen: '*', socketDir: h.socketDir, logFile: h.pgLog, wrap: inHostArgv(h, [])})
+  return pgNode({name: node, bindir, dataDir: h.datadir, port: PG_PORT, listen: '*', socketDir: h.socketDir, logFile: h.pgLog, wrap: inside ? inHostArgv(h, []) : []})
 }
 
 /** `pgha ARGS --config <host config>` run inside a lab host. */
@@ -98,10 +99,19 @@ function writeScript(path: string, text: string): void {
   chmodSync(path, 0o755)
 }
 
-/** Settings of both hosts' PostgreSQL: archive to the own dir, restore from the peer's (mounted by pgha). */
-function pgSettings(lab: LabLayout, node: LabNode): Record<string, string> {
+/**
+ * The host's postgresql.conf, outside the data directory like Debian's /etc/postgresql: it
+ * holds the host-specific paths (socket, archive), so a data directory copied from the peer
+ * (pg_rewind, pg_basebackup) never brings the peer's paths along. Archive to the own
+ * directory, restore from the peer's (mounted by pgha: archive.mode bind).
+ */
+function writePgConf(lab: LabLayout, node: LabNode, bindir: string): void {
   const h = lab.hosts[node]
-  return {
+  const pgn = labPgNode(lab, node, bindir, false)
+  const extra: Record<string, string> = {
+    data_directory: `'${h.datadir}'`,
+    hba_file: `'${h.datadir}/pg_hba.conf'`,
+    ident_file: `'${h.datadir}/pg_ident.conf'`,
     cluster_name: `'${node}'`,
     archive_mode: 'on',
     archive_command: `'test ! -f ${h.archiveDir}/%f && cp %p ${h.archiveDir}/%f'`,
@@ -109,6 +119,7 @@ function pgSettings(lab: LabLayout, node: LabNode): Record<string, string> {
     wal_sender_timeout: "'5s'",
     wal_receiver_timeout: "'5s'",
   }
+  writeFileSync(h.pgConf, nodeSettings(pgn, nodeMajor(pgn), extra).replace('(pgcluster.ts)', `(lab.ts) for host ${node}`), {mode: 0o644})
 }
 
 function layOutFiles(lab: LabLayout, bindir: string): void {
@@ -183,11 +194,14 @@ export async function labUp(lab: LabLayout, say: Say = () => {}, opts: {bindir?:
 async function buildCluster(lab: LabLayout, say: Say, bindir: string): Promise<void> {
   const primary = labPgNode(lab, 'node1', bindir)
   const replicationPassword = passwordFromPgpass(lab.hosts.node1.passfile, REPLICATION_USER)
-  say('node1: initdb, start PostgreSQL (primary)')
-  await initPrimary(primary, {networks: ['192.0.2.0/24'], replicationUser: REPLICATION_USER, replicationPassword, heartbeatUser: HEARTBEAT_USER}, {settings: pgSettings(lab, 'node1')})
+  say('node1: initdb, start PostgreSQL (primary, pgha start-db)')
+  await initPrimary(primary, {networks: ['192.0.2.0/24'], replicationUser: REPLICATION_USER, replicationPassword, heartbeatUser: HEARTBEAT_USER}, {start: false})
+  writePgConf(lab, 'node1', bindir)
   // The lab's application user may write through the VIPs.
   const hba = join(lab.hosts.node1.datadir, 'pg_hba.conf')
   writeFileSync(hba, readFileSync(hba, 'utf8') + `host  ${LOAD_DB} ${LOAD_USER} 192.0.2.0/24 scram-sha-256\n`)
+  await mustPgha(lab, 'node1', ['start-db'])
+  await nodePsql(primary, `SET log_statement = 'none';\nCREATE ROLE ${REPLICATION_USER} LOGIN REPLICATION PASSWORD '${replicationPassword.replace(/'/g, "''")}';\n`)
   const loadPassword = passwordFromPgpass(lab.hosts.node1.passfile, LOAD_USER).replace(/'/g, "''")
   await nodePsql(primary, `SET log_statement = 'none';\nCREATE ROLE ${LOAD_USER} LOGIN PASSWORD '${loadPassword}';\nCREATE DATABASE ${LOAD_DB} OWNER ${LOAD_USER};\nSELECT pg_reload_conf();\n`)
   await nodePsql(primary, `CREATE TABLE lab_writes (run text NOT NULL, n integer NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (run, n));\nALTER TABLE lab_writes OWNER TO ${LOAD_USER};\n`, LOAD_DB)
@@ -196,8 +210,10 @@ async function buildCluster(lab: LabLayout, say: Say, bindir: string): Promise<v
   // What a DBA grants for rejoin: pg_rewind's file functions to the replication role (it
   // is no superuser), and CHECKPOINT to the heartbeat role (a rewind source checkpoints at once).
   await nodePsql(primary, [...rewindGrantsSql(REPLICATION_USER), `GRANT pg_checkpoint TO ${HEARTBEAT_USER}`].join(';\n') + ';\n')
-  say('node2: pg_basebackup from node1, start PostgreSQL (streaming standby)')
-  await createStandby(labPgNode(lab, 'node2', bindir), {host: lab.hosts.node1.address, port: PG_PORT}, {replicationUser: REPLICATION_USER, passfile: lab.hosts.node2.passfile, settings: pgSettings(lab, 'node2')})
+  say('node2: pg_basebackup from node1, start PostgreSQL (streaming standby, pgha start-db)')
+  await createStandby(labPgNode(lab, 'node2', bindir), {host: lab.hosts.node1.address, port: PG_PORT}, {replicationUser: REPLICATION_USER, passfile: lab.hosts.node2.passfile, start: false})
+  writePgConf(lab, 'node2', bindir)
+  await mustPgha(lab, 'node2', ['start-db'])
   say('VIP-M 192.0.2.100 on node1, VIP-S 192.0.2.101 on node2 (pgha claim-vip)')
   await Promise.all([mustPgha(lab, 'node1', ['claim-vip', 'primary']), mustPgha(lab, 'node2', ['claim-vip', 'standby'])])
   await waitStreaming(lab, bindir, 30_000)

@@ -44,6 +44,8 @@ export interface HostLayout {
   bmcPort: number
   dir: string
   configFile: string
+  /** postgresql.conf of this host, outside the data directory (Debian keeps it in /etc/postgresql): pg_rewind and pg_basebackup copy data directories between hosts, never this file. */
+  pgConf: string
   /** Owned by postgres: the data directory and its rebuilds live here. */
   pgHome: string
   datadir: string
@@ -116,6 +118,7 @@ export function labLayout(name: string = DEFAULT_LAB_NAME, dir?: string): LabLay
       bmcPort: BMC_PORT,
       dir: d,
       configFile: join(d, 'pgha.yaml'),
+      pgConf: join(d, 'postgresql.conf'),
       // Like /var/lib/postgresql/15/main: the parent belongs to postgres too, so a rebuild
       // (pg_basebackup into a sibling directory) can create its new data directory there.
       pgHome: join(d, 'pgsql'),

@@ -5,6 +5,7 @@ import type {HostSample, Sample} from './figures.js'
 import {hostPids, powerState} from './host.js'
 import {type HostLayout, LAB_NODES, type LabLayout, type LabNode, LOAD_DB, LOAD_USER, PG_PORT, VIP_PRIMARY, VIP_STANDBY} from './layout.js'
 import {readSecretFile} from './secrets.js'
+import {readWatchState} from '../ha/watch-state.js'
 
 /**
  * What every host looks like right now, from outside, as cheaply as possible so it can run
@@ -25,6 +26,13 @@ function ipAddrs(netns: string): Promise<string[]> {
       resolve([...String(stdout).matchAll(/inet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]))
     })
   })
+}
+
+/** pgha watch's own view from its state file, when fresh (written every tick). */
+function watchView(h: HostLayout): {role?: string; since?: number} {
+  const st = readWatchState(h.stateDir)
+  if (!st || Date.now() - Date.parse(st.updatedAt) > 5000) return {}
+  return {role: st.role, since: Date.parse(st.since)}
 }
 
 function watchRuns(h: HostLayout): boolean {
@@ -110,6 +118,7 @@ export class Sampler {
   private running?: Promise<void>
   private stopped = false
   private watchCache: Record<LabNode, {at: number; runs: boolean}> = {node1: {at: 0, runs: false}, node2: {at: 0, runs: false}}
+  private viewCache: Record<LabNode, {at: number; role?: string; since?: number}> = {node1: {at: 0}, node2: {at: 0}}
   onSample?: (s: Sample) => void
 
   constructor(private readonly lab: LabLayout, private readonly intervalMs = 100, queryWaitMs = QUERY_WAIT_MS) {
@@ -126,6 +135,8 @@ export class Sampler {
         const [addrs, db] = await Promise.all([on ? ipAddrs(h.netns) : Promise.resolve([]), this.probes[node].probe(on)])
         const cache = this.watchCache[node]
         if (Date.now() - cache.at > 1000) this.watchCache[node] = {at: Date.now(), runs: on && watchRuns(h)}
+        if (Date.now() - this.viewCache[node].at > 300) this.viewCache[node] = {at: Date.now(), ...(on ? watchView(h) : {})}
+        const view = this.viewCache[node]
         return [node, {
           on,
           vipM: addrs.includes(VIP_PRIMARY),
@@ -134,6 +145,7 @@ export class Sampler {
           standby: db.standby,
           lastKnownWritable: this.probes[node].lastKnownWritable,
           watch: this.watchCache[node].runs,
+          ...(view.role ? {watchRole: view.role, watchSince: view.since} : {}),
         }]
       }),
     )

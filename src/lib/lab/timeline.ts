@@ -45,6 +45,8 @@ export interface WatchLine {
   /** Role before this tick, when the tick changed it. */
   from?: string
   reason: string
+  /** The transition-table row (stable across ticks, unlike a reason carrying numbers). */
+  rule?: string
   actions?: string[]
   failed?: string
 }
@@ -67,7 +69,8 @@ export function parseWatchLog(text: string): WatchLine[] {
       const role = typeof o.role === 'string' ? o.role : typeof o.next === 'string' ? o.next : undefined
       const from = typeof o.from === 'string' ? o.from : undefined
       const failed = typeof o.failed === 'string' ? o.failed : undefined
-      out.push({t, role, reason, actions, ...(from ? {from} : {}), ...(failed ? {failed} : {})})
+      const rule = typeof o.rule === 'string' ? o.rule : undefined
+      out.push({t, role, reason, actions, ...(rule ? {rule} : {}), ...(from ? {from} : {}), ...(failed ? {failed} : {})})
     } catch {
       // a torn last line
     }
@@ -81,11 +84,12 @@ export function parseWatchLog(text: string): WatchLine[] {
  */
 export function watchEvents(source: EventSource, lines: WatchLine[], from: number, to: number): TimelineEvent[] {
   const out: TimelineEvent[] = []
-  let prevReason: string | undefined
+  let prevKey: string | undefined
   let prevRole: string | undefined
   for (const l of lines) {
-    const changed = l.reason !== prevReason || l.role !== prevRole || (l.actions?.length ?? 0) > 0 || l.failed !== undefined
-    prevReason = l.reason
+    const key = l.rule ?? l.reason
+    const changed = key !== prevKey || l.role !== prevRole || (l.actions?.length ?? 0) > 0 || l.failed !== undefined
+    prevKey = key
     prevRole = l.role
     if (!changed || l.t < from || l.t > to) continue
     const acts = l.actions && l.actions.length > 0 ? ` [${l.actions.join(', ')}]` : ''
