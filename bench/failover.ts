@@ -17,6 +17,7 @@ import {sleep} from '../src/lib/lab/host.js'
 import {labDown} from '../src/lib/lab/lab.js'
 import {readLoadLog, startLoad, stopLoad} from '../src/lib/lab/load.js'
 import {parseWatchLog} from '../src/lib/lab/timeline.js'
+import {readWatchState} from '../src/lib/ha/watch-state.js'
 import {arg, benchLab, median, overrides, say, steady} from './bench-lab.js'
 
 interface Run {
@@ -48,6 +49,8 @@ async function main(): Promise<void> {
         if (observedRole(s.hosts[roles.standby]) === 'primary_standby') break
         await sleep(100)
       }
+      // The failover tick logs its line when its last step (the gratuitous ARPs) is done.
+      while (Date.now() < deadline && readWatchState(lab.hosts[roles.standby].stateDir)?.role !== 'primary_standby') await sleep(100)
       await sleep(2000)
       await stopLoad(lab)
       const gap = writeGap(readLoadLog(load.log), faultAt)
