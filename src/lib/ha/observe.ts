@@ -6,27 +6,21 @@
  * archive from /proc/self/mountinfo (no process), PostgreSQL through node-postgres; only
  * arping is a process.
  */
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {networkInterfaces} from 'node:os'
-import {join} from 'node:path'
-import {Socket} from 'node:net'
 import type {Config} from '../config/schema.js'
 import {ArpMonitor, ARP_PROBE_EVERY_MS} from './arp-monitor.js'
 import {archiveState, clusterFlags, type ClusterFlags, type FlagSource} from './observe-flags.js'
 import {PgProbe} from './pg-probe.js'
 import type {SystemContext} from '../system/exec.js'
 import {arpDuplicateCheck, arpReachable} from '../system/net.js'
-import {describeEndpoint, hostOf, type PgEndpoint} from '../system/pg.js'
-import {pgCtlStatus} from '../system/pgctl.js'
+import {describeEndpoint, hostOf} from '../system/pg.js'
 import type {HeartbeatResult, HeartbeatTarget} from '../steps/heartbeat.js'
-import type {DataDirKind, DbProbe, Heartbeat, LocalDb, Observations, Probe, TickOutcome, VipState} from './types.js'
+import type {DbProbe, LocalDb, Observations, Probe, TickOutcome, VipState} from './types.js'
 
 export type {ClusterFlags} from './observe-flags.js'
+export {bounded, dataDirKindFromFiles, heartbeatState, heldOn, portProbe, postmasterRunning, readDataDirKind, toDbProbe} from './observe-probes.js'
+import {arpAnswer, bounded, heldOn, PG_GRACE_MS, portProbe, postmasterRunning, PROCESS_GRACE_MS, readDataDirKind, toDbProbe} from './observe-probes.js'
 
-/** Time a process probe (arping) gets past its own deadline before we stop waiting for it. */
-const PROCESS_GRACE_MS = 300
-/** node-postgres may take connect + query time; the probe as a whole still ends here. */
-const PG_GRACE_MS = 150
 
 /** What observe() carries from one tick to the next. */
 export interface ObserveMemory {
@@ -44,123 +38,6 @@ export interface ObserveResult {
   /** Wall time of the whole observation and of each probe (ms). */
   ms: number
   probeMs: Record<string, number>
-}
-
-/** Resolve to `fallback` when `p` has not settled within `ms` (or rejects). */
-export function bounded<T>(p: Promise<T>, ms: number, fallback: (why: string) => T): Promise<T> {
-  return new Promise<T>((resolve) => {
-    const timer = setTimeout(() => resolve(fallback(`no answer within ${ms} ms`)), Math.max(1, ms))
-    p.then(
-      (v) => {
-        clearTimeout(timer)
-        resolve(v)
-      },
-      (e: unknown) => {
-        clearTimeout(timer)
-        resolve(fallback(String((e as Error)?.message ?? e).split('\n')[0]))
-      },
-    )
-  })
-}
-
-// ── pure mappings (unit-tested) ───────────────────────────────────────────────────────
-
-/** A failed heartbeat that ran into its timeout is 'timeout' (a hung database with an open port is down). */
-export function heartbeatState(r: HeartbeatResult, timeoutMs: number): Heartbeat {
-  if (r.ok) return 'ok'
-  if (/timeout|timed out|time out|canceling statement/i.test(r.error ?? '') || r.latencyMs >= timeoutMs) return 'timeout'
-  return 'failed'
-}
-
-export function toDbProbe(r: HeartbeatResult, port: Probe, timeoutMs: number): DbProbe {
-  const heartbeat = heartbeatState(r, timeoutMs)
-  const probe: DbProbe = {
-    port: heartbeat === 'ok' ? 'yes' : port,
-    heartbeat,
-    inRecovery: heartbeat !== 'ok' ? 'unknown' : r.role === 'standby' ? 'yes' : 'no',
-  }
-  if (heartbeat === 'ok' && r.role === 'standby') {
-    if (r.ageMs !== undefined) probe.heartbeatAgeMs = r.ageMs
-    if (r.lagBytes !== undefined && r.lagBytes !== null) probe.lagBytes = r.lagBytes
-  }
-  return probe
-}
-
-/** The data directory's files → what it would start as (standby.signal, recovery.signal, recovery.conf → standby). */
-export function dataDirKindFromFiles(files: string[] | undefined): DataDirKind {
-  if (files === undefined) return 'unknown'
-  if (!files.includes('PG_VERSION')) return 'missing'
-  return ['standby.signal', 'recovery.signal', 'recovery.conf'].some((f) => files.includes(f)) ? 'standby' : 'primary'
-}
-
-/** Is `ip` on `iface` (or one of its labels, eth0:pgm)? From os.networkInterfaces(), no process. */
-export function heldOn(ifaces: NodeJS.Dict<Array<{address: string; family: string | number}>>, iface: string, ip: string): boolean {
-  for (const [name, list] of Object.entries(ifaces)) {
-    if (name !== iface && !name.startsWith(`${iface}:`)) continue
-    if ((list ?? []).some((a) => a.address === ip)) return true
-  }
-  return false
-}
-
-/** arping -D verdict → answeredElsewhere. */
-export function arpAnswer(state: 'free' | 'taken' | 'unknown'): Probe {
-  return state === 'taken' ? 'yes' : state === 'free' ? 'no' : 'unknown'
-}
-
-// ── I/O probes ────────────────────────────────────────────────────────────────────────
-
-/** TCP (or Unix socket) connect; always resolves. 'no' when refused / no route, 'unknown' on silence. */
-export function portProbe(endpoint: PgEndpoint, timeoutMs: number): Promise<Probe> {
-  return new Promise((resolve) => {
-    const socket = new Socket()
-    let done = false
-    const finish = (p: Probe) => {
-      if (done) return
-      done = true
-      clearTimeout(timer)
-      socket.destroy()
-      resolve(p)
-    }
-    const timer = setTimeout(() => finish('unknown'), Math.max(1, timeoutMs))
-    socket.once('connect', () => finish('yes'))
-    socket.once('error', (e: NodeJS.ErrnoException) => finish(['ECONNREFUSED', 'ENOENT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'].includes(e.code ?? '') ? 'no' : 'unknown'))
-    try {
-      if (endpoint.kind === 'socket') socket.connect({path: join(endpoint.dir, `.s.PGSQL.${endpoint.port}`)})
-      else socket.connect({host: endpoint.host, port: endpoint.port})
-    } catch {
-      finish('unknown')
-    }
-  })
-}
-
-/** Is the postmaster alive? postmaster.pid + /proc (no process); pg_ctl status only when we may not read the file. */
-export async function postmasterRunning(ctx: SystemContext, cfg: Config): Promise<Probe> {
-  let text: string
-  try {
-    text = readFileSync(join(cfg.postgres.datadir, 'postmaster.pid'), 'utf8')
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') return 'no'
-    const s = await bounded(pgCtlStatus(ctx, cfg), cfg.timing.probeTimeout + PROCESS_GRACE_MS, () => undefined)
-    return s === undefined ? 'unknown' : s.running ? 'yes' : 'no'
-  }
-  const pid = Number(text.split('\n')[0])
-  if (!Number.isInteger(pid) || pid <= 0) return 'unknown'
-  try {
-    const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim()
-    // A stale file whose pid now belongs to something else is not a running server.
-    return comm === 'postgres' || comm === 'postmaster' ? 'yes' : 'no'
-  } catch {
-    return existsSync(`/proc/${pid}`) ? 'unknown' : 'no'
-  }
-}
-
-export function readDataDirKind(cfg: Config): DataDirKind {
-  try {
-    return dataDirKindFromFiles(readdirSync(cfg.postgres.datadir))
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unknown'
-  }
 }
 
 /** How the VIPs' ARP answers are obtained: a continuous monitor (the loop) or one DAD probe per tick (--once). */
