@@ -104,6 +104,7 @@ describe('switchover with real PostgreSQL', {concurrency: false}, () => {
     t.diagnostic(`demote half: ${a.summary}`)
     if (process.env.PGHA_TEST_VERBOSE === '1') t.diagnostic(lines.join('\n'))
     assert.deepEqual(holders, {primary: 'node2', standby: 'node1'})
+    assert.ok(b.timeline.some((e) => /node1 holds VIP-S and cleared the marker/.test(e.event)), 'the marker outlives the VIP-S hand-over')
     console.log(`switchover write outage: ${w.maxGapMs} ms over ${w.acked} acknowledged writes`)
     assert.equal(a.side, 'demote')
     assert.equal(b.side, 'promote')

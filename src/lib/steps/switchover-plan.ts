@@ -20,15 +20,19 @@
  *                                             P3 prove the last WAL record received is the
  *                                                primary's CHECKPOINT_SHUTDOWN (pg_waldump)
  *                                                and that it is replayed
- *                                             P4 promote; claim VIP-M  ← writes resume here
- *                                             P5 marker phase "promoted"
+ *                                             P4 promote and claim VIP-M together
+ *                                                ← writes resume here
+ *                                             P5 CHECKPOINT; marker phase "promoted"
  *   D5 wait until the peer is a writable
  *      primary (through VIP-M)
  *   D6 rejoin as its standby (pg_rewind finds
  *      nothing to undo after a clean stop)
  *                                             P6 wait until the old primary streams
- *                                             P7 release VIP-S; clear the marker
- *   D7 claim VIP-S (once it is free)
+ *                                             P7 release VIP-S; phase "standby-vip-free"
+ *   D7 claim VIP-S; clear the marker on the
+ *      new primary (loops act again only now)
+ *                                             P8 wait for the cleared marker (else take
+ *                                                VIP-S back, clear it, exit 1)
  *
  * Either half may be started first; `pgha switchover` runs the half of the host it runs on.
  * The other half runs by `pgha switchover` on the other host, or by that host's watch loop
@@ -36,7 +40,7 @@
  */
 
 export type SwitchoverSide = 'demote' | 'promote'
-export type SwitchoverPhase = 'requested' | 'promoted'
+export type SwitchoverPhase = 'requested' | 'promoted' | 'standby-vip-free'
 
 export interface SwitchoverMarker {
   v: 1
@@ -65,7 +69,7 @@ export function parseMarker(text: string | null | undefined): SwitchoverMarker |
   try {
     const m = JSON.parse(text) as Partial<SwitchoverMarker>
     if (m.v !== 1 || typeof m.id !== 'string' || typeof m.from !== 'string' || typeof m.to !== 'string') return undefined
-    if (m.phase !== 'requested' && m.phase !== 'promoted') return undefined
+    if (m.phase !== 'requested' && m.phase !== 'promoted' && m.phase !== 'standby-vip-free') return undefined
     return m as SwitchoverMarker
   } catch {
     return undefined
@@ -106,15 +110,14 @@ export function switchoverPlan(primary: string, standby: string, opts: {vips: bo
     ...vip(d('release VIP-M')),
     p(`wait until ${primary} is gone (WAL receiver stopped, port closed)`),
     p(`pg_waldump ${standby}'s received WAL: the last record must be ${primary}'s CHECKPOINT_SHUTDOWN; wait until it is replayed — else refuse`),
-    p('promote (pg_ctl promote -w)'),
-    ...vip(p('claim VIP-M  ← writes resume')),
-    p('marker phase → promoted'),
+    p(`promote (pg_ctl promote -w)${opts.vips ? ' and, at the same time, claim VIP-M (its ARP check overlaps the promotion)  ← writes resume' : '  ← writes resume'}`),
+    p('CHECKPOINT; marker phase → promoted'),
     d(`wait until ${standby} is a writable primary${opts.vips ? ' through VIP-M' : ''}`),
     d(`rejoin as a standby of ${standby} (pg_rewind: nothing to undo after a clean stop)${opts.archive ? '; restore_command from the peer archive' : ''}`),
     p(`wait until ${primary} streams from ${standby}`),
-    ...vip(p('release VIP-S')),
-    p('clear the marker → watch loops act again'),
-    ...vip(d('claim VIP-S once it is free')),
+    p(`${opts.vips ? 'release VIP-S; ' : ''}marker phase → standby-vip-free`),
+    d(`${opts.vips ? 'claim VIP-S; ' : ''}clear the marker on ${standby} → watch loops act again (only now: a standby without VIP-S would look lost)`),
+    p(`wait until the marker is cleared (else ${opts.vips ? 'take VIP-S back and ' : ''}clear it, exit 1)`),
   ]
 }
 

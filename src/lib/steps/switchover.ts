@@ -4,13 +4,12 @@ import type pg from 'pg'
 import type {Config} from '../config/schema.js'
 import {formatBytes} from '../config/units.js'
 import {PghaError, SafetyRefusal, StepFailedError, UsageError} from '../errors.js'
-import type {SystemContext} from '../system/exec.js'
+import {describeFailure, type SystemContext} from '../system/exec.js'
 import {localEndpoint, type PgEndpoint, withPgClient} from '../system/pg.js'
-import {psqlChange} from '../system/pgctl.js'
+import {pgCtlChange, psqlChange, psqlQuery} from '../system/pgctl.js'
 import {defaultSource, readControlData, type SourceServer} from '../system/rewind.js'
 import {ensureDbRunning, ensureDbStopped} from './db.js'
 import {detectRole} from './detect-role.js'
-import {ensurePromoted} from './promote.js'
 import {ensureRejoinedAsStandby} from './rejoin.js'
 import {
   claimMarker, closeReadySession, inRecoveryAt, openReadySession, peerReady, peerStreams, setMarkerPhase, standbyLagBytes, standbyWal,
@@ -155,6 +154,28 @@ class HalfRun {
     return {changed, summary, side: this.side, id: m?.id, plan, timeline: this.timeline, ...extra}
   }
 
+  /** pg_ctl promote -w (it returns once the server left recovery), then one check that it is writable. */
+  private async promoteNow(why: string): Promise<void> {
+    const {ctx, cfg} = this
+    const r = await pgCtlChange(ctx, cfg, 'promote', `promote (${why})`, {timeoutMs: Math.min(cfg.postgres.stepTimeout, Math.max(5000, this.deadline - Date.now()))})
+    if (r.exitCode !== 0 || r.timedOut) throw new StepFailedError(`pg_ctl promote failed: ${describeFailure(r)}`, 'check the server log; the old primary is stopped cleanly and can be started again')
+    const ok = await this.until('the promoted server to accept writes', cfg.postgres.stepTimeout, async () => (await psqlQuery(ctx, cfg, 'SELECT pg_is_in_recovery();', {timeoutMs: 5000}))[0]?.[0] === 'f')
+    if (!ok) throw new StepFailedError('the promoted server still reports pg_is_in_recovery() = true', 'check the server log')
+  }
+
+  /** Claim a VIP, retrying while it is still answered elsewhere (the peer lets go of it in parallel). */
+  private async claimWithin(which: 'primary' | 'standby', ms: number): Promise<void> {
+    const end = Date.now() + ms
+    for (;;) {
+      try {
+        return await this.net.claim(which)
+      } catch (error) {
+        if (!(error instanceof SafetyRefusal) || Date.now() > end) throw error
+        await this.sleep(200)
+      }
+    }
+  }
+
   // ── demote half: runs on the current primary ───────────────────────────────────────────
   async demote(plan: string[]): Promise<SwitchoverOutcome> {
     const {ctx, cfg} = this
@@ -192,11 +213,15 @@ class HalfRun {
     const rejoin = await ensureRejoinedAsStandby(ctx, cfg, {source: this.source, timeoutMs: Math.max(30_000, this.deadline - Date.now()), afterCleanStop: true})
     if (rejoin.method === 'rewind' && rejoin.rewindNotNeeded === false) ctx.log.error('pg_rewind undid WAL on the old primary: it had WAL the new primary lacked (this must not happen after a clean switchover)')
     this.mark(`rejoined as a standby (${rejoin.method}${rejoin.rewindNotNeeded ? ', nothing to undo' : ''})`)
-    const gotVipS = await this.until('VIP-S to be released by the new primary', this.partnerMs, async () => {
-      await this.net.claim('standby')
-      return true
-    })
-    this.mark(gotVipS ? 'VIP-S claimed' : 'VIP-S still held by the peer: left to the watch loop')
+    const primaryEp: PgEndpoint = {kind: 'tcp', ...this.source}
+    const free = await this.until('the new primary to release VIP-S', this.partnerMs, async () => parseMarker((await readClusterState(cfg, primaryEp, 5000)).switchover)?.phase === 'standby-vip-free')
+    const gotVipS = free && (await this.claimWithin('standby', 15_000).then(() => true, () => false))
+    if (gotVipS) {
+      await setMarkerPhase(ctx, cfg, primaryEp, marker, null)
+      this.mark('VIP-S claimed; marker cleared on the new primary: watch loops act again')
+    } else {
+      this.mark(`VIP-S not claimed: ${cfg.peer.name} keeps it and clears the marker; the watch loops hand it over`)
+    }
     return this.outcome(true, `switched over: ${cfg.peer.name} is primary, ${cfg.node.name} streams from it (writes stopped for ${(outageMs / 1000).toFixed(1)} s as seen from here)`, plan, marker, {outageMs, rejoin: rejoin.summary, shutdownCheckpoint: control.latestCheckpoint, rewound: rejoin.rewindNotNeeded === false})
   }
 
@@ -253,23 +278,41 @@ class HalfRun {
     })
     if (!replayed) throw new StepFailedError(`received WAL up to ${received} is not replayed within 30 s`, 'check the standby log; nothing was promoted')
     this.mark(`the old primary's CHECKPOINT_SHUTDOWN at ${checkpoint.lsn} is received and replayed`)
-    await ensurePromoted(ctx, cfg, {guard: async () => ({allowed: true, why: `switchover ${marker.id}: the old primary stopped cleanly and its shutdown checkpoint ${checkpoint.lsn} is replayed here`})})
+    // Promote and claim VIP-M at once: the claim's ARP duplicate check (≥ 2 s) would otherwise
+    // add to the outage. For that moment VIP-M may reach a server still finishing its promotion:
+    // clients get "read-only", never a lost write. restore_command stays: the peer is alive.
+    const why = `switchover ${marker.id}: the old primary stopped cleanly and its shutdown checkpoint ${checkpoint.lsn} is replayed here`
+    const [promo, vip] = await Promise.allSettled([this.promoteNow(why), this.claimWithin('primary', 15_000)])
+    if (promo.status === 'rejected') {
+      if (vip.status === 'fulfilled') await this.net.release('primary').catch(() => undefined)
+      throw promo.reason
+    }
+    if (vip.status === 'rejected') throw new StepFailedError(`promoted, but VIP-M could not be claimed: ${(vip.reason as Error).message}`, 'claim it by hand (pgha claim-vip primary); the marker stays so the watch loops keep out, then pgha switchover --abort')
     await this.close()
-    await this.until('VIP-M to be free', 15_000, async () => {
-      await this.net.claim('primary')
-      return true
-    })
     const outageMs = Date.now() - goneAt
     this.mark('promoted and VIP-M claimed: writes resume')
+    await psqlChange(ctx, cfg, 'CHECKPOINT;', 'put the new timeline into pg_control, so the old primary\'s pg_rewind sees it at once')
     await setMarkerPhase(ctx, cfg, localEndpoint(cfg), marker, 'promoted')
     const streams = await this.until(`${cfg.peer.name} to stream from here`, Math.max(this.partnerMs, this.deadline - Date.now()), () => peerStreams(ctx, cfg))
     if (!streams) {
       throw new StepFailedError(`${cfg.node.name} is primary, but ${cfg.peer.name} does not stream from it yet; VIP-S and the marker are left as they are`, `check pgha on ${cfg.peer.name} (pgha rejoin there), then pgha switchover --abort`)
     }
     this.mark(`${cfg.peer.name} streams from here`)
+    // The marker stays until the old primary holds VIP-S: were the loops to act in between,
+    // this primary would take the VIP-S-less standby for lost and fence it.
     await this.net.release('standby')
-    await setMarkerPhase(ctx, cfg, localEndpoint(cfg), marker, null)
-    this.mark('VIP-S released, marker cleared')
+    await setMarkerPhase(ctx, cfg, localEndpoint(cfg), marker, 'standby-vip-free')
+    this.mark(`VIP-S released; waiting for ${cfg.peer.name} to claim it and clear the marker`)
+    const cleared = await this.until(`${cfg.peer.name} to claim VIP-S`, this.partnerMs, async () => (await readClusterState(cfg, localEndpoint(cfg), 5000)).switchover === null)
+    if (!cleared) {
+      await this.net.claim('standby').catch(() => undefined)
+      await setMarkerPhase(ctx, cfg, localEndpoint(cfg), marker, null)
+      throw new StepFailedError(
+        `switched over, but ${cfg.peer.name} did not claim VIP-S within ${this.partnerMs / 1000} s: VIP-S is back here and the marker is cleared`,
+        `the watch loops hand VIP-S over once ${cfg.peer.name} is a healthy standby; check pgha on ${cfg.peer.name}`,
+      )
+    }
+    this.mark(`${cfg.peer.name} holds VIP-S and cleared the marker`)
     return this.outcome(true, `switched over: ${cfg.node.name} is primary (shutdown checkpoint ${checkpoint.lsn} replayed before promotion), ${cfg.peer.name} streams from it`, plan, marker, {outageMs, shutdownCheckpoint: checkpoint.lsn})
   }
 }
