@@ -166,6 +166,13 @@ describe('drill timeline', () => {
     const ev = watchEvents('node2', lines, 0, Date.parse('2026-01-02'))
     assert.deepEqual(ev.map((e) => e.text), ['watch (standby): primary healthy', 'watch (standby): primary check failed 1/3', 'watch (primary_standby): fenced and promoted [fence, promote]'])
   })
+  it('shows a decision when it was taken (the line is written after its actions) with its steps', () => {
+    const line = JSON.stringify({ts: '2026-01-01T00:00:10.000Z', level: 'error', msg: 'fencing it, then promoting', role: 'primary_standby', from: 'standby', rule: 'standby.failover', actions: ['fencePeer', 'promote'], steps: ['fencePeer: node1 is off (900 ms)', 'promote: promoted (2100 ms)'], ms: {observe: 10, actions: 3000, tick: 3010}})
+    const ev = watchEvents('node2', parseWatchLog(line), 0, Date.parse('2026-01-02'))
+    assert.equal(ev[0].t, Date.parse('2026-01-01T00:00:07.000Z'))
+    assert.equal(ev[0].text, 'watch (standby → primary_standby): fencing it, then promoting [fencePeer, promote] (actions took 3.0 s)')
+    assert.deepEqual(ev.slice(1).map((e) => e.text), ['  ↳ fencePeer: node1 is off (900 ms)', '  ↳ promote: promoted (2100 ms)'])
+  })
   it('renders rows relative to the fault, sorted', () => {
     const rows = renderTimeline([{t: 3500, source: 'node2', text: 'b'}, {t: 900, source: 'drill', text: 'a'}], 1000)
     assert.deepEqual(rows, ['     -0.100 s  drill  a', '     +2.500 s  node2  b'])

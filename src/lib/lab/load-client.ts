@@ -11,7 +11,7 @@
  * Usage: load-client.js --host IP --port N --db D --user U --passfile F --run ID --log FILE
  *        [--interval-ms 50] [--max-seconds 3600]
  */
-import {createWriteStream, readFileSync} from 'node:fs'
+import {createWriteStream, openSync, readFileSync} from 'node:fs'
 import pg from 'pg'
 
 function arg(name: string, dflt?: string): string {
@@ -32,7 +32,8 @@ const password = readFileSync(arg('passfile'), 'utf8').trim()
 const run = arg('run')
 const intervalMs = Number(arg('interval-ms', '50'))
 const stopAt = Date.now() + Number(arg('max-seconds', '3600')) * 1000
-const out = createWriteStream(arg('log'), {flags: 'a'})
+// Opened at once: the file existing tells `lab load start` the client runs.
+const out = createWriteStream('', {fd: openSync(arg('log'), 'a')})
 
 let client: pg.Client | undefined
 let stopping = false

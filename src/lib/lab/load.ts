@@ -64,12 +64,20 @@ export async function startLoad(lab: LabLayout, opts: {run?: string; intervalMs?
   if (child.pid === undefined) throw new StepFailedError('cannot start the load client')
   const r: LoadRun = {pid: child.pid, run, log, startedAt: Date.now()}
   writeFileSync(lab.loadPidFile, JSON.stringify(r) + '\n')
-  // Up = it has written its first attempt (≤ 3 s); a client that dies at once is an error.
-  for (let i = 0; i < 60 && !existsSync(log); i++) {
-    if (!isLoadClient(child.pid) && !existsSync(log)) break
+  // Up = it has opened its log (node starts in well under a second, but allow for a busy
+  // machine: ≤ 15 s); a client that dies at once is an error.
+  const deadline = Date.now() + 15_000
+  while (!existsSync(log) && Date.now() < deadline) {
+    if (!isLoadClient(child.pid) && !existsSync(log)) {
+      await sleep(200)
+      if (!existsSync(log)) break
+    }
     await sleep(50)
   }
-  if (!existsSync(log)) throw new StepFailedError(`the load client did not start`, `see ${join(dir, `${run}.err`)}`)
+  if (!existsSync(log)) {
+    await stopLoad(lab)
+    throw new StepFailedError('the load client did not start within 15 s', `see ${join(dir, `${run}.err`)}`)
+  }
   return r
 }
 

@@ -17,7 +17,7 @@ export function renderScenario(r: ScenarioResult, opts: {timeline?: boolean} = {
   if (f.faultToWriteMs !== undefined) row('fault → first write after', seconds(f.faultToWriteMs))
   else if (r.faultAt !== undefined && f.writeGapMs === undefined) row('fault → first write after', 'writes did not come back')
   else if (r.faultAt !== undefined) row('fault → first write after', 'writes went on (no pause of 1 s or more)')
-  if (f.recoveryMs !== undefined) row(r.name === 'failback' ? 'failback to steady state' : 'fault → expected state', seconds(f.recoveryMs))
+  if (f.recoveryMs !== undefined) row(f.recoveryLabel ?? 'fault → expected state', seconds(f.recoveryMs))
   row('writes', `${f.acked} acknowledged, ${f.failedAttempts} failed attempts, ${f.lost === null ? 'lost: n/a (no primary to ask)' : `${f.lost} acknowledged lost`}`)
   row('hosts writable with VIP-M', `at most ${f.maxWritableWithVipM} (${f.samples} samples, every 100 ms)`)
   row('final state', LAB_NODES.map((n) => `${n} ${r.final[n]}`).join(' · '))

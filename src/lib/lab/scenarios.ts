@@ -83,6 +83,7 @@ export const SCENARIOS: Scenario[] = [
           {from: d.faultAt},
         )
         d.recoveryMs = took
+        d.recoveryLabel = 'failback to steady state'
       }),
   },
   {
@@ -130,6 +131,7 @@ export const SCENARIOS: Scenario[] = [
         await d.never(`${r.standby} stays a standby and never writable while ${r.primary} cannot be fenced`, 25_000, (s) => s.hosts[r.standby].writable === true || s.hosts[r.standby].vipM)
         d.note(`BMC of ${r.primary} back: the standby can now confirm the power is off`)
         await startLabBmc(d.lab, r.primary)
+        d.recoveryLabel = 'BMC back → standby took over'
         d.recoveryMs = await d.until(`${r.standby} is primary_standby once the fence succeeds`, FAILOVER_LIMIT_MS, (s) => role(s, r.standby) === 'primary_standby')
       }),
   },
@@ -155,6 +157,8 @@ export const SCENARIOS: Scenario[] = [
         const at = Date.now()
         await Promise.all(LAB_NODES.map((n) => powerViaBmc(d, n, 'on')))
         d.fault('both hosts powered on together', at)
+        d.recoveryLabel = 'power on → one primary'
+
         d.recoveryMs = await d.until('exactly one host writable with VIP-M', 90_000, (s) => countWritableWithVipM(s) === 1, {from: at})
         await d.until('the other host is a standby with VIP-S', 90_000, (s) => LAB_NODES.some((n) => role(s, n) === 'standby' && s.hosts[n].vipS), {from: at})
         const s = await d.sample()

@@ -49,6 +49,10 @@ export interface WatchLine {
   rule?: string
   actions?: string[]
   failed?: string
+  /** How long the tick's actions took (the line is written when they are done). */
+  actionsMs?: number
+  /** One line per action run: what it did and how long it took. */
+  steps?: string[]
 }
 
 /**
@@ -70,7 +74,10 @@ export function parseWatchLog(text: string): WatchLine[] {
       const from = typeof o.from === 'string' ? o.from : undefined
       const failed = typeof o.failed === 'string' ? o.failed : undefined
       const rule = typeof o.rule === 'string' ? o.rule : undefined
-      out.push({t, role, reason, actions, ...(rule ? {rule} : {}), ...(from ? {from} : {}), ...(failed ? {failed} : {})})
+      const ms = o.ms as {actions?: unknown} | undefined
+      const actionsMs = typeof ms?.actions === 'number' && ms.actions > 0 ? ms.actions : undefined
+      const steps = Array.isArray(o.steps) ? o.steps.map(String) : undefined
+      out.push({t, role, reason, actions, ...(rule ? {rule} : {}), ...(from ? {from} : {}), ...(failed ? {failed} : {}), ...(actionsMs ? {actionsMs} : {}), ...(steps ? {steps} : {})})
     } catch {
       // a torn last line
     }
@@ -91,11 +98,15 @@ export function watchEvents(source: EventSource, lines: WatchLine[], from: numbe
     const changed = key !== prevKey || l.role !== prevRole || (l.actions?.length ?? 0) > 0 || l.failed !== undefined
     prevKey = key
     prevRole = l.role
-    if (!changed || l.t < from || l.t > to) continue
+    // Shown when the decision was taken: the line is written after its actions ran.
+    const t = l.t - (l.actionsMs ?? 0)
+    if (!changed || t < from || t > to) continue
     const acts = l.actions && l.actions.length > 0 ? ` [${l.actions.join(', ')}]` : ''
     const role = l.from && l.role ? `${l.from} → ${l.role}` : l.role
     const failed = l.failed ? ` — FAILED ${l.failed}` : ''
-    out.push({t: l.t, source, text: `watch${role ? ` (${role})` : ''}: ${l.reason}${acts}${failed}`})
+    const took = l.actionsMs ? ` (actions took ${(l.actionsMs / 1000).toFixed(1)} s)` : ''
+    out.push({t, source, text: `watch${role ? ` (${role})` : ''}: ${l.reason}${acts}${took}${failed}`})
+    for (const step of l.steps ?? []) out.push({t, source, text: `  ↳ ${step}`})
   }
   return out
 }
