@@ -1,7 +1,7 @@
 import {readFileSync} from 'node:fs'
 import pg from 'pg'
 import {setFrozen, setIsolated} from './faults.js'
-import {countWritableWithVipM, type HostRole, lostWrites, loadCounts, maxWritableWithVipM, observedRole, roleTransitions, type Sample, writeGap} from './figures.js'
+import {OUTAGE_MS, countWritableWithVipM, type HostRole, lostWrites, loadCounts, maxWritableWithVipM, observedRole, roleTransitions, type Sample, writeGap} from './figures.js'
 import {powerOnDirect, powerState, sleep} from './host.js'
 import {labBmcRuns, startLabBmc} from './bmcs.js'
 import {labDown, labUp, readManifest, waitStreaming} from './lab.js'
@@ -25,7 +25,7 @@ export interface Roles {
 export interface ScenarioFigures {
   /** Longest stretch without an acknowledged write (last before → first after). */
   writeGapMs?: number
-  /** Fault → first acknowledged write after the outage. */
+  /** Fault → first acknowledged write after the outage (only when writes paused ≥ OUTAGE_MS). */
   faultToWriteMs?: number
   /** Fault → the expected end state (failover, failback, ...). */
   recoveryMs?: number
@@ -166,7 +166,7 @@ export class Drill {
     this.load = undefined
     return {
       name, title, roles, passed: this.checks.every((c) => c.ok), checks: this.checks, startedAt: this.startedAt, faultAt: this.faultAt, endedAt,
-      figures: {writeGapMs: gap.gapMs, faultToWriteMs: gap.fromFaultMs, recoveryMs: this.recoveryMs, ...(this.recoveryLabel ? {recoveryLabel: this.recoveryLabel} : {}), acked: counts.acked, failedAttempts: counts.failed, lost, maxWritableWithVipM: max.max, samples: samples.length},
+      figures: {writeGapMs: gap.gapMs, faultToWriteMs: (gap.gapMs ?? 0) >= OUTAGE_MS ? gap.fromFaultMs : undefined, recoveryMs: this.recoveryMs, ...(this.recoveryLabel ? {recoveryLabel: this.recoveryLabel} : {}), acked: counts.acked, failedAttempts: counts.failed, lost, maxWritableWithVipM: max.max, samples: samples.length},
       final, timeline, notes: this.notes,
     }
   }

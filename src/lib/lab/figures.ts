@@ -87,9 +87,7 @@ export function writeGap(entries: LoadEntry[], faultAt: number): WriteGap {
   for (let i = first + 1; i < acks.length; i++) {
     if (acks[i] - acks[i - 1] > best.b - best.a) best = {a: acks[i - 1], b: acks[i]}
   }
-  // Fault → first write only when there was an outage (a pause of a second or more).
-  const outage = best.b - best.a >= OUTAGE_MS
-  return {lastAckBefore: best.a, firstAckAfter: best.b, gapMs: best.b - best.a, ...(outage ? {fromFaultMs: Math.max(0, best.b - faultAt)} : {})}
+  return {lastAckBefore: best.a, firstAckAfter: best.b, gapMs: best.b - best.a, fromFaultMs: Math.max(0, best.b - faultAt)}
 }
 
 /** A pause between acknowledged writes this long counts as an outage (the client writes every 50 ms). */
