@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, readFileSync, renameSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 import {createLogger} from '../../src/lib/log.js'
@@ -104,6 +104,16 @@ describe('rejoin with real PostgreSQL', {concurrency: false}, () => {
     assert.ok(out.keptAside && existsSync(join(out.keptAside, 'PG_VERSION')), 'old data directory kept')
     assert.ok(!existsSync(join(out.keptAside!, 'standby.signal')), 'the kept directory is the old primary, untouched')
     assertHasNewPrimaryRows(p.a)
+
+    // A rebuilt host with no data directory at all: a full copy straight into place, with this
+    // host's port and socket directory (the copy brought the source's).
+    pgCtl(p.a, '-m', 'fast', 'stop')
+    renameSync(p.a.datadir, `${p.a.datadir}.gone`)
+    const fresh = await ensureRejoinedAsStandby(ctx(), p.a.cfg, {source: sourceOf(p.b), timeoutMs: 120_000})
+    assert.equal(fresh.method, 'basebackup')
+    assert.match(fresh.summary, /into the empty/)
+    assertHasNewPrimaryRows(p.a)
+    assert.equal(psql(p.a, 'SHOW port'), String(p.a.port))
   })
 
   it('refuses to copy from a standby (exit 3) and changes nothing', async (t) => {

@@ -1,19 +1,17 @@
-import {statSync} from 'node:fs'
-import {dirname, join} from 'node:path'
+import {join} from 'node:path'
 import type {Config} from '../config/schema.js'
 import {formatBytes, formatDuration} from '../config/units.js'
 import {StepFailedError, UsageError} from '../errors.js'
 import {describeFailure, type SystemContext} from '../system/exec.js'
 import {pgCtlChange, pgCtlStatus, readServerMajor} from '../system/pgctl.js'
 import {
-  asideDirs, type ControlData, defaultSource, directoryBytes, freeBytes, HOST_CONFIG_FILES, isCleanlyShutDown, pgBasebackupArgv,
-  parseRewindCopiedKb, pgRewindArgv, primaryConninfo, readControlData, requiredCopyBytes, rewindCapability, rewindSourceConninfo, singleUserRecoveryArgv,
-  type SourceServer,
+  type ControlData, defaultSource, isCleanlyShutDown, parseRewindCopiedKb, pgRewindArgv, readControlData, rewindCapability, rewindSourceConninfo,
+  singleUserRecoveryArgv, type SourceServer,
 } from '../system/rewind.js'
 import {ensureDbRunning, ensureDbStopped} from './db.js'
 import {msUntilWindow, type QuietWindow} from './quiet-window.js'
 import {checkSource, ensureSourceCheckpointed, isStreamingFrom, localIdentity, localReplication, sourceFacts, waitUntilStreaming} from './rejoin-probe.js'
-import {peerRestoreCommand, withStandbySettings} from './rejoin-settings.js'
+import {copyIntoEmpty, copyWithBasebackup, dataDirState, exists, mustChange, readHostConfig, writeStandbyConfig} from './rejoin-files.js'
 import type {StepOutcome} from './types.js'
 
 export type RejoinMethod = 'auto' | 'rewind' | 'basebackup'
@@ -76,8 +74,9 @@ export async function ensureRejoinedAsStandby(ctx: SystemContext, cfg: Config, o
   }
   const probeMs = Math.min(10_000, cfg.postgres.stepTimeout)
 
-  // 1. Already done?
-  const status = await pgCtlStatus(ctx, cfg)
+  // 1. Already done? (A missing or empty data directory — a rebuilt host — gets a full copy.)
+  const fresh = dataDirState(cfg.postgres.datadir) === 'missing'
+  const status = fresh ? {running: false} : await pgCtlStatus(ctx, cfg)
   let identity: {systemIdentifier: string; postmasterStart?: string} = {systemIdentifier: ''}
   if (status.running) {
     const repl = await localReplication(ctx, cfg, probeMs)
@@ -85,8 +84,10 @@ export async function ensureRejoinedAsStandby(ctx: SystemContext, cfg: Config, o
       return {changed: false, summary: `already a standby streaming from ${where}; nothing to do`, method: 'none', why: 'pg_stat_wal_receiver status is streaming', phases}
     }
     identity = await localIdentity(ctx, cfg, probeMs)
-  } else {
+  } else if (!fresh) {
     identity = {systemIdentifier: (await mustReadControl(ctx, cfg, probeMs)).systemIdentifier}
+  } else if (method === 'rewind') {
+    throw new StepFailedError(`${cfg.postgres.datadir} is missing or empty: there is nothing to rewind`, 'use --method auto or basebackup')
   }
 
   // 2. The source must be another, writable server of this cluster.
@@ -108,6 +109,8 @@ export async function ensureRejoinedAsStandby(ctx: SystemContext, cfg: Config, o
   }
 
   await opts.confirm?.(`rejoin ${cfg.node.name} as a standby of ${where}: stop PostgreSQL and rewrite its data directory ${cfg.postgres.datadir}?`)
+
+  if (fresh) return finishFresh(ctx, cfg, src, facts.totalBytes, {started, deadline, left, sleep, phase, phases})
 
   // 4. Stop; pg_controldata says which path (wal_log_hints / checksums hold while running too).
   const wasRunning = status.running
@@ -155,24 +158,54 @@ export async function ensureRejoinedAsStandby(ctx: SystemContext, cfg: Config, o
   phase(used)
 
   // 6. Standby configuration (host files restored: the copy brought the source's), start, stream.
-  await writeStandbyConfig(ctx, cfg, src, savedConfig)
-  if (ctx.dryRun) await pgCtlChange(ctx, cfg, 'start', 'start PostgreSQL as a standby')
-  else await ensureDbRunning(ctx, cfg)
-  phase('start')
+  await writeStandbyConfig(ctx, cfg, src, savedConfig, false)
+  await startAndStream(ctx, cfg, src, deadline, sleep, opts.timeoutMs)
+  phase('start+stream')
   if (ctx.dryRun) {
     return {changed: false, summary: `would rejoin as a standby of ${where} by ${used === 'rewind' ? 'pg_rewind' : used === 'none' ? 'standby config only' : 'pg_basebackup'} (${why})`, method: used, why, phases}
-  }
-  const streaming = await waitUntilStreaming(ctx, cfg, src, deadline, sleep)
-  phase('stream')
-  if (!streaming.ok) {
-    throw new StepFailedError(
-      `rejoined data directory started but is not streaming from ${where} within ${formatDuration(opts.timeoutMs ?? 1_800_000)} (receiver: ${streaming.last?.receiverStatus ?? streaming.lastError ?? 'none'})`,
-      'check the server log and that the replication user can connect (pg_hba.conf, passfile)',
-    )
   }
   const total = Date.now() - started
   const how = used === 'rewind' ? (rewindNotNeeded ? 'pg_rewind (nothing to undo)' : `pg_rewind${rewindCopiedKb !== undefined ? ` (${formatBytes(rewindCopiedKb * 1024)} copied)` : ''}`) : used === 'none' ? 'standby config only (clean stop)' : `pg_basebackup (old data kept at ${keptAside})`
   return {changed: true, summary: `rejoined as a standby streaming from ${where} by ${how} in ${(total / 1000).toFixed(1)} s`, method: used, why, rewindNotNeeded, rewindCopiedKb, keptAside, phases, durationMs: total}
+}
+
+/** Start as a standby and wait until pg_stat_wal_receiver says streaming (skipped under --dry-run). */
+async function startAndStream(ctx: SystemContext, cfg: Config, src: SourceServer, deadline: number, sleep: (ms: number) => Promise<void>, timeoutMs?: number): Promise<void> {
+  if (ctx.dryRun) {
+    await pgCtlChange(ctx, cfg, 'start', 'start PostgreSQL as a standby')
+    return
+  }
+  await ensureDbRunning(ctx, cfg)
+  const streaming = await waitUntilStreaming(ctx, cfg, src, deadline, sleep)
+  if (!streaming.ok) {
+    throw new StepFailedError(
+      `rejoined data directory started but is not streaming from ${src.host}:${src.port} within ${formatDuration(timeoutMs ?? 1_800_000)} (receiver: ${streaming.last?.receiverStatus ?? streaming.lastError ?? 'none'})`,
+      'check the server log and that the replication user can connect (pg_hba.conf, passfile)',
+    )
+  }
+}
+
+interface Run {
+  started: number
+  deadline: number
+  left: () => number
+  sleep: (ms: number) => Promise<void>
+  phase: (name: string) => void
+  phases: RejoinOutcome['phases']
+}
+
+/** A missing or empty data directory: full copy straight into it, this host's port/socket, start. */
+async function finishFresh(ctx: SystemContext, cfg: Config, src: SourceServer, sourceBytes: number | undefined, r: Run): Promise<RejoinOutcome> {
+  const why = `${cfg.postgres.datadir} is missing or empty: a full copy is the only way`
+  ctx.log.info(`rejoin by pg_basebackup: ${why}`)
+  await copyIntoEmpty(ctx, cfg, src, sourceBytes, r.left)
+  r.phase('basebackup')
+  await writeStandbyConfig(ctx, cfg, src, new Map(), true)
+  await startAndStream(ctx, cfg, src, r.deadline, r.sleep)
+  r.phase('start+stream')
+  if (ctx.dryRun) return {changed: false, summary: `would copy ${src.host}:${src.port} into the empty ${cfg.postgres.datadir} and start it as a standby`, method: 'basebackup', why, phases: r.phases}
+  const total = Date.now() - r.started
+  return {changed: true, summary: `built a standby streaming from ${src.host}:${src.port} by pg_basebackup into the empty ${cfg.postgres.datadir} in ${(total / 1000).toFixed(1)} s`, method: 'basebackup', why, phases: r.phases, durationMs: total}
 }
 
 async function mustReadControl(ctx: SystemContext, cfg: Config, timeoutMs: number): Promise<ControlData> {
@@ -198,67 +231,3 @@ async function crashRecoverSingleUser(ctx: SystemContext, cfg: Config, control: 
   if (r.exitCode !== 0) throw new StepFailedError(`single-user crash recovery failed: ${describeFailure(r)}`, 'start and stop the server by hand once, then retry rejoin')
 }
 
-function exists(p: string): boolean {
-  try {
-    statSync(p)
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** A file operation inside or next to the data directory, as the OS user that owns it. */
-async function mustChange(ctx: SystemContext, argv: string[], cfg: Config, timeoutMs: number, why: string): Promise<void> {
-  const r = await ctx.change(argv, {timeoutMs, asUser: cfg.postgres.osUser}, why)
-  if (r.exitCode !== 0) throw new StepFailedError(`${why} failed: ${describeFailure(r)}`)
-}
-
-/** pg_basebackup into a sibling directory, then swap: the old directory is moved aside, never deleted. */
-async function copyWithBasebackup(ctx: SystemContext, cfg: Config, src: SourceServer, sourceBytes: number | undefined, left: () => number, now?: () => Date): Promise<string> {
-  const datadir = cfg.postgres.datadir
-  const {incoming, aside} = asideDirs(datadir, (now ?? (() => new Date()))())
-  const parent = dirname(datadir)
-  if (statSync(datadir).dev !== statSync(parent).dev) {
-    throw new StepFailedError(`${datadir} is a mount point, so it cannot be swapped with a fresh copy by rename`, 'use --method rewind, or make postgres.datadir a directory inside the mounted filesystem')
-  }
-  const need = requiredCopyBytes(sourceBytes ?? (await directoryBytes(ctx, cfg, datadir, 60_000)) ?? 0)
-  const free = await freeBytes(datadir)
-  if (free < need) {
-    throw new StepFailedError(`not enough free space for a full copy next to ${datadir}: ${formatBytes(free)} free, ${formatBytes(need)} needed (the old directory is kept)`, 'free space on that filesystem, or fix wal_log_hints so pg_rewind can be used')
-  }
-  const r = await ctx.change(pgBasebackupArgv(cfg, primaryConninfo(cfg, src), incoming), {timeoutMs: left(), asUser: cfg.postgres.osUser, env: {LC_MESSAGES: 'C'}}, `full copy from ${src.host}:${src.port} (${formatBytes(need)} checked free)`)
-  if (r.exitCode !== 0) throw new StepFailedError(`pg_basebackup failed: ${describeFailure(r)}`, `the old data directory is untouched; remove the partial copy ${incoming} and retry`)
-  await mustChange(ctx, ['mv', '-T', datadir, aside], cfg, 60_000, `keep the old data directory aside as ${aside}`)
-  await mustChange(ctx, ['mv', '-T', incoming, datadir], cfg, 60_000, `put the fresh copy in place as ${datadir}`)
-  return aside
-}
-
-/** The host's own config files, which pg_rewind/pg_basebackup replace with the source's. */
-async function readHostConfig(ctx: SystemContext, cfg: Config): Promise<Map<string, string>> {
-  const saved = new Map<string, string>()
-  for (const f of HOST_CONFIG_FILES) {
-    const r = await ctx.probe(['cat', join(cfg.postgres.datadir, f)], {timeoutMs: 10_000, asUser: cfg.postgres.osUser})
-    if (r.exitCode === 0) saved.set(f, r.stdout + (r.stdout.endsWith('\n') || r.stdout === '' ? '' : '\n'))
-  }
-  return saved
-}
-
-async function writeDataFile(ctx: SystemContext, cfg: Config, name: string, content: string, why: string): Promise<void> {
-  const path = join(cfg.postgres.datadir, name)
-  if (!ctx.fileChange(path, why)) return
-  const r = await ctx.exec.run(['tee', path], {timeoutMs: 10_000, asUser: cfg.postgres.osUser, input: content})
-  if (r.exitCode !== 0) throw new StepFailedError(`cannot write ${path}: ${describeFailure(r)}`)
-}
-
-async function writeStandbyConfig(ctx: SystemContext, cfg: Config, src: SourceServer, saved: Map<string, string>): Promise<void> {
-  for (const [f, text] of saved) if (f !== 'postgresql.auto.conf') await writeDataFile(ctx, cfg, f, text, `restore this host's ${f} (the copy brought the source's)`)
-  const conninfo = primaryConninfo(cfg, src)
-  const restore = peerRestoreCommand(cfg)
-  const auto = withStandbySettings(saved.get('postgresql.auto.conf') ?? '', {primary_conninfo: conninfo, restore_command: restore})
-  await writeDataFile(ctx, cfg, 'postgresql.auto.conf', auto, `primary_conninfo '${conninfo}'${restore ? `, restore_command '${restore}'` : ' (archive.mode none: no restore_command)'}`)
-  await writeDataFile(ctx, cfg, 'standby.signal', '', 'start as a standby')
-  for (const f of ['recovery.signal']) {
-    const p = join(cfg.postgres.datadir, f)
-    if (exists(p)) await mustChange(ctx, ['rm', '-f', p], cfg, 10_000, `remove ${f}: standby.signal decides`)
-  }
-}
