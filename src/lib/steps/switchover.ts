@@ -182,7 +182,10 @@ class HalfRun {
     const lag = await standbyLagBytes(ctx, cfg)
     if (lag === undefined) throw new SafetyRefusal(`${cfg.peer.name} is not streaming from this primary; a switchover would lose its catch-up`, 'fix replication first (pgha status)')
     if (lag > cfg.lag.yield.maxBytes) throw new SafetyRefusal(`${cfg.peer.name} replays ${formatBytes(lag)} behind, more than lag.yield.maxBytes ${formatBytes(cfg.lag.yield.maxBytes)}`, 'wait until it catches up')
-    if (ctx.dryRun) return this.outcome(false, `would switch over ${cfg.node.name} → ${cfg.peer.name} (standby ${formatBytes(lag)} behind)`, plan)
+    if (ctx.dryRun) {
+      await claimMarker(ctx, cfg, localEndpoint(cfg), cfg.node.name, cfg.peer.name, 0) // recorded in the plan only
+      return this.outcome(false, `would switch over ${cfg.node.name} → ${cfg.peer.name} (standby ${formatBytes(lag)} behind)`, plan)
+    }
 
     const {marker} = await claimMarker(ctx, cfg, localEndpoint(cfg), cfg.node.name, cfg.peer.name, this.deadline - Date.now() + 60_000)
     this.mark(`marker ${marker.id} set; waiting for ${cfg.peer.name}'s promote half`)
@@ -248,7 +251,10 @@ class HalfRun {
     if (!cfg.node.canPrimary) throw new SafetyRefusal(`${cfg.node.name} has node.canPrimary false; it may not become primary`, 'switch over to another host or change the config')
     const wal = await standbyWal(ctx, cfg)
     if (wal.receiverStatus !== 'streaming' || !wal.receivedTli || !wal.replayLsn) throw new SafetyRefusal(`${cfg.node.name} is not streaming from the primary (receiver ${wal.receiverStatus ?? 'absent'})`, 'fix replication first (pgha status)')
-    if (ctx.dryRun) return this.outcome(false, `would switch over ${cfg.peer.name} → ${cfg.node.name}`, plan)
+    if (ctx.dryRun) {
+      await claimMarker(ctx, cfg, this.peer, cfg.peer.name, cfg.node.name, 0) // recorded in the plan only
+      return this.outcome(false, `would switch over ${cfg.peer.name} → ${cfg.node.name}`, plan)
+    }
 
     const {marker} = await claimMarker(ctx, cfg, this.peer, cfg.peer.name, cfg.node.name, this.deadline - Date.now() + 60_000)
     // This host's watch loop reads the replicated copy: it must see the marker before the
