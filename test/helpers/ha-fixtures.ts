@@ -2,7 +2,7 @@
 import {type Config, configSchema} from '../../src/lib/config/schema.js'
 import type {DataDirKind, DbProbe, LocalDb, Observations, VipState} from '../../src/lib/ha/types.js'
 
-/** Shipped timing defaults, fence.delay 2s, lag limits 600s/160MB, 400s/80MB. */
+/** Timings pinned (1s tick, 3 checks, 1s probe) so the tests read the same whatever the shipped defaults; fence.delay 2s; lag limits 600s/160MB, 400s/80MB. */
 export function testConfig(over: {fence?: Record<string, unknown>; node?: Record<string, unknown>; archive?: Record<string, unknown>} = {}): Config {
   return configSchema.parse({
     cluster: 'test',
@@ -11,6 +11,7 @@ export function testConfig(over: {fence?: Record<string, unknown>; node?: Record
     network: {interface: 'eth0', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
     postgres: {datadir: '/var/lib/postgresql/15/main'},
     archive: over.archive ?? {mode: 'none'},
+    timing: {interval: '1s', checkTimes: 3, probeTimeout: '1s'},
     fence: over.fence ?? {agent: 'ipmitool', address: '192.0.2.202', user: 'admin', passwordEnv: 'IPMI_PASSWORD', delay: '2s'},
   })
 }

@@ -15,7 +15,7 @@ import {
 
 const NOW = 10_000_000
 const CFG = testConfig()
-const NO_FENCE = testConfig({fence: {agent: 'none'}})
+const NO_FENCE = testConfig({fence: {agent: 'none', delay: '0s'}})
 const BIND = testConfig({archive: {mode: 'bind', source: '/srv/archive'}})
 
 interface Case {

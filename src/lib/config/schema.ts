@@ -99,16 +99,16 @@ export const configSchema = z
         /** Extra key=value options passed to a fence-agent on stdin. */
         options: z.record(z.string()).default({}),
         timeout: duration('20s'),
-        delay: duration('0s'),
+        delay: duration('500ms'),
         /** Only with agent none: allow promotion with no fence. Dangerous; logged loudly. */
         allowUnfencedPromotion: z.boolean().default(false),
       })
       .strict(),
     timing: z
       .object({
-        interval: duration('1s'),
-        checkTimes: z.number().int().min(1).max(100).default(3),
-        probeTimeout: duration('1s'),
+        interval: duration('500ms'),
+        checkTimes: z.number().int().min(1).max(100).default(2),
+        probeTimeout: duration('500ms'),
         startupDelay: duration('45s'),
       })
       .strict()

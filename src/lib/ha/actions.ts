@@ -63,8 +63,18 @@ export interface ActionHooks {
 
 const arpTimeout = (cfg: Config) => Math.max(CLAIM_DAD_MIN_MS, cfg.timing.probeTimeout)
 
+/** After a verified fence one ARP second is enough: the old primary is confirmed powered off. */
+export const POST_FENCE_DAD_MS = 1000
+
+/**
+ * VIP-M duplicate checks started alongside promote, keyed by the decision being run, so
+ * claimVipPrimary (the next action) needs no second of its own. Started only after fencePeer
+ * succeeded in the same decision; a reply from any host during it still refuses the claim.
+ */
+const vipMCheckDuringPromote = new WeakMap<object, Promise<{state: 'free' | 'taken' | 'unknown'; detail: string}>>()
+
 /** Run one action; resolves with the step's outcome, throws (PghaError) when it did not reach its goal. */
-export async function runAction(ctx: SystemContext, cfg: Config, action: ActionName, decision: Pick<Decision, 'fenceTries'>, hooks: ActionHooks = {}): Promise<StepOutcome> {
+export async function runAction(ctx: SystemContext, cfg: Config, action: ActionName, decision: Pick<Decision, 'fenceTries'> & {actions?: readonly ActionName[]}, hooks: ActionHooks = {}): Promise<StepOutcome> {
   const vipM = addressOf(cfg.network.vipPrimary)
   const vipPrimaryState = () => arpDuplicateCheck(ctx, cfg.network.interface, vipM, arpTimeout(cfg))
   switch (action) {
@@ -74,8 +84,11 @@ export async function runAction(ctx: SystemContext, cfg: Config, action: ActionN
       return ensureDbRunning(ctx, cfg, {vipPrimaryTaken: makeVipPrimaryTaken(cfg, vipPrimaryState)})
     case 'stopDb':
       return ensureDbStopped(ctx, cfg, {mode: 'fast'})
-    case 'claimVipPrimary':
-      return ensureVipClaimed(ctx, cfg, 'primary')
+    case 'claimVipPrimary': {
+      const arpCheck = vipMCheckDuringPromote.get(decision)
+      vipMCheckDuringPromote.delete(decision)
+      return ensureVipClaimed(ctx, cfg, 'primary', {arpCheck})
+    }
     case 'claimVipStandby':
       return ensureVipClaimed(ctx, cfg, 'standby')
     case 'releaseVipPrimary':
@@ -90,7 +103,14 @@ export async function runAction(ctx: SystemContext, cfg: Config, action: ActionN
         vipPrimaryState,
         warn: (m) => (hooks.warn ?? ctx.log.warn)(m),
       })
-      return ensurePromoted(ctx, cfg, {guard})
+      const acts = decision.actions ?? []
+      const fencedFirst = acts.indexOf('fencePeer') !== -1 && acts.indexOf('fencePeer') < acts.indexOf('promote')
+      if (fencedFirst && acts.indexOf('claimVipPrimary') > acts.indexOf('promote') && !ctx.dryRun) {
+        const check = arpDuplicateCheck(ctx, cfg.network.interface, vipM, POST_FENCE_DAD_MS)
+        check.catch(() => undefined) // consumed by claimVipPrimary; never an unhandled rejection if promote fails
+        vipMCheckDuringPromote.set(decision, check)
+      }
+      return ensurePromoted(ctx, cfg, {guard, checkpoint: false})
     }
     case 'rejoin':
       return ensureRejoinedAsStandby(ctx, cfg, {timeoutMs: REJOIN_TIMEOUT_MS})

@@ -12,6 +12,11 @@ export interface EnsurePromotedOptions {
   guard: PromoteGuard
   /** Skip the guard (the operator vouches that the old primary is down). */
   force?: boolean
+  /**
+   * Run CHECKPOINT before returning (default true). The watch loop skips it to move VIP-M
+   * sooner: after promotion the server requests a checkpoint of its own.
+   */
+  checkpoint?: boolean
 }
 
 /** restore_command as the server has it, and whether ALTER SYSTEM (postgresql.auto.conf) set it. */
@@ -114,7 +119,7 @@ export async function ensurePromoted(ctx: SystemContext, cfg: Config, opts: Ensu
     }
   }
   if (failure) throw failure
-  await psqlChange(ctx, cfg, 'CHECKPOINT;', 'checkpoint so the new timeline is on disk')
+  if (opts.checkpoint !== false) await psqlChange(ctx, cfg, 'CHECKPOINT;', 'checkpoint so the new timeline is on disk')
 
   if (ctx.dryRun) return {changed: false, summary: `would promote the standby (${guardWhy})`, role: 'standby'}
   return {changed: true, summary: `promoted to primary in ${Date.now() - started} ms (${guardWhy})`, role: 'primary', durationMs: Date.now() - started, guard: guardWhy}

@@ -43,7 +43,17 @@ function findHeld(entries: AddrEntry[], ip: string): AddrEntry | undefined {
   return entries.find((e) => e.family === 'inet' && e.address === ip)
 }
 
-export async function ensureVipClaimed(ctx: SystemContext, cfg: Config, which: VipWhich, opts: {force?: boolean} = {}): Promise<StepOutcome> {
+export interface ClaimOptions {
+  force?: boolean
+  /**
+   * A duplicate-address check the caller already started (the watch loop runs it alongside
+   * promote, after the fence). It must have begun after the peer was fenced; it replaces the
+   * step's own check so the claim does not wait another CLAIM_DAD_MIN_MS.
+   */
+  arpCheck?: Promise<{state: 'free' | 'taken' | 'unknown'; detail: string}>
+}
+
+export async function ensureVipClaimed(ctx: SystemContext, cfg: Config, which: VipWhich, opts: ClaimOptions = {}): Promise<StepOutcome> {
   const iface = cfg.network.interface
   const cidr = vipCidr(cfg, which)
   const ip = addressOf(cidr)
@@ -56,7 +66,7 @@ export async function ensureVipClaimed(ctx: SystemContext, cfg: Config, which: V
     return {changed: false, summary: `${name} ${ip} is already held on ${iface}; nothing to do`, ...base, alreadyHeld: true}
   }
 
-  const arp = await arpDuplicateCheck(ctx, iface, ip, Math.max(CLAIM_DAD_MIN_MS, cfg.timing.probeTimeout))
+  const arp = opts.arpCheck ? await opts.arpCheck : await arpDuplicateCheck(ctx, iface, ip, Math.max(CLAIM_DAD_MIN_MS, cfg.timing.probeTimeout))
   const warnings: string[] = []
   if (arp.state === 'taken') {
     if (which === 'primary') {
