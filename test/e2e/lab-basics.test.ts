@@ -50,6 +50,14 @@ describe('pgha lab (no watch): up, power, faults, load, down', {timeout: 400_000
     assert.equal(again.code, 0, again.stderr)
     assert.equal(JSON.parse(again.stdout).result.changed, false)
     assert.match(JSON.parse(again.stdout).result.summary, /already up/)
+    const st = await pgha(['lab', 'status', ...args, '--json'], {timeoutMs: 60_000})
+    assert.equal(st.code, 0, st.stderr)
+    const hosts = JSON.parse(st.stdout).result.hosts
+    assert.equal(hosts.node1.role, 'primary')
+    assert.deepEqual(hosts.node1.vips, ['VIP-M'])
+    assert.equal(hosts.node2.role, 'standby')
+    assert.deepEqual(hosts.node2.vips, ['VIP-S'])
+    assert.equal(hosts.node2.bmc, 'up')
     ready = true
   })
 

@@ -98,8 +98,7 @@ export class Drill {
 
   /** The latest sample taken at or after `notBefore` (a fresh one when the sampler lags). */
   async sample(notBefore = Date.now() - 500): Promise<Sample> {
-    const s = this.sampler.samples.at(-1)
-    return s && s.t >= notBefore ? s : this.sampler.sampleOnce()
+    return this.sampler.next(notBefore)
   }
 
   /** Wait (bounded) until `pred` holds on a sample; records a check either way. */

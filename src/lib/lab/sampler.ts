@@ -115,7 +115,7 @@ export class Sampler {
   readonly samples: Sample[] = []
   private readonly probes: Record<LabNode, HostProbe>
   private timer?: NodeJS.Timeout
-  private running?: Promise<void>
+  private loop?: Promise<void>
   private stopped = false
   private watchCache: Record<LabNode, {at: number; runs: boolean}> = {node1: {at: 0, runs: false}, node2: {at: 0, runs: false}}
   private viewCache: Record<LabNode, {at: number; role?: string; since?: number}> = {node1: {at: 0}, node2: {at: 0}}
@@ -152,22 +152,52 @@ export class Sampler {
     return {t, hosts: Object.fromEntries(entries) as Record<LabNode, HostSample>}
   }
 
+  private firstSample?: Promise<void>
+  private resolveFirst?: () => void
+
+  get running(): boolean {
+    return this.firstSample !== undefined && !this.stopped
+  }
+
+  /**
+   * The first sample taken at or after `notBefore`. While the sampler runs it waits for its
+   * next tick (a second prober would find the probes busy and see "hung"), bounded.
+   */
+  async next(notBefore: number, waitMs = 5000): Promise<Sample> {
+    if (!this.running) return this.sampleOnce()
+    const deadline = Date.now() + waitMs
+    for (;;) {
+      const s = this.samples.at(-1)
+      if (s && s.t >= notBefore) return s
+      if (Date.now() > deadline || !this.running) return s ?? this.sampleOnce()
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+
+  /** Resolves once the running sampler has taken its first sample. */
+  ready(): Promise<void> {
+    return this.samples.length > 0 ? Promise.resolve() : (this.firstSample ?? Promise.resolve())
+  }
+
   start(): void {
+    this.firstSample = new Promise<void>((r) => (this.resolveFirst = r))
     const tick = async () => {
       if (this.stopped) return
       const began = Date.now()
       const s = await this.sampleOnce()
       this.samples.push(s)
+      this.resolveFirst?.()
       this.onSample?.(s)
-      if (!this.stopped) this.timer = setTimeout(() => (this.running = tick()), Math.max(0, this.intervalMs - (Date.now() - began)))
+      if (!this.stopped) this.timer = setTimeout(() => (this.loop = tick()), Math.max(0, this.intervalMs - (Date.now() - began)))
     }
-    this.running = tick()
+    this.loop = tick()
   }
 
   async stop(): Promise<Sample[]> {
     this.stopped = true
+    this.resolveFirst?.()
     if (this.timer) clearTimeout(this.timer)
-    await this.running
+    await this.loop
     for (const p of Object.values(this.probes)) p.close()
     return this.samples
   }
