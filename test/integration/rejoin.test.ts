@@ -116,6 +116,30 @@ describe('rejoin with real PostgreSQL', {concurrency: false}, () => {
     assert.equal(psql(p.a, 'SHOW port'), String(p.a.port))
   })
 
+  it('falls back to pg_basebackup when pg_rewind fails (the old primary recycled the WAL it needs)', async (t) => {
+    if (!prerequisites(t, {root: true, commands: [join(BINDIR, 'pg_rewind')]})) return
+    const p = await makePair({portA: 55516, portB: 55517, walLogHints: true, tag: 'fallback', walKeepSize: '0'})
+    t.after(() => p.cleanup())
+    psql(p.a, "INSERT INTO t SELECT g, 'before' FROM generate_series(1, 1000) g;")
+    await waitFor(() => psql(p.b, 'SELECT count(*) FROM t') === '1000', 30_000, 'B replays the common rows')
+    pgCtl(p.b, 'promote')
+    await waitFor(() => psql(p.b, 'SELECT pg_is_in_recovery()') === 'f', 30_000, 'B promoted')
+    psql(p.b, "INSERT INTO t SELECT g, 'new-primary' FROM generate_series(1001, 1500) g;")
+    // The old primary runs on for a while: new segments and checkpoints recycle the WAL back to
+    // the last common checkpoint, which pg_rewind must read.
+    for (let i = 0; i < 4; i++) psql(p.a, "INSERT INTO t SELECT g, 'lost-on-old-primary' FROM generate_series(2001 + 100 * " + i + ", 2100 + 100 * " + i + ") g; SELECT pg_switch_wal(); CHECKPOINT;")
+    pgCtl(p.a, '-m', 'fast', 'stop')
+
+    const out = await ensureRejoinedAsStandby(ctx(), p.a.cfg, {source: sourceOf(p.b), timeoutMs: 120_000})
+    t.diagnostic(out.summary)
+    assert.equal(out.method, 'basebackup')
+    assert.match(out.why, /^pg_rewind failed \(.*\), falling back to a full copy$/)
+    assert.ok(out.keptAside && existsSync(join(out.keptAside, 'PG_VERSION')))
+    assert.equal(psql(p.a, 'SELECT pg_is_in_recovery()'), 't')
+    assert.equal(psql(p.a, "SELECT count(*) FROM t WHERE origin = 'new-primary'"), '500')
+    assert.equal(psql(p.a, "SELECT count(*) FROM t WHERE origin = 'lost-on-old-primary'"), '0')
+  })
+
   it('refuses to copy from a standby (exit 3) and changes nothing', async (t) => {
     if (!prerequisites(t, {root: true})) return
     const p = await makePair({portA: 55514, portB: 55515, walLogHints: true, tag: 'refuse'})
