@@ -81,7 +81,7 @@ describe('rejoin, switchover, pause, resume through the CLI', () => {
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stdout, /would switch over node1 → node2/)
     assert.match(r.stdout, /\[node1, demote half\] pg_ctl stop -m fast/)
-    assert.match(r.stdout, /\[node2, promote half\] promote .*claim VIP-M/)
+    assert.match(r.stdout, /\[node2, promote half\] wait until node1 is gone .*claiming VIP-M/)
     assert.equal(psql(pair!.a, "SELECT coalesce(switchover, 'none') FROM pgha.cluster_state", 'pgha'), 'none')
   })
 

@@ -20,8 +20,8 @@
  *                                             P3 prove the last WAL record received is the
  *                                                primary's CHECKPOINT_SHUTDOWN (pg_waldump)
  *                                                and that it is replayed
- *                                             P4 promote and claim VIP-M together
- *                                                ← writes resume here
+ *                                             P4 promote; VIP-M (claimed since P2, its ARP
+ *                                                check overlapping P3) ← writes resume here
  *                                             P5 CHECKPOINT; marker phase "promoted"
  *   D5 wait until the peer is a writable
  *      primary (through VIP-M)
@@ -108,9 +108,9 @@ export function switchoverPlan(primary: string, standby: string, opts: {vips: bo
     d('CHECKPOINT (shortens the shutdown checkpoint, so the write outage)'),
     d('pg_ctl stop -m fast: writes stop; the shutdown checkpoint is the last WAL record and is streamed before the walsenders exit'),
     ...vip(d('release VIP-M')),
-    p(`wait until ${primary} is gone (WAL receiver stopped, port closed)`),
+    p(`wait until ${primary} is gone (WAL receiver stopped, port closed)${opts.vips ? '; start claiming VIP-M (its ARP check overlaps the next two steps; given back if they fail)' : ''}`),
     p(`pg_waldump ${standby}'s received WAL: the last record must be ${primary}'s CHECKPOINT_SHUTDOWN; wait until it is replayed — else refuse`),
-    p(`promote (pg_ctl promote -w)${opts.vips ? ' and, at the same time, claim VIP-M (its ARP check overlaps the promotion)  ← writes resume' : '  ← writes resume'}`),
+    p(`promote (pg_ctl promote -w)${opts.vips ? '; VIP-M claimed' : ''}  ← writes resume`),
     p('CHECKPOINT; marker phase → promoted'),
     d(`wait until ${standby} is a writable primary${opts.vips ? ' through VIP-M' : ''}`),
     d(`rejoin as a standby of ${standby} (pg_rewind: nothing to undo after a clean stop)${opts.archive ? '; restore_command from the peer archive' : ''}`),

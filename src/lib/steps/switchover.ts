@@ -276,24 +276,31 @@ class HalfRun {
     }
     const goneAt = Date.now()
     this.mark(`${cfg.peer.name} is down`)
-    const received = (await standbyWal(ctx, cfg)).receiveLsn ?? '0/0'
-    const checkpoint = await verifyShutdownCheckpointReceived(ctx, cfg, tli, fromLsn, received)
-    const replayed = await this.until('the shutdown checkpoint to be replayed', 30_000, async () => {
-      const w = await standbyWal(ctx, cfg)
-      return w.replayLsn !== undefined && w.replayLsn === w.receiveLsn
-    })
-    if (!replayed) throw new StepFailedError(`received WAL up to ${received} is not replayed within 30 s`, 'check the standby log; nothing was promoted')
-    this.mark(`the old primary's CHECKPOINT_SHUTDOWN at ${checkpoint.lsn} is received and replayed`)
-    // Promote and claim VIP-M at once: the claim's ARP duplicate check (≥ 2 s) would otherwise
-    // add to the outage. For that moment VIP-M may reach a server still finishing its promotion:
-    // clients get "read-only", never a lost write. restore_command stays: the peer is alive.
-    const why = `switchover ${marker.id}: the old primary stopped cleanly and its shutdown checkpoint ${checkpoint.lsn} is replayed here`
-    const [promo, vip] = await Promise.allSettled([this.promoteNow(why), this.claimWithin('primary', 15_000)])
-    if (promo.status === 'rejected') {
-      if (vip.status === 'fulfilled') await this.net.release('primary').catch(() => undefined)
-      throw promo.reason
+    // Claim VIP-M from now on, in parallel with the proof and the promotion: its ARP duplicate
+    // check (≥ 2 s) would otherwise add to the outage. Until the promotion ends VIP-M reaches a
+    // read-only server: clients get an error, never a lost write. Released again on failure.
+    const vip: Promise<true | Error> = this.claimWithin('primary', 15_000).then((): true => true, (e: unknown) => e as Error)
+    const giveBackVip = async () => {
+      if ((await vip) === true) await this.net.release('primary').catch(() => undefined)
     }
-    if (vip.status === 'rejected') throw new StepFailedError(`promoted, but VIP-M could not be claimed: ${(vip.reason as Error).message}`, 'claim it by hand (pgha claim-vip primary); the marker stays so the watch loops keep out, then pgha switchover --abort')
+    let checkpoint: Awaited<ReturnType<typeof verifyShutdownCheckpointReceived>>
+    try {
+      const received = (await standbyWal(ctx, cfg)).receiveLsn ?? '0/0'
+      checkpoint = await verifyShutdownCheckpointReceived(ctx, cfg, tli, fromLsn, received)
+      const replayed = await this.until('the shutdown checkpoint to be replayed', 30_000, async () => {
+        const w = await standbyWal(ctx, cfg)
+        return w.replayLsn !== undefined && w.replayLsn === w.receiveLsn
+      })
+      if (!replayed) throw new StepFailedError(`received WAL up to ${received} is not replayed within 30 s`, 'check the standby log; nothing was promoted')
+      this.mark(`the old primary's CHECKPOINT_SHUTDOWN at ${checkpoint.lsn} is received and replayed`)
+      // restore_command stays during promotion: the peer (and its archive) is alive.
+      await this.promoteNow(`switchover ${marker.id}: the old primary stopped cleanly and its shutdown checkpoint ${checkpoint.lsn} is replayed here`)
+    } catch (error) {
+      await giveBackVip()
+      throw error
+    }
+    const claimed = await vip
+    if (claimed instanceof Error) throw new StepFailedError(`promoted, but VIP-M could not be claimed: ${claimed.message}`, 'claim it by hand (pgha claim-vip primary); the marker stays so the watch loops keep out, then pgha switchover --abort')
     await this.close()
     const outageMs = Date.now() - goneAt
     this.mark('promoted and VIP-M claimed: writes resume')
