@@ -11,7 +11,7 @@ import {ensureDbRunning, ensureDbStopped} from '../steps/db.js'
 import {backoffMs, ensurePeerFenced} from '../steps/fence-peer.js'
 import {makePromoteGuard, makeVipPrimaryTaken} from '../steps/guards.js'
 import {heartbeat} from '../steps/heartbeat.js'
-import {ensurePromoted} from '../steps/promote.js'
+import {ensurePromotedFast} from '../steps/promote-fast.js'
 import {ensureRejoinedAsStandby} from '../steps/rejoin.js'
 import type {StepOutcome} from '../steps/types.js'
 import {CLAIM_DAD_MIN_MS, ensureVipClaimed, ensureVipsReleased, IP_TIMEOUT_MS} from '../steps/vip.js'
@@ -110,7 +110,7 @@ export async function runAction(ctx: SystemContext, cfg: Config, action: ActionN
         check.catch(() => undefined) // consumed by claimVipPrimary; never an unhandled rejection if promote fails
         vipMCheckDuringPromote.set(decision, check)
       }
-      return ensurePromoted(ctx, cfg, {guard, checkpoint: false})
+      return ensurePromotedFast(ctx, cfg, {guard, checkpoint: false})
     }
     case 'rejoin':
       return ensureRejoinedAsStandby(ctx, cfg, {timeoutMs: REJOIN_TIMEOUT_MS})

@@ -30,6 +30,7 @@ export function schemaProbeSql(n: HeartbeatNames): string {
   return `SELECT COALESCE(
   pg_catalog.obj_description(pg_catalog.to_regprocedure('pgha.heartbeat(text,text)'), 'pg_proc') = ${sqlLiteral(HEARTBEAT_SCHEMA_VERSION)}
   AND (SELECT pg_catalog.pg_get_userbyid(nspowner) FROM pg_catalog.pg_namespace WHERE nspname = 'pgha') = ${sqlLiteral(n.user)}
+  AND pg_catalog.has_function_privilege(${sqlLiteral(n.user)}, 'pg_catalog.pg_promote(boolean, integer)', 'EXECUTE')
   AND (SELECT count(*) FROM pg_catalog.pg_trigger
         WHERE tgname = 'pgha_keep_row'
           AND tgrelid IN (pg_catalog.to_regclass('pgha.heartbeat'), pg_catalog.to_regclass('pgha.cluster_state'))) = 2,
@@ -77,6 +78,9 @@ export function schemaSql(n: HeartbeatNames): string {
   const u = sqlIdent(n.user)
   return `BEGIN;
 GRANT CONNECT ON DATABASE ${sqlIdent(n.database)} TO ${u};
+-- Function privileges are per database: pg_promote must be granted here, where the heartbeat
+-- role connects (the watch loop promotes through that connection), not only in postgres.
+GRANT EXECUTE ON FUNCTION pg_catalog.pg_promote(boolean, integer) TO ${u};
 CREATE SCHEMA IF NOT EXISTS pgha AUTHORIZATION ${u};
 ALTER SCHEMA pgha OWNER TO ${u};
 REVOKE ALL ON SCHEMA pgha FROM PUBLIC;

@@ -1,0 +1,75 @@
+/**
+ * The watch loop's promotion path (ports 55431–55433): reads and pg_promote over one
+ * heartbeat-role connection, psql only for restore_command; falls back to the psql path
+ * when the heartbeat role lacks EXECUTE on pg_promote.
+ */
+import assert from 'node:assert/strict'
+import {after, before, describe, test} from 'node:test'
+import {SafetyRefusal} from '../../src/lib/errors.js'
+import {nodePsql} from '../../src/lib/lab/pgcluster.js'
+import {ensureInit} from '../../src/lib/steps/init.js'
+import {ensurePromotedFast} from '../../src/lib/steps/promote-fast.js'
+import {SystemContext} from '../../src/lib/system/exec.js'
+import {createLogger} from '../../src/lib/log.js'
+import {hasCommand, isRoot, prerequisites} from '../helpers/env.js'
+import {Cleanups, HB_PASSWORD, startPrimary, startStandby, tempRoot, type TestNode, waitFor, writePassfile} from '../helpers/pg.js'
+
+const RESTORE = 'test -f /nonexistent/%f && cp /nonexistent/%f %p'
+const allow = async () => ({allowed: true, why: 'test: peer fenced'})
+const deny = async () => ({allowed: false, why: 'test: peer power is on'})
+
+describe('fast promotion (watch path) of real streaming standbys', () => {
+  const c = new Cleanups()
+  const need = {root: true, commands: ['runuser']}
+  let primary: TestNode
+  let standbyA: TestNode
+  let standbyB: TestNode
+  let ready = false
+
+  before(async () => {
+    if (!isRoot() || !hasCommand('runuser')) return
+    const root = tempRoot(c, 'pgpromotefast')
+    const passfile = writePassfile(root)
+    primary = await startPrimary(c, root, passfile, 55431)
+    await ensureInit(new SystemContext(), primary.cfg, {password: HB_PASSWORD})
+    standbyA = await startStandby(c, root, passfile, primary.node, 55432, {}, 'standbyA')
+    standbyB = await startStandby(c, root, passfile, primary.node, 55433, {}, 'standbyB')
+    await nodePsql(standbyA.node, `ALTER SYSTEM SET restore_command = '${RESTORE}';\nSELECT pg_reload_conf();`)
+    await waitFor('restore_command reloaded', 5000, async () => (await nodePsql(standbyA.node, 'SHOW restore_command;')) === RESTORE)
+    ready = true
+  })
+  after(() => c.run())
+
+  const inRecovery = async (n: TestNode) => (await nodePsql(n.node, 'SELECT pg_is_in_recovery();')) === 't'
+
+  test('refused by the guard: stays in recovery', async (t) => {
+    if (!ready && !prerequisites(t, need)) return
+    await assert.rejects(ensurePromotedFast(new SystemContext(), standbyA.cfg, {guard: deny}), SafetyRefusal)
+    assert.equal(await inRecovery(standbyA), true)
+  })
+
+  test('promotes with pg_promote, puts restore_command back; again is a no-op', async (t) => {
+    if (!ready && !prerequisites(t, need)) return
+    const r = await ensurePromotedFast(new SystemContext(undefined, false, createLogger({sink: (l) => t.diagnostic(l)})), standbyA.cfg, {guard: allow})
+    assert.equal(r.changed, true)
+    assert.match(r.summary, /^promoted to primary in \d+ ms with pg_promote \(test: peer fenced\)$/)
+    t.diagnostic(`fast promotion took ${r.durationMs} ms`)
+    assert.equal(await inRecovery(standbyA), false)
+    assert.equal(await nodePsql(standbyA.node, 'SHOW restore_command;'), RESTORE)
+    const again = await ensurePromotedFast(new SystemContext(), standbyA.cfg, {guard: deny})
+    assert.equal(again.changed, false)
+    assert.match(again.summary, /already primary/)
+  })
+
+  test('without EXECUTE on pg_promote it falls back to psql and still promotes', async (t) => {
+    if (!ready && !prerequisites(t, need)) return
+    // The grant replicates from the primary: revoke there, wait until the standby sees it.
+    await nodePsql(primary.node, 'REVOKE EXECUTE ON FUNCTION pg_catalog.pg_promote(boolean, integer) FROM pgha;', 'pgha')
+    await waitFor('revoke replicated', 10_000, async () =>
+      (await nodePsql(standbyB.node, "SELECT has_function_privilege('pgha', 'pg_catalog.pg_promote(boolean, integer)', 'EXECUTE');", 'pgha')) === 'f')
+    const r = await ensurePromotedFast(new SystemContext(), standbyB.cfg, {guard: allow, checkpoint: false})
+    assert.equal(r.changed, true)
+    assert.doesNotMatch(r.summary, /with pg_promote/)
+    assert.equal(await inRecovery(standbyB), false)
+  })
+})
