@@ -64,6 +64,8 @@ export class Drill {
   recoveryMs?: number
   /** What recoveryMs measures, when it is not "fault → expected state". */
   recoveryLabel?: string
+  /** No acknowledged write may be lost in this scenario (no primary lost power under load). */
+  requireNoLoss = false
   startedAt = Date.now()
 
   constructor(readonly lab: LabLayout, readonly say: (line: string) => void = () => {}) {
@@ -88,6 +90,7 @@ export class Drill {
     this.faultAt = undefined
     this.recoveryMs = undefined
     this.recoveryLabel = undefined
+    this.requireNoLoss = false
     this.startedAt = Date.now()
   }
 
@@ -153,7 +156,8 @@ export class Drill {
     const max = maxWritableWithVipM(samples)
     this.check(max.max <= 1, `at most one host writable with VIP-M at every sampled instant (max ${max.max} over ${samples.length} samples)`)
     const lost = this.load ? await lostOnFinalPrimary(this.lab, last, this.load.run, entries) : null
-    if (lost !== null && lost > 0) this.notes.push(`${lost} acknowledged writes are missing on the final primary (replication is asynchronous: they had not reached the standby when the primary failed)`)
+    if (this.requireNoLoss) this.check(lost === 0, `no acknowledged write lost (${lost ?? 'n/a: no primary to ask'})`)
+    else if (lost !== null && lost > 0) this.notes.push(`${lost} acknowledged writes are missing on the final primary (replication is asynchronous: they had not reached the standby when the primary failed)`)
     const counts = loadCounts(entries)
     const timeline = [
       ...this.events,

@@ -75,6 +75,7 @@ export const SCENARIOS: Scenario[] = [
     start: 'after-failover',
     run: (d, r) =>
       withLoad(d, 'failback', async () => {
+        d.requireNoLoss = true
         d.fault(`power on ${r.primary} (the old primary)`, await powerViaBmc(d, r.primary, 'on'))
         const took = await d.until(
           `${r.primary} is a standby with VIP-S and ${r.standby} a primary with VIP-M only`,
@@ -92,6 +93,7 @@ export const SCENARIOS: Scenario[] = [
     start: 'steady',
     run: (d, r) =>
       withLoad(d, 'standby-loss', async () => {
+        d.requireNoLoss = true
         d.fault(`power cut on ${r.standby} (the standby)`, await powerViaBmc(d, r.standby, 'off'))
         d.recoveryMs = await d.until(`${r.primary} is primary_standby (VIP-M and VIP-S)`, FAILOVER_LIMIT_MS, (s) => role(s, r.primary) === 'primary_standby', {from: d.faultAt})
       }),
@@ -147,10 +149,11 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'cold-start',
-    title: () => 'power off both hosts, then power both on together: exactly one primary',
+    title: (r) => `power off the standby (${r.standby}), then the primary (${r.primary}), then both on together: the primary, which has the latest writes, must be primary again and nobody fenced`,
     start: 'steady',
     run: (d, r) =>
       withLoad(d, 'cold-start', async () => {
+        d.requireNoLoss = true
         await powerViaBmc(d, r.standby, 'off')
         await powerViaBmc(d, r.primary, 'off')
         await sleep(1000)
@@ -158,9 +161,9 @@ export const SCENARIOS: Scenario[] = [
         await Promise.all(LAB_NODES.map((n) => powerViaBmc(d, n, 'on')))
         d.fault('both hosts powered on together', at)
         d.recoveryLabel = 'power on → one primary'
-
         d.recoveryMs = await d.until('exactly one host writable with VIP-M', 90_000, (s) => countWritableWithVipM(s) === 1, {from: at})
-        await d.until('the other host is a standby with VIP-S', 90_000, (s) => LAB_NODES.some((n) => role(s, n) === 'standby' && s.hosts[n].vipS), {from: at})
+        await d.until(`${r.primary} (the last one up, with the latest writes) is primary and ${r.standby} a standby with VIP-S`, 90_000, (s) => (role(s, r.primary) === 'primary' || role(s, r.primary) === 'primary_standby') && role(s, r.standby) === 'standby' && s.hosts[r.standby].vipS, {from: at})
+        await d.never('both hosts stay powered on (a cold start of healthy hosts fences nobody)', 10_000, (s) => off(s, r.primary) || off(s, r.standby))
         const s = await d.sample()
         d.note(`after cold start: ${describe(s)}`)
       }),
