@@ -2,7 +2,7 @@ import pg from 'pg'
 import type {Config} from '../config/schema.js'
 import {SafetyRefusal, StepFailedError} from '../errors.js'
 import type {SystemContext} from '../system/exec.js'
-import {clientConfig, closeClient, localEndpoint, type PgEndpoint, pgErrorLine, withPgClient} from '../system/pg.js'
+import {clientConfig, closeClient, localEndpoint, type PgEndpoint, withPgClient} from '../system/pg.js'
 import {psqlQuery} from '../system/pgctl.js'
 import {lastRecordIsShutdownCheckpoint, lsnToBigInt, parseWalDump, walDumpArgv, type WalRecord} from '../system/rewind.js'
 import {readClusterState} from './pause.js'
@@ -122,8 +122,4 @@ export async function verifyShutdownCheckpointReceived(ctx: SystemContext, cfg: 
     throw new StepFailedError(`shutdown checkpoint at ${shutdown.lsn} is not below the received position ${receiveLsn}`, 'inconsistent WAL; check the standby log')
   }
   return shutdown
-}
-
-export function errLine(e: unknown): string {
-  return pgErrorLine(e)
 }

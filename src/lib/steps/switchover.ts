@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import type pg from 'pg'
 import type {Config} from '../config/schema.js'
 import {formatBytes} from '../config/units.js'
-import {PghaError, SafetyRefusal, StepFailedError, UsageError} from '../errors.js'
+import {SafetyRefusal, StepFailedError, UsageError} from '../errors.js'
 import {describeFailure, type SystemContext} from '../system/exec.js'
 import {localEndpoint, type PgEndpoint, withPgClient} from '../system/pg.js'
 import {pgCtlChange, psqlChange, psqlQuery} from '../system/pgctl.js'
@@ -339,5 +339,3 @@ export async function abortSwitchover(ctx: SystemContext, cfg: Config, primary: 
   await withPgClient(cfg, primary, {timeoutMs: 5000}, (c) => c.query('UPDATE pgha.cluster_state SET switchover = NULL, updated_at = now() WHERE id = 1'))
   return {changed: true, summary: `cleared the switchover marker ${current}`, cleared: current}
 }
-
-export const isPghaError = (e: unknown): e is PghaError => e instanceof PghaError
