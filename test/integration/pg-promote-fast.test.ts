@@ -33,6 +33,8 @@ describe('fast promotion (watch path) of real streaming standbys', () => {
     primary = await startPrimary(c, root, passfile, 55431)
     await ensureInit(new SystemContext(), primary.cfg, {password: HB_PASSWORD})
     standbyA = await startStandby(c, root, passfile, primary.node, 55432, {}, 'standbyA')
+    // The restore_command dance is for an NFS peer archive; the argv is not run here (mode is read only).
+    standbyA.cfg.archive = {...standbyA.cfg.archive, mode: 'nfs', source: '192.0.2.12:/archive'}
     standbyB = await startStandby(c, root, passfile, primary.node, 55433, {}, 'standbyB')
     await nodePsql(standbyA.node, `ALTER SYSTEM SET restore_command = '${RESTORE}';\nSELECT pg_reload_conf();`)
     await waitFor('restore_command reloaded', 5000, async () => (await nodePsql(standbyA.node, 'SHOW restore_command;')) === RESTORE)

@@ -10,7 +10,8 @@ import type {StepOutcome} from './types.js'
  * The watch loop's promotion: the same checks and order as ensurePromoted, but the reads and
  * the promotion itself go through ONE connection as the heartbeat role (init grants it
  * EXECUTE on pg_promote) instead of a runuser+psql process per query — several seconds on a
- * loaded host. psql is used only for ALTER SYSTEM (restore_command needs a superuser).
+ * loaded host. psql is used only for ALTER SYSTEM (restore_command needs a superuser), and
+ * only when archive.mode is nfs.
  * If the heartbeat role cannot connect or lacks the grant, it falls back to ensurePromoted.
  */
 export async function ensurePromotedFast(ctx: SystemContext, cfg: Config, opts: EnsurePromotedOptions): Promise<StepOutcome> {
@@ -45,9 +46,11 @@ export async function ensurePromotedFast(ctx: SystemContext, cfg: Config, opts: 
     guardWhy = g.why
   }
 
-  // restore_command off during promotion (a dead archive must not stall the end of recovery).
+  // restore_command off during promotion, so a dead NFS peer archive cannot stall the end of
+  // recovery (the seed's reason). A bind-mounted or no archive is local and cannot hang, so
+  // the watch loop skips the two reloads there and moves VIP-M about a second sooner.
   let restore: string | undefined
-  if (state.restoreCommand !== '') {
+  if (state.restoreCommand !== '' && cfg.archive.mode === 'nfs') {
     const plan = restoreCommandSteps(state.major, parseRestoreCommand((await psqlQuery(ctx, cfg, RESTORE_COMMAND_QUERY))[0]))
     if (plan.disable) {
       await psqlChange(ctx, cfg, plan.disable, 'disable restore_command so a dead archive cannot stall the end of recovery')
