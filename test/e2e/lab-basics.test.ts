@@ -78,6 +78,13 @@ describe('pgha lab (no watch): up, power, faults, load, down', {timeout: 400_000
     assert.equal(on.code, 0, on.stderr)
     assert.equal(powerState(h).on, true)
     await waitStreaming(lab, '/usr/lib/postgresql/15/bin', 30_000) // bootstrap mode restarts PostgreSQL at boot
+
+    // A powered-off host is a state of the lab, not damage: lab up powers it on, no rebuild.
+    assert.equal((await pgha(['lab', 'power', 'node2', 'off', ...args], {timeoutMs: 30_000})).code, 0)
+    const up = await pgha(['lab', 'up', '--no-watch', ...args, '--json'], {timeoutMs: 60_000})
+    assert.equal(up.code, 0, up.stderr)
+    assert.match(JSON.parse(up.stdout).result.summary, /was up: powered on node2/)
+    await waitStreaming(lab, '/usr/lib/postgresql/15/bin', 30_000)
   })
 
   it('faults: crash-db, isolate/heal, freeze/thaw, bmc down/up', async (t) => {
