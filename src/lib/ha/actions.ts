@@ -63,15 +63,17 @@ export interface ActionHooks {
 
 const arpTimeout = (cfg: Config) => Math.max(CLAIM_DAD_MIN_MS, cfg.timing.probeTimeout)
 
-/** After a verified fence one ARP second is enough: the old primary is confirmed powered off. */
+/** With a verified fence one ARP second is enough: the old primary is confirmed powered off. */
 export const POST_FENCE_DAD_MS = 1000
 
 /**
- * VIP-M duplicate checks started alongside promote, keyed by the decision being run, so
- * claimVipPrimary (the next action) needs no second of its own. Started only after fencePeer
- * succeeded in the same decision; a reply from any host during it still refuses the claim.
+ * VIP-M duplicate checks started with the fence of a failover decision (fencePeer → promote →
+ * claimVipPrimary), keyed by that decision, so the claim needs no second of its own after the
+ * promotion. Safe because the claim runs only if the fence succeeded (actions stop at the first
+ * failure), and an ARP reply from any host during the check — the old primary included, if
+ * it was still up when the check began — still refuses the claim.
  */
-const vipMCheckDuringPromote = new WeakMap<object, Promise<{state: 'free' | 'taken' | 'unknown'; detail: string}>>()
+const vipMCheckStartedWithFence = new WeakMap<object, Promise<{state: 'free' | 'taken' | 'unknown'; detail: string}>>()
 
 /** Run one action; resolves with the step's outcome, throws (PghaError) when it did not reach its goal. */
 export async function runAction(ctx: SystemContext, cfg: Config, action: ActionName, decision: Pick<Decision, 'fenceTries'> & {actions?: readonly ActionName[]}, hooks: ActionHooks = {}): Promise<StepOutcome> {
@@ -85,8 +87,8 @@ export async function runAction(ctx: SystemContext, cfg: Config, action: ActionN
     case 'stopDb':
       return ensureDbStopped(ctx, cfg, {mode: 'fast'})
     case 'claimVipPrimary': {
-      const arpCheck = vipMCheckDuringPromote.get(decision)
-      vipMCheckDuringPromote.delete(decision)
+      const arpCheck = vipMCheckStartedWithFence.get(decision)
+      vipMCheckStartedWithFence.delete(decision)
       return ensureVipClaimed(ctx, cfg, 'primary', {arpCheck})
     }
     case 'claimVipStandby':
@@ -95,21 +97,22 @@ export async function runAction(ctx: SystemContext, cfg: Config, action: ActionN
       return releaseVipPrimaryOnly(ctx, cfg)
     case 'releaseVipStandby':
       return ensureVipsReleased(ctx, cfg)
-    case 'fencePeer':
+    case 'fencePeer': {
+      const acts = decision.actions ?? []
+      const failover = acts.indexOf('promote') > acts.indexOf('fencePeer') && acts.indexOf('claimVipPrimary') > acts.indexOf('promote')
+      if (failover && !ctx.dryRun) {
+        const check = arpDuplicateCheck(ctx, cfg.network.interface, vipM, POST_FENCE_DAD_MS)
+        check.catch(() => undefined) // consumed by claimVipPrimary; never an unhandled rejection
+        vipMCheckStartedWithFence.set(decision, check)
+      }
       return fenceWithTries(ctx, cfg, decision.fenceTries ?? FENCE_TRIES_PER_TICK, hooks)
+    }
     case 'promote': {
       const guard = makePromoteGuard(cfg, {
         powerStatus: () => fencePower(ctx, cfg.fence, 'status', {timeoutMs: cfg.fence.timeout}),
         vipPrimaryState,
         warn: (m) => (hooks.warn ?? ctx.log.warn)(m),
       })
-      const acts = decision.actions ?? []
-      const fencedFirst = acts.indexOf('fencePeer') !== -1 && acts.indexOf('fencePeer') < acts.indexOf('promote')
-      if (fencedFirst && acts.indexOf('claimVipPrimary') > acts.indexOf('promote') && !ctx.dryRun) {
-        const check = arpDuplicateCheck(ctx, cfg.network.interface, vipM, POST_FENCE_DAD_MS)
-        check.catch(() => undefined) // consumed by claimVipPrimary; never an unhandled rejection if promote fails
-        vipMCheckDuringPromote.set(decision, check)
-      }
       return ensurePromotedFast(ctx, cfg, {guard, checkpoint: false})
     }
     case 'rejoin':
