@@ -7,16 +7,23 @@
  * A's crashed data directory is taken so both methods start from the same state:
  *   1. ensureRejoinedAsStandby(method rewind)     → time until A streams from B
  *   2. restore the copy, ensureRejoinedAsStandby(method basebackup) → same
+ * Both run twice: over loopback (copies at local disk speed), then through a TCP proxy that
+ * limits bandwidth like a real link between two hosts (PGHA_BENCH_LINK_MBIT, default 1000).
  * Goal: rewind ≥ 5× faster. Scale with PGHA_BENCH_SCALE (pgbench scale, default 68 ≈ 1 GB).
  */
 import {execFileSync} from 'node:child_process'
-import {join} from 'node:path'
+import {readdirSync} from 'node:fs'
+import {dirname, join} from 'node:path'
 import {SystemContext} from '../src/lib/system/exec.js'
 import {createLogger} from '../src/lib/log.js'
 import {ensureRejoinedAsStandby, type RejoinOutcome} from '../src/lib/steps/rejoin.js'
+import type {SourceServer} from '../src/lib/system/rewind.js'
+import {startLinkProxy} from './link-proxy.js'
 import {asPg, BINDIR, makePair, type Pair, pgCtl, psql, sourceOf, waitFor} from '../test/integration/rejoin-harness.js'
 
 const scale = Number(process.env.PGHA_BENCH_SCALE ?? 68)
+/** Second round through a simulated link of this bandwidth (0: loopback only). */
+const linkMbit = Number(process.env.PGHA_BENCH_LINK_MBIT ?? 1000)
 const t = () => performance.now()
 const say = (s: string) => process.stdout.write(s + '\n')
 
@@ -25,7 +32,10 @@ async function main(): Promise<void> {
   say(`bench:rejoin — pgbench scale ${scale}, 1 % changed on each side after divergence`)
   let loaded = ''
   const pair = await makePair({
-    portA: 55540, portB: 55541, walLogHints: true, tag: 'bench', walKeepSize: '0',
+    // wal_keep_size: the new primary keeps the WAL from the fork on until the old primary is
+    // back (in production an archive or a replication slot does that); the rounds below run
+    // one after the other on the same divergence.
+    portA: 55540, portB: 55541, walLogHints: true, tag: 'bench', walKeepSize: '256MB',
     // An existing database gets its standby: load first, then pg_basebackup (as in production).
     beforeStandby: (a) => {
       const s = t()
@@ -57,32 +67,49 @@ async function run(p: Pair): Promise<void> {
   psql(p.a, `UPDATE pgbench_accounts SET abalance = abalance - 1 WHERE aid > ${rows - onePct};`)
   pgCtl(p.a, '-m', 'immediate', 'stop')
   const walBytes = Number(psql(p.b, "SELECT sum(size) FROM pg_ls_waldir()"))
-  const snapshot = `${p.a.datadir}.bench-snapshot`
-  execFileSync('cp', ['-a', p.a.datadir, snapshot])
+  execFileSync('cp', ['-a', p.a.datadir, `${p.a.datadir}.bench-snapshot`])
   say(`diverged: ${onePct} rows updated on each side (~1 % of the blocks); old primary lost power; new primary's pg_wal ${(walBytes / 1024 ** 2).toFixed(0)} MB (PostgreSQL 15's pg_rewind copies all of it)`)
 
   const ctx = new SystemContext(undefined, false, createLogger({level: 'warn'}))
-  const rejoin = async (method: 'rewind' | 'basebackup'): Promise<{ms: number; out: RejoinOutcome}> => {
+  const snapshot = `${p.a.datadir}.bench-snapshot`
+  const restoreSnapshot = () => {
+    pgCtl(p.a, '-m', 'fast', 'stop')
+    for (const d of readdirSync(dirname(p.a.datadir))) if (d.includes('.pgha-old-')) execFileSync('rm', ['-rf', join(dirname(p.a.datadir), d)])
+    execFileSync('rm', ['-rf', p.a.datadir])
+    execFileSync('cp', ['-a', snapshot, p.a.datadir])
+  }
+  const rejoin = async (method: 'rewind' | 'basebackup', source: SourceServer): Promise<{ms: number; out: RejoinOutcome}> => {
     // The test clusters run with fsync=off and the snapshot was just copied: flush the page
     // cache first, so neither method pays for writing back the bench's own setup (in
     // production that data is on disk already).
     execFileSync('sync')
     const s = t()
-    const out = await ensureRejoinedAsStandby(ctx, p.a.cfg, {method, source: sourceOf(p.b), timeoutMs: 1_800_000})
+    const out = await ensureRejoinedAsStandby(ctx, p.a.cfg, {method, source, timeoutMs: 1_800_000})
     const ms = t() - s
     if (psql(p.a, `SELECT count(*) FROM pgbench_accounts WHERE aid <= ${onePct} AND abalance <> 0`) !== String(onePct)) throw new Error(`${method}: the new primary's changes are missing`)
     return {ms, out}
   }
-  const rw = await rejoin('rewind')
-  say(`pg_rewind:     ${(rw.ms / 1000).toFixed(1)} s  (${rw.out.summary}; phases ${fmt(rw.out)})`)
-
-  pgCtl(p.a, '-m', 'fast', 'stop')
-  execFileSync('rm', ['-rf', p.a.datadir])
-  execFileSync('mv', ['-T', snapshot, p.a.datadir])
-  const bb = await rejoin('basebackup')
-  say(`pg_basebackup: ${(bb.ms / 1000).toFixed(1)} s  (${bb.out.summary}; phases ${fmt(bb.out)})`)
-  const ratio = bb.ms / rw.ms
-  say(`rewind is ${ratio.toFixed(1)}× faster than basebackup (goal ≥ 5×): ${ratio >= 5 ? 'MET' : 'NOT MET'}`)
+  const compare = async (label: string, source: SourceServer, first: boolean): Promise<void> => {
+    say(`— ${label}`)
+    if (!first) restoreSnapshot()
+    const rw = await rejoin('rewind', source)
+    say(`  pg_rewind:     ${(rw.ms / 1000).toFixed(1)} s  (${rw.out.summary}; phases ${fmt(rw.out)})`)
+    restoreSnapshot()
+    const bb = await rejoin('basebackup', source)
+    say(`  pg_basebackup: ${(bb.ms / 1000).toFixed(1)} s  (${bb.out.summary.replace(/ \(old data kept at [^)]*\)/, '')}; phases ${fmt(bb.out)})`)
+    const ratio = bb.ms / rw.ms
+    say(`  rewind is ${ratio.toFixed(1)}× faster than basebackup (goal ≥ 5×): ${ratio >= 5 ? 'MET' : 'NOT MET'}`)
+  }
+  await compare('loopback (copies run at local disk speed)', sourceOf(p.b), true)
+  if (linkMbit > 0) {
+    const proxy = await startLinkProxy(p.b.port, linkMbit)
+    try {
+      await compare(`through a ${linkMbit} Mbit/s link (a rate-limited TCP proxy in front of the new primary)`, {host: '127.0.0.1', port: proxy.port}, false)
+    } finally {
+      pgCtl(p.a, '-m', 'fast', 'stop')
+      await proxy.close()
+    }
+  }
 }
 
 const fmt = (o: RejoinOutcome) => o.phases.map((x) => `${x.name} ${(x.ms / 1000).toFixed(1)}s`).join(', ')

@@ -140,6 +140,29 @@ describe('rejoin with real PostgreSQL', {concurrency: false}, () => {
     assert.equal(psql(p.a, "SELECT count(*) FROM t WHERE origin = 'lost-on-old-primary'"), '0')
   })
 
+  it('falls back to pg_basebackup when the rewound server cannot stream (the new primary recycled WAL from the fork on)', async (t) => {
+    if (!prerequisites(t, {root: true, commands: [join(BINDIR, 'pg_rewind')]})) return
+    const p = await makePair({portA: 55518, portB: 55519, walLogHints: true, tag: 'recycled', walKeepSize: '0'})
+    t.after(() => p.cleanup())
+    const cfg = {...p.a.cfg, postgres: {...p.a.cfg.postgres, stepTimeout: 10_000}} // give up on the rewound server sooner
+    psql(p.a, "INSERT INTO t SELECT g, 'before' FROM generate_series(1, 1000) g;")
+    await waitFor(() => psql(p.b, 'SELECT count(*) FROM t') === '1000', 30_000, 'B replays the common rows')
+    pgCtl(p.b, 'promote')
+    await waitFor(() => psql(p.b, 'SELECT pg_is_in_recovery()') === 'f', 30_000, 'B promoted')
+    psql(p.b, "INSERT INTO t SELECT g, 'new-primary' FROM generate_series(1001, 1500) g;")
+    psql(p.a, "INSERT INTO t SELECT g, 'lost-on-old-primary' FROM generate_series(2001, 2300) g;")
+    pgCtl(p.a, '-m', 'immediate', 'stop')
+    for (let i = 0; i < 4; i++) psql(p.b, `INSERT INTO t SELECT g, 'x' FROM generate_series(${5000 + 100 * i}, ${5099 + 100 * i}) g; SELECT pg_switch_wal(); CHECKPOINT;`)
+    psql(p.b, "DELETE FROM t WHERE origin = 'x';")
+    const out = await ensureRejoinedAsStandby(ctx(), cfg, {source: sourceOf(p.b), timeoutMs: 180_000})
+    t.diagnostic(`${out.summary}; ${out.why}`)
+    assert.equal(out.method, 'basebackup')
+    assert.match(out.why, /^the rewound server did not stream .* falling back to a full copy$/)
+    assert.equal(psql(p.a, 'SELECT pg_is_in_recovery()'), 't')
+    assert.equal(psql(p.a, "SELECT count(*) FROM t WHERE origin = 'new-primary'"), '500')
+    assert.equal(psql(p.a, "SELECT count(*) FROM t WHERE origin = 'lost-on-old-primary'"), '0')
+  })
+
   it('refuses to copy from a standby (exit 3) and changes nothing', async (t) => {
     if (!prerequisites(t, {root: true})) return
     const p = await makePair({portA: 55514, portB: 55515, walLogHints: true, tag: 'refuse'})

@@ -159,7 +159,21 @@ export async function ensureRejoinedAsStandby(ctx: SystemContext, cfg: Config, o
 
   // 6. Standby configuration (host files restored: the copy brought the source's), start, stream.
   await writeStandbyConfig(ctx, cfg, src, savedConfig, false)
-  await startAndStream(ctx, cfg, src, deadline, sleep, opts.timeoutMs)
+  const mayFallBack = used === 'rewind' && method === 'auto' && !ctx.dryRun
+  try {
+    // A rewound server still needs the new primary's WAL from the fork on; if that was
+    // recycled (no archive, no slot) it never becomes consistent: give up on it early.
+    await startAndStream(ctx, cfg, src, mayFallBack ? Math.min(deadline, Date.now() + cfg.postgres.stepTimeout + 30_000) : deadline, sleep, opts.timeoutMs)
+  } catch (error) {
+    if (!mayFallBack) throw error
+    why = `the rewound server did not stream (${(error as Error).message.split(':')[0]}; the new primary may have recycled WAL from the fork on), falling back to a full copy`
+    ctx.log.warn(why)
+    await ensureDbStopped(ctx, cfg, {mode: 'fast'})
+    keptAside = await copyWithBasebackup(ctx, cfg, src, facts.totalBytes, left, opts.now)
+    used = 'basebackup'
+    await writeStandbyConfig(ctx, cfg, src, savedConfig, false)
+    await startAndStream(ctx, cfg, src, deadline, sleep, opts.timeoutMs)
+  }
   phase('start+stream')
   if (ctx.dryRun) {
     return {changed: false, summary: `would rejoin as a standby of ${where} by ${used === 'rewind' ? 'pg_rewind' : used === 'none' ? 'standby config only' : 'pg_basebackup'} (${why})`, method: used, why, phases}
