@@ -9,7 +9,7 @@ import {FREE, HUNG, local, REPLAYING, SILENT, standbyObs, testConfig, WRITABLE} 
 
 const CFG = testConfig() // interval 1s, checkTimes 3, fence.delay 2s
 const T0 = 50_000_000
-const primaryDead: Observations = standbyObs({viaVipPrimary: SILENT, vipPrimary: FREE})
+const primaryDead: Observations = standbyObs({viaVipPrimary: SILENT, vipPrimary: FREE, peer: SILENT})
 
 /** Feed each decision's memory into the next tick, like the loop does. */
 function run(role: Role, ticks: {obs: Observations; at: number}[], cfg = CFG): Decision[] {

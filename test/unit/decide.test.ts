@@ -31,7 +31,7 @@ interface Case {
 }
 
 const started = {local: local(WRITABLE, 'primary')}
-const deadPrimary = {viaVipPrimary: SILENT, vipPrimary: FREE}
+const deadPrimary = {viaVipPrimary: SILENT, vipPrimary: FREE, peer: SILENT}
 
 const CASES: Case[] = [
   {rule: 'any.paused', role: 'primary', obs: primaryObs({paused: true}), next: 'same', actions: [],
@@ -100,6 +100,8 @@ const CASES: Case[] = [
     reason: 'VIP-S is not on this host (it is on another host): skipping this round'},
   {rule: 'standby.steady', role: 'standby', obs: standbyObs(), mem: {peerFailures: 2}, next: 'same', actions: [],
     reason: 'the primary answers through VIP-M; this standby\'s heartbeat 500ms old, 4kB behind'},
+  {rule: 'standby.primary-starting', role: 'standby', obs: standbyObs({viaVipPrimary: SILENT, vipPrimary: FREE, peer: WRITABLE}), mem: {peerFailures: 1}, next: 'same', actions: [],
+    reason: 'the primary answers as writable at its own address 192.0.2.12 but not through VIP-M (VIP-M is free): waiting for it to claim VIP-M, not counting it as failed'},
   {rule: 'standby.stale', role: 'standby', obs: standbyObs({...deadPrimary, local: local({...REPLAYING, heartbeatAgeMs: 700_000}, 'standby')}), next: 'same', actions: [],
     reason: 'the primary does not answer through VIP-M (heartbeat timed out (port unknown)) but this standby is too stale to promote (heartbeat 700s old, 4kB behind; limits 10m, 160MB): taking no action'},
   {rule: 'standby.suspect', role: 'standby', obs: standbyObs({viaVipPrimary: HUNG}), next: 'same', actions: [],

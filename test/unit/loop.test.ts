@@ -104,7 +104,7 @@ test('the first failed action stops the tick, keeps the old role and is handed t
 })
 
 test('with the real decide(): a silent primary is counted checkTimes times, then fenced and promoted', async (t) => {
-  const h = harness(t, {obs: () => standbyObs({viaVipPrimary: SILENT, vipPrimary: FREE})})
+  const h = harness(t, {obs: () => standbyObs({viaVipPrimary: SILENT, vipPrimary: FREE, peer: SILENT})})
   h.deps.cfg = {...h.deps.cfg, fence: {...h.deps.cfg.fence, delay: 0}}
   const loop = new WatchLoop(h.deps, {role: 'standby'})
   const reasons: string[] = []

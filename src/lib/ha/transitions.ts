@@ -164,6 +164,11 @@ export const TRANSITIONS: readonly Transition[] = [
   {id: 'standby.steady', from: STANDBY, to: 'same', guard: 'primary answers through VIP-M', actions: [], memory: resetPeer,
     when: peerHealthy,
     reason: (c) => `the primary answers through VIP-M; this standby's ${describeLag(c.obs.local)}`},
+  // Cold start: the primary's database is up at its own address but its watch has not claimed
+  // VIP-M yet (it waits startupDelay). Counting that as a failure fenced a live primary (lab).
+  {id: 'standby.primary-starting', from: STANDBY, to: 'same', guard: 'VIP-M silent, primary writable at its own address', actions: [], memory: resetPeer, severity: 'warn',
+    when: (c) => !held(c.obs.vipPrimary) && c.obs.vipPrimary.answeredElsewhere !== 'yes' && isWritable(c.obs.peer),
+    reason: (c) => `the primary answers as writable at its own address ${c.cfg.peer.address} but not through VIP-M (VIP-M is ${describeVip(c.obs.vipPrimary)}): waiting for it to claim VIP-M, not counting it as failed`},
   {id: 'standby.stale', from: STANDBY, to: 'same', guard: 'primary silent, standby beyond lag.promote', actions: [], severity: 'alert',
     when: (c) => !withinLag(c.obs.local, lagLimits(c, 'promote')),
     reason: (c) => `the primary does not answer through VIP-M (${describeDb(c.obs.viaVipPrimary)}) but this standby is too stale to promote (${describeLag(c.obs.local, lagLimits(c, 'promote'))}): taking no action`},
