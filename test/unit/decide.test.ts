@@ -36,8 +36,8 @@ const deadPrimary = {viaVipPrimary: SILENT, vipPrimary: FREE, peer: SILENT}
 const CASES: Case[] = [
   {rule: 'any.paused', role: 'primary', obs: primaryObs({paused: true}), next: 'same', actions: [],
     reason: 'paused (maintenance mode): observing only, taking no action'},
-  {rule: 'any.switchover', role: 'standby', obs: standbyObs({switchover: true}), next: 'same', actions: [],
-    reason: 'a switchover is in progress: leaving the roles to pgha switchover'},
+  {rule: 'any.switchover', role: 'standby', obs: standbyObs({switchover: true}), next: 'starting', actions: [],
+    reason: 'a switchover is in progress: leaving the roles to pgha switchover; the role is re-derived from reality when it ends'},
   {rule: 'any.isolated', role: 'standby', obs: standbyObs({gateway: 'no', ...deadPrimary}), mem: {peerFailures: 2}, next: 'same', actions: [],
     reason: 'gateway 192.0.2.1 does not answer ARP: this node may be isolated, taking no action'},
   {rule: 'starting.vip-conflict', role: 'starting', obs: bootObs('primary', {vipPrimary: {heldLocally: 'yes', answeredElsewhere: 'yes'}}), next: 'same', actions: [],

@@ -62,8 +62,10 @@ export const TRANSITIONS: readonly Transition[] = [
   // ── guards: any role ──────────────────────────────────────────────────────────────
   {id: 'any.paused', from: ANY, to: 'same', guard: 'paused (maintenance mode)', when: (c) => c.obs.paused, actions: [], memory: resetPeer, severity: 'warn',
     reason: 'paused (maintenance mode): observing only, taking no action'},
-  {id: 'any.switchover', from: ANY, to: 'same', guard: 'pgha switchover is running', when: (c) => c.obs.switchover, actions: [], memory: resetPeer,
-    reason: 'a switchover is in progress: leaving the roles to pgha switchover'},
+  // → starting, not same: the roles change under us, so afterwards each node re-derives its role
+  // from reality (a new primary that still believed it was a standby fenced the old one).
+  {id: 'any.switchover', from: ANY, to: 'starting', guard: 'pgha switchover is running', when: (c) => c.obs.switchover, actions: [], memory: resetPeer,
+    reason: 'a switchover is in progress: leaving the roles to pgha switchover; the role is re-derived from reality when it ends'},
   {id: 'any.isolated', from: ANY, to: 'same', guard: 'gateway does not answer ARP', when: (c) => c.obs.gateway !== 'yes', actions: [], memory: resetPeer, severity: 'warn',
     reason: (c) => `gateway ${c.cfg.network.gateway} ${c.obs.gateway === 'no' ? 'does not answer ARP' : 'probe timed out'}: this node may be isolated, taking no action`},
 

@@ -21,7 +21,9 @@ export function clusterProbeSql(n: HeartbeatNames): string {
   EXISTS (SELECT FROM pg_catalog.pg_database WHERE datname = ${sqlLiteral(n.database)}),
   EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname = ${sqlLiteral(n.user)} AND r.rolcanlogin AND NOT r.rolsuper
           AND pg_catalog.pg_has_role(r.oid, 'pg_monitor', 'MEMBER')
-          AND pg_catalog.has_function_privilege(r.oid, 'pg_catalog.pg_promote(boolean, integer)', 'EXECUTE')),
+          AND pg_catalog.has_function_privilege(r.oid, 'pg_catalog.pg_promote(boolean, integer)', 'EXECUTE')
+          AND (NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'pg_checkpoint')
+               OR pg_catalog.pg_has_role(r.oid, 'pg_checkpoint', 'MEMBER'))),
   pg_catalog.pg_is_in_recovery();`
 }
 
@@ -53,7 +55,15 @@ END
 $pgha$;
 ALTER ROLE ${u} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION;
 GRANT pg_monitor TO ${u};
-GRANT EXECUTE ON FUNCTION pg_catalog.pg_promote(boolean, integer) TO ${u};`
+GRANT EXECUTE ON FUNCTION pg_catalog.pg_promote(boolean, integer) TO ${u};
+-- PostgreSQL 15+: lets rejoin CHECKPOINT a freshly promoted source so pg_rewind sees its new timeline.
+DO $pgha$
+BEGIN
+  IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'pg_checkpoint') THEN
+    EXECUTE 'GRANT pg_checkpoint TO ' || ${sqlLiteral(u)};
+  END IF;
+END
+$pgha$;`
 }
 
 /**
