@@ -55,16 +55,7 @@ export interface WatchState {
   since: string
   lastTransition?: Transition
   memory: NodeMemory
-  lastTick: {
-    at: string
-    rule: string
-    reason: string
-    severity: Severity
-    actions: ActionName[]
-    done: ActionName[]
-    failed?: TickOutcome['failed']
-    ms: TickReport['ms']
-  }
+  lastTick: Pick<TickReport, 'rule' | 'reason' | 'severity' | 'actions' | 'done' | 'failed' | 'ms'> & {at: string}
   flags: Pick<ClusterFlags, 'paused' | 'switchover' | 'source' | 'switchoverText'>
   observations: Omit<Observations, 'previous'>
 }
