@@ -34,6 +34,9 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 LOG=${q(h.initLog)}
 log() { echo "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ) ${h.node} init: $*" >> "$LOG"; }
 log "power on"
+# Nothing of this host can run at power-on, but a power cut leaves postmaster.pid behind, and in
+# a fresh PID namespace its PID may belong to a live process (PostgreSQL then refuses to start).
+rm -f ${q(h.datadir + '/postmaster.pid')}
 # Boot networking: a powered-off host lost every runtime address (VIPs included).
 ip link set lo up
 ip addr flush dev eth0
