@@ -16,6 +16,8 @@ import {labDown, labUp, pghaInHost, readManifest} from '../../src/lib/lab/lab.js
 import {labLayout, type LabNode} from '../../src/lib/lab/layout.js'
 import {parseWatchLog} from '../../src/lib/lab/timeline.js'
 import {readWatchState} from '../../src/lib/ha/watch-state.js'
+import {parse} from 'yaml'
+import {validateConfig} from '../../src/lib/config/load.js'
 import {prerequisites} from '../helpers/env.js'
 
 const lab = labLayout(`pgtw${process.pid % 10000}`, `/tmp/pgha-it-pgtw${process.pid % 10000}`)
@@ -95,6 +97,9 @@ describe('pgha watch in the lab: steady, standby loss and return, primary loss',
     assert.match(twice.stderr, /another pgha watch \(PID \d+\) runs on this host/)
   })
 
+  /** The hosts' checkTimes as pgha reads their config (shipped default unless the lab sets one). */
+  const checkTimes = () => validateConfig(parse(readFileSync(lab.hosts.node1.configFile, 'utf8')), 'lab', {checkFiles: false}).timing.checkTimes
+
   it('standby power-off: the primary fences it and takes VIP-S (primary_standby)', async (t) => {
     if (!up) return t.skip('lab not up')
     const at = Date.now()
@@ -103,8 +108,8 @@ describe('pgha watch in the lab: steady, standby loss and return, primary loss',
     const took = await until('node1 primary_standby with both VIPs', 40_000, () => roleOf('node1') === 'primary_standby' && holds('node1', '192.0.2.101') && holds('node1', '192.0.2.100'))
     t.diagnostic(`standby loss handled in ${(took / 1000).toFixed(1)} s`)
     const lines = reasons('node1', at)
-    assert.ok(lines.some((l) => /^the standby does not answer through VIP-S .*: check 1 of 3$/.test(l.reason)), 'counts the failed checks')
-    assert.ok(lines.some((l) => /^the standby failed 3 checks in a row .*: fencing it .* then claiming VIP-S$/.test(l.reason) && l.role === 'primary_standby'))
+    assert.ok(lines.some((l) => new RegExp(`^the standby does not answer through VIP-S .*: check 1 of ${checkTimes()}$`).test(l.reason)), 'counts the failed checks')
+    assert.ok(lines.some((l) => /^the standby failed \d+ checks in a row .*: fencing it .* then claiming VIP-S$/.test(l.reason) && l.role === 'primary_standby'))
     assert.equal(readWatchState(lab.hosts.node1.stateDir)?.lastTransition?.rule, 'primary.fence-standby')
   })
 
@@ -125,8 +130,8 @@ describe('pgha watch in the lab: steady, standby loss and return, primary loss',
     const took = await until('node2 primary_standby with both VIPs', 40_000, () => roleOf('node2') === 'primary_standby' && holds('node2', '192.0.2.100') && holds('node2', '192.0.2.101'))
     t.diagnostic(`failover in ${(took / 1000).toFixed(1)} s`)
     const lines = reasons('node2', at)
-    assert.ok(lines.some((l) => /^the primary does not answer through VIP-M .*: check 1 of 3$/.test(l.reason)))
-    const failover = lines.find((l) => /^the primary failed 3 checks in a row .*: fencing it .* then promoting and claiming VIP-M$/.test(l.reason))
+    assert.ok(lines.some((l) => new RegExp(`^the primary does not answer through VIP-M .*: check 1 of ${checkTimes()}$`).test(l.reason)))
+    const failover = lines.find((l) => /^the primary failed \d+ checks in a row .*: fencing it .* then promoting and claiming VIP-M$/.test(l.reason))
     assert.ok(failover, 'the failover line')
     assert.deepEqual(failover.actions, ['fencePeer', 'promote', 'claimVipPrimary', 'writeHeartbeat'])
     assert.equal(readWatchState(lab.hosts.node2.stateDir)?.lastTransition?.rule, 'standby.failover')
