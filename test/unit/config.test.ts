@@ -60,10 +60,14 @@ describe('units', () => {
 describe('config validation', () => {
   it('accepts the shipped example and fills defaults', () => {
     const cfg = validateConfig(example(), 'node1.yaml', {checkFiles: false})
-    assert.equal(cfg.timing.interval, 1000)
+    assert.equal(cfg.timing.interval, 500)
     assert.equal(cfg.lag.promote.maxBytes, 160 * 1024 * 1024)
-    assert.equal(cfg.fence.delay, 0)
+    assert.equal(cfg.fence.delay, 500)
     assert.equal(cfg.node.canPrimary, true)
+    // Not in the example: filled from the schema's defaults.
+    assert.equal(cfg.network.arpCount, 3)
+    assert.equal(cfg.postgres.stepTimeout, 60_000)
+    assert.equal(cfg.fence.allowUnfencedPromotion, false)
   })
   it('accepts examples/node2.yaml (the mirror)', () => {
     const raw = parse(readFileSync('examples/node2.yaml', 'utf8'))
