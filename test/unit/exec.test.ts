@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {writeFileSync, readFileSync, mkdtempSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
@@ -71,8 +71,9 @@ describe('display quoting and state file', () => {
     assert.equal(shellQuote('eth0:1'), 'eth0:1')
     assert.equal(shellQuote("it's"), `'it'\\''s'`)
   })
-  it('writes JSON atomically and reads it back', () => {
+  it('writes JSON atomically and reads it back', (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'pgha-state-'))
+    t.after(() => rmSync(dir, {recursive: true, force: true}))
     const f = join(dir, 'sub', 'state.json')
     writeJsonAtomic(f, {role: 'primary', n: 1})
     writeJsonAtomic(f, {role: 'standby', n: 2})
