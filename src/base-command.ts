@@ -2,7 +2,7 @@ import {Command, Flags, Interfaces} from '@oclif/core'
 import chalk from 'chalk'
 import type {Config as PghaConfig} from './lib/config/schema.js'
 import {loadConfig} from './lib/config/load.js'
-import {EXIT, PghaError, UsageError} from './lib/errors.js'
+import {EXIT, PghaError, unwrapParseMessage, UsageError} from './lib/errors.js'
 import {createLogger, type Logger, type LogFormat, type LogLevel} from './lib/log.js'
 import {type PlannedAction, SystemContext} from './lib/system/exec.js'
 import type {StepOutcome} from './lib/steps/types.js'
@@ -127,7 +127,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     let fix: string | undefined
     if (err instanceof PghaError) {
       code = err.exitCode
-      line = err.message
+      line = unwrapParseMessage(err.message)
       fix = err.fix
       details = err.details ?? []
     } else if ('parse' in err || err.oclif?.exit !== undefined) {

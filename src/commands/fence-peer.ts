@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
-import {formatDuration, parseDuration} from '../lib/config/units.js'
-import {UsageError} from '../lib/errors.js'
+import {durationFlag} from '../flags.js'
+import {formatDuration} from '../lib/config/units.js'
 import {ensurePeerFenced, type FencePeerAction} from '../lib/steps/fence-peer.js'
 import {bmcLabel} from '../lib/system/fence-argv.js'
 
@@ -18,15 +18,12 @@ export default class FencePeer extends BaseCommand<typeof FencePeer> {
   static override flags = {
     action: Flags.option({options: ['off', 'reboot', 'status', 'on'] as const, default: 'off', summary: 'What to do with the peer\'s power.'})(),
     retry: Flags.boolean({default: false, summary: 'Keep trying with backoff (0.5 s doubling to 5 s) until it works or --max-wait runs out.'}),
-    'max-wait': Flags.string({default: '60s', summary: 'With --retry: give up after this long (e.g. 30s, 2m).'}),
+    'max-wait': durationFlag({default: '60s', summary: 'With --retry: give up after this long (e.g. 30s, 2m).', max: 86_400_000}),
   }
 
   async run() {
     const action = this.flags.action as FencePeerAction
-    const maxWaitMs = parseDuration(this.flags['max-wait'])
-    if (maxWaitMs === undefined || maxWaitMs <= 0) {
-      throw new UsageError(`--max-wait: expected a duration like 30s or 2m, found "${this.flags['max-wait']}"`, 'pass e.g. --max-wait 60s')
-    }
+    const maxWaitMs = this.flags['max-wait']
     const cfg = await this.pghaConfig()
     if (action !== 'status') {
       await this.confirm(`power ${action} peer ${cfg.peer.name} (${cfg.peer.address}) through BMC ${bmcLabel(cfg.fence)}?`)

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
-import {parseDuration} from '../lib/config/units.js'
-import {StepFailedError, UsageError} from '../lib/errors.js'
+import {durationFlag} from '../flags.js'
+import {StepFailedError} from '../lib/errors.js'
 import {heartbeat, HEARTBEAT_TARGETS, type HeartbeatTarget} from '../lib/steps/heartbeat.js'
 
 export default class Heartbeat extends BaseCommand<typeof Heartbeat> {
@@ -14,13 +14,12 @@ export default class Heartbeat extends BaseCommand<typeof Heartbeat> {
   ]
   static override flags = {
     target: Flags.option({options: HEARTBEAT_TARGETS, summary: 'local socket, the peer\'s address, VIP-M or VIP-S.', default: 'local' as HeartbeatTarget})(),
-    timeout: Flags.string({summary: 'Probe timeout (default: timing.probeTimeout), e.g. 3s.'}),
+    timeout: durationFlag({summary: 'Probe timeout (default: timing.probeTimeout), e.g. 3s.', max: 3_600_000}),
   }
 
   async run() {
     const cfg = await this.pghaConfig()
-    const timeoutMs = this.flags.timeout === undefined ? undefined : parseDuration(this.flags.timeout)
-    if (timeoutMs === undefined && this.flags.timeout !== undefined) throw new UsageError(`--timeout ${this.flags.timeout} is not a duration`, 'use e.g. 500ms, 2s')
+    const timeoutMs = this.flags.timeout
     const target = this.flags.target as HeartbeatTarget
     const r = await heartbeat(this.system, cfg, target, {timeoutMs})
     if (!r.ok) {

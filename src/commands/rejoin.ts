@@ -1,23 +1,9 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
-import {parseDuration} from '../lib/config/units.js'
+import {durationFlag, hostPortFlag} from '../flags.js'
 import {UsageError} from '../lib/errors.js'
 import {parseQuietWindow, type QuietWindow} from '../lib/steps/quiet-window.js'
 import {ensureRejoinedAsStandby, type RejoinMethod} from '../lib/steps/rejoin.js'
-import type {SourceServer} from '../lib/system/rewind.js'
-
-/** "host:port" → SourceServer, or a usage error naming the flag. */
-export function parseHostPort(flag: string, v: string): SourceServer {
-  const m = /^([A-Za-z0-9.:_-]+):(\d{1,5})$/.exec(v)
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new UsageError(`--${flag} ${JSON.stringify(v)} is not HOST:PORT`, `e.g. --${flag} 192.0.2.12:5432`)
-  return {host: m[1], port: Number(m[2])}
-}
-
-export function durationFlag(flag: string, v: string): number {
-  const ms = parseDuration(v)
-  if (ms === undefined || ms <= 0) throw new UsageError(`--${flag} ${JSON.stringify(v)} is not a duration`, `e.g. --${flag} 30m`)
-  return ms
-}
 
 export default class Rejoin extends BaseCommand<typeof Rejoin> {
   static override summary = "Turn this host's old primary into a standby of the new primary (through VIP-M): pg_rewind, or pg_basebackup as fallback."
@@ -36,9 +22,9 @@ export default class Rejoin extends BaseCommand<typeof Rejoin> {
   static override flags = {
     method: Flags.option({options: ['auto', 'rewind', 'basebackup'] as const, default: 'auto', summary: 'auto: pg_rewind when possible, pg_basebackup when not or when pg_rewind fails.'})(),
     window: Flags.string({summary: 'Copy only inside this local-time window, HH:MM-HH:MM (may pass midnight); waits for it.'}),
-    'max-wait': Flags.string({summary: 'Longest wait for --window before giving up (nothing changed).', default: '12h'}),
-    timeout: Flags.string({summary: 'Bound for the whole rejoin, copy included.', default: '30m'}),
-    source: Flags.string({summary: 'Copy/stream from HOST:PORT instead of VIP-M (lab and tests).', hidden: true}),
+    'max-wait': durationFlag({summary: 'Longest wait for --window before giving up (nothing changed).', default: '12h', max: 86_400_000}),
+    timeout: durationFlag({summary: 'Bound for the whole rejoin, copy included.', default: '30m', min: 1000, max: 86_400_000}),
+    source: hostPortFlag({summary: 'Copy/stream from HOST:PORT instead of VIP-M (lab and tests).', hidden: true}),
   }
 
   async run() {
@@ -52,9 +38,9 @@ export default class Rejoin extends BaseCommand<typeof Rejoin> {
     const outcome = await ensureRejoinedAsStandby(this.system, cfg, {
       method: this.flags.method as RejoinMethod,
       window,
-      maxWaitMs: durationFlag('max-wait', this.flags['max-wait']),
-      timeoutMs: durationFlag('timeout', this.flags.timeout),
-      source: this.flags.source ? parseHostPort('source', this.flags.source) : undefined,
+      maxWaitMs: this.flags['max-wait'],
+      timeoutMs: this.flags.timeout,
+      source: this.flags.source,
       confirm: (q) => this.confirm(q),
     })
     this.render(outcome, outcome.method === 'none' ? [] : [`path: ${outcome.method} — ${outcome.why}`])

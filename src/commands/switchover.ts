@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {findWritablePrimary, primaryCandidates} from '../lib/steps/pause.js'
 import {abortSwitchover, runSwitchover} from '../lib/steps/switchover.js'
-import {durationFlag, parseHostPort} from './rejoin.js'
+import {durationFlag, hostPortFlag} from '../flags.js'
 
 export default class Switchover extends BaseCommand<typeof Switchover> {
   static override summary = 'Planned role swap with zero acknowledged-write loss; runs the half of the host it is run on.'
@@ -21,34 +21,34 @@ export default class Switchover extends BaseCommand<typeof Switchover> {
   ]
   static override flags = {
     to: Flags.string({summary: 'Node that must become primary (default: the current standby); already primary → nothing to do.'}),
-    timeout: Flags.string({summary: "Bound for this host's half.", default: '5m'}),
-    'partner-timeout': Flags.string({summary: "How long to wait for the other host's half at each hand-over.", default: '60s'}),
+    timeout: durationFlag({summary: "Bound for this host's half.", default: '5m', min: 1000, max: 86_400_000}),
+    'partner-timeout': durationFlag({summary: "How long to wait for the other host's half at each hand-over.", default: '60s', min: 1000, max: 3_600_000}),
     abort: Flags.boolean({summary: 'Clear a stale switchover marker on the primary (watch loops act again).', default: false}),
-    peer: Flags.string({summary: "The peer's database as HOST:PORT (default peer.address:postgres.port).", hidden: true}),
-    source: Flags.string({summary: 'The new primary as HOST:PORT (default VIP-M).', hidden: true}),
+    peer: hostPortFlag({summary: "The peer's database as HOST:PORT (default peer.address:postgres.port).", hidden: true}),
+    source: hostPortFlag({summary: 'The new primary as HOST:PORT (default VIP-M).', hidden: true}),
   }
 
   async run() {
     const cfg = await this.pghaConfig()
-    const peer = this.flags.peer ? {kind: 'tcp' as const, ...parseHostPort('peer', this.flags.peer)} : undefined
+    const peer = this.flags.peer ? {kind: 'tcp' as const, ...this.flags.peer} : undefined
     if (this.flags.abort) {
       const candidates = primaryCandidates(cfg)
-      if (peer) candidates[1] = {label: `peer (${this.flags.peer})`, endpoint: peer}
+      if (peer) candidates[1] = {label: `peer (${peer.host}:${peer.port})`, endpoint: peer}
       await this.confirm('clear the switchover marker? Do it only when neither half is running.')
       const primary = await findWritablePrimary(cfg, candidates, 5000)
       const outcome = await abortSwitchover(this.system, cfg, primary.endpoint)
       this.render(outcome)
       return this.envelope(outcome)
     }
-    const timeoutMs = durationFlag('timeout', this.flags.timeout)
-    const partnerTimeoutMs = durationFlag('partner-timeout', this.flags['partner-timeout'])
+    const timeoutMs = this.flags.timeout
+    const partnerTimeoutMs = this.flags['partner-timeout']
     await this.confirm(`run this host's half of a switchover${this.flags.to ? ` to ${this.flags.to}` : ''} (stops or promotes PostgreSQL and moves VIPs)?`)
     const outcome = await runSwitchover(this.system, cfg, {
       to: this.flags.to,
       timeoutMs,
       partnerTimeoutMs,
       peer,
-      source: this.flags.source ? parseHostPort('source', this.flags.source) : undefined,
+      source: this.flags.source,
     })
     const extra = this.dryRun ? ['plan (each step on the host named):', ...outcome.plan.map((l) => '  ' + l)] : outcome.timeline.map((e) => `  +${(e.at / 1000).toFixed(1)}s ${e.event}`)
     this.render(outcome, extra)

@@ -26,7 +26,8 @@ export class PghaError extends Error {
 
   /** One line for a DBA: the problem, then the fix. */
   oneLine(): string {
-    return this.fix ? `${this.message} — ${this.fix}` : this.message
+    const message = unwrapParseMessage(this.message)
+    return this.fix ? `${message} — ${this.fix}` : message
   }
 }
 
@@ -56,4 +57,13 @@ export class SafetyRefusal extends PghaError {
   constructor(message: string, fix?: string, details?: string[]) {
     super(message, EXIT.REFUSED, fix, details)
   }
+}
+
+/**
+ * oclif rewrites the message of an error thrown while parsing a flag into
+ * "Parsing --flag \n\t<message>\nSee more help with --help"; keep only our one line.
+ */
+export function unwrapParseMessage(message: string): string {
+  const m = /^Parsing --\S+\s*\n\t([\s\S]*?)(?:\nSee more help with --help)?$/.exec(message)
+  return m ? m[1] : message
 }

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {parseDuration} from '../../lib/config/units.js'
+import {durationFlag} from '../../flags.js'
 import {UsageError} from '../../lib/errors.js'
 import {CheckCommand} from '../../lib/ha/check-command.js'
 import {aliveCheck} from '../../lib/ha/nagios.js'
@@ -11,15 +11,14 @@ export default class CheckAlive extends CheckCommand<typeof CheckAlive> {
   static override description = 'Reads <stateDir>/state.json, which the loop rewrites every tick. Replaces the seed\'s "watch loop alive" script.'
   static override examples = ['<%= config.bin %> check alive', '<%= config.bin %> check alive --max-age 30s --warn-age 10s']
   static override flags = {
-    'max-age': Flags.string({summary: 'CRITICAL when the state is older than this.', default: '60s'}),
-    'warn-age': Flags.string({summary: 'WARNING when older than this (default: half of --max-age).'}),
+    'max-age': durationFlag({summary: 'CRITICAL when the state is older than this.', default: '60s', max: 86_400_000}),
+    'warn-age': durationFlag({summary: 'WARNING when older than this (default: half of --max-age).', max: 86_400_000}),
   }
 
   async run() {
     const cfg = await this.pghaConfig()
-    const crit = parseDuration(this.flags['max-age'])
-    const warn = this.flags['warn-age'] === undefined ? (crit === undefined ? undefined : Math.floor(crit / 2)) : parseDuration(this.flags['warn-age'])
-    if (crit === undefined || warn === undefined) throw new UsageError('--max-age/--warn-age must be durations', 'use e.g. 60s, 2m')
+    const crit = this.flags['max-age']
+    const warn = this.flags['warn-age'] ?? Math.floor(crit / 2)
     const s = readWatchState(cfg.stateDir)
     if (!s) return this.finish(aliveCheck(undefined, warn, crit, `no state file ${cfg.stateDir}/state.json: pgha watch has not run on ${cfg.node.name}`))
     const runs = watchProcessRuns(s.pid) ? `PID ${s.pid}` : `PID ${s.pid} not running`
