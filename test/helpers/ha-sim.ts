@@ -92,7 +92,6 @@ export function observe(w: World, h: Host): Observations {
     viaVipStandby: probeDb(w, h, holder(w, h, 'S')),
     peer: probeDb(w, h, p),
     archive: h.cfg.archive.mode === 'none' ? 'not_configured' : h.archiveMounted ? 'mounted' : 'not_mounted',
-    previous: h.previous,
   }
 }
 
@@ -191,7 +190,7 @@ export function step(w: World, order: [number, number]): void {
   const planned = w.hosts.map((h) => {
     if (!h.powered) return undefined
     const obs = observe(w, h)
-    const d = decide(h.role, obs, h.cfg, w.now, h.memory)
+    const d = decide(h.role, obs, h.cfg, w.now, h.memory, h.previous)
     checkDecision(w, h, obs, d)
     return d
   })

@@ -39,7 +39,7 @@ test('one good answer from the primary resets the count', () => {
 
 test('a failed fence never promotes: the next tick fences again and says which attempt it is', () => {
   const failover = decide('standby', primaryDead, CFG, T0, {peerFailures: 5, peerDeadSince: T0 - 5000, fenceAttempts: 0, archiveMountTried: false, role: 'standby', since: T0 - 60_000})
-  const again = decide('standby', {...primaryDead, previous: {rule: failover.rule, done: [], failed: {action: 'fencePeer', error: 'BMC 192.0.2.202 timed out'}}}, CFG, T0 + 1000, failover.memory)
+  const again = decide('standby', primaryDead, CFG, T0 + 1000, failover.memory, {rule: failover.rule, done: [], failed: {action: 'fencePeer', error: 'BMC 192.0.2.202 timed out'}})
   assert.equal(again.rule, 'standby.failover')
   assert.match(again.reason, /attempt 2, up to 2 tries this tick/)
   assert.match(again.reason, /; the last try failed at fencePeer: BMC 192\.0\.2\.202 timed out$/)

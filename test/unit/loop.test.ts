@@ -84,8 +84,9 @@ test('the role is committed only after every action succeeded; the transition is
   assert.deepEqual(h.lines[0].actions, ['fencePeer', 'promote', 'claimVipPrimary', 'writeHeartbeat'])
 })
 
-test('the first failed action stops the tick, keeps the old role and is handed to the next observation', async (t) => {
-  const h = harness(t, {decide: scripted({}), fail: 'promote'})
+test('the first failed action stops the tick, keeps the old role and is handed to the next decide() as its own argument', async (t) => {
+  const previousSeen: unknown[] = []
+  const h = harness(t, {decide: (_r, _o, _c, _n, _m, previous) => (previousSeen.push(previous), scripted({})()), fail: 'promote'})
   const loop = new WatchLoop(h.deps, {role: 'standby'})
   const r = await loop.tick()
   assert.deepEqual(h.ran, ['fencePeer', 'promote'], 'nothing runs after the failure')
@@ -100,7 +101,7 @@ test('the first failed action stops the tick, keeps the old role and is handed t
   assert.equal(h.lines[0].level, 'error')
   assert.equal(h.lines[0].failed, 'promote: promote broke: BMC does not answer')
   await loop.tick()
-  assert.deepEqual(h.observed[1].previous, {rule: 'standby.failover', done: ['fencePeer'], failed: {action: 'promote', error: 'promote broke: BMC does not answer'}})
+  assert.deepEqual(previousSeen, [undefined, {rule: 'standby.failover', done: ['fencePeer'], failed: {action: 'promote', error: 'promote broke: BMC does not answer'}}])
 })
 
 test('with the real decide(): a silent primary is counted checkTimes times, then fenced and promoted', async (t) => {

@@ -7,7 +7,7 @@
 import type {Config} from '../config/schema.js'
 import {type Ctx, unfenced} from './facts.js'
 import {type Transition, TRANSITIONS} from './transitions.js'
-import {type Decision, FENCE_TRIES_PER_TICK, FRESH_MEMORY, type NodeMemory, type Observations, type Role} from './types.js'
+import {type Decision, FENCE_TRIES_PER_TICK, FRESH_MEMORY, type NodeMemory, type Observations, type Role, type TickOutcome} from './types.js'
 
 /** No row matched: the table has a hole. Loud on purpose — never a silent no-op. */
 export class NoTransitionError extends Error {
@@ -32,7 +32,11 @@ export function matchRow(role: Role, ctx: Ctx): Transition {
   throw new NoTransitionError(role, ctx.obs)
 }
 
-export function decide(role: Role, obs: Observations, cfg: Config, now: number, memory?: NodeMemory): Decision {
+/**
+ * `memory` and `previous` are the loop's own memory (counters of this role; what it did with the
+ * last decision), passed in explicitly: Observations hold only what the probes saw this tick.
+ */
+export function decide(role: Role, obs: Observations, cfg: Config, now: number, memory?: NodeMemory, previous?: TickOutcome): Decision {
   const ctx: Ctx = {role, obs, cfg, now, mem: enterRole(role, memory, now)}
   const row = matchRow(role, ctx)
   let reason = typeof row.reason === 'string' ? row.reason : row.reason(ctx)
@@ -44,7 +48,7 @@ export function decide(role: Role, obs: Observations, cfg: Config, now: number, 
     reason = `NOT FENCING (fence.agent none, fence.allowUnfencedPromotion true) — the peer may still be running: ${reason}`
     severity = 'alert'
   }
-  const prev = obs.previous
+  const prev = previous
   if (prev?.failed && prev.rule === row.id) {
     reason += `; the last try failed at ${prev.failed.action}: ${prev.failed.error}`
     if (severity === 'info') severity = 'warn'

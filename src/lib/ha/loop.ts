@@ -17,7 +17,7 @@ export type {TickReport, WatchState, Transition} from './watch-state.js'
 export interface LoopDeps {
   cfg: Config
   observe: (memory: ObserveMemory) => Promise<ObserveResult>
-  decide: (role: Role, obs: Observations, cfg: Config, now: number, memory?: NodeMemory) => Decision
+  decide: (role: Role, obs: Observations, cfg: Config, now: number, memory?: NodeMemory, previous?: TickOutcome) => Decision
   runAction: (action: ActionName, decision: Decision, note: (line: string) => void) => Promise<StepOutcome>
   /** Write state.json atomically (skipped under --dry-run by the caller passing a no-op). */
   persist: (state: WatchState) => void
@@ -101,7 +101,7 @@ export class WatchLoop {
 
   private decideOn(obs: Observations): Decision {
     try {
-      return this.deps.decide(this.role, obs, this.deps.cfg, this.now(), this.memory)
+      return this.deps.decide(this.role, obs, this.deps.cfg, this.now(), this.memory, this.previous)
     } catch (error) {
       // A hole in the transition table: loud, no action, keep observing.
       return {next: this.role, reason: oneLine(error), rule: 'error.no-transition', actions: [], memory: this.memory, severity: 'alert'}
@@ -112,7 +112,7 @@ export class WatchLoop {
     const t0 = this.now()
     this.watchdog.begin(t0 + this.observeBoundMs())
     const from = this.role
-    const seen = await this.deps.observe({previous: this.previous, flags: this.flags})
+    const seen = await this.deps.observe({flags: this.flags})
     this.flags = seen.flags
     let decision = this.decideOn(seen.obs)
     if (decision.actions.length > 0 && this.deps.confirmBeforeActing) {
@@ -171,7 +171,7 @@ export class WatchLoop {
 
   private persist(r: TickReport): void {
     const {cfg} = this.deps
-    const {previous: _drop, ...observations} = r.obs
+    const observations = r.obs
     const state: WatchState = {
       version: 1, cluster: cfg.cluster, node: cfg.node.name, pid: process.pid,
       startedAt: new Date(this.startedAt).toISOString(), updatedAt: new Date(this.now()).toISOString(),

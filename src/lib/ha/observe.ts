@@ -15,7 +15,7 @@ import type {SystemContext} from '../system/exec.js'
 import {arpDuplicateCheck, arpReachable} from '../system/net.js'
 import {describeEndpoint, hostOf} from '../system/pg.js'
 import type {HeartbeatResult, HeartbeatTarget} from '../steps/heartbeat.js'
-import type {DbProbe, LocalDb, Observations, Probe, TickOutcome, VipState} from './types.js'
+import type {DbProbe, LocalDb, Observations, Probe, VipState} from './types.js'
 
 export type {ClusterFlags} from './observe-flags.js'
 export {bounded, dataDirKindFromFiles, heartbeatState, heldOn, portProbe, postmasterRunning, readDataDirKind, toDbProbe} from './observe-probes.js'
@@ -24,8 +24,6 @@ import {arpAnswer, bounded, heldOn, PG_GRACE_MS, portProbe, postmasterRunning, P
 
 /** What observe() carries from one tick to the next. */
 export interface ObserveMemory {
-  /** What the loop did with the previous decision (handed to decide via Observations.previous). */
-  previous?: TickOutcome
   /** The last cluster flags read, the fallback when no database can be asked. */
   flags?: ClusterFlags
 }
@@ -197,7 +195,6 @@ export class Observer {
     const obs: Observations = {
       gateway, paused: flags.paused, switchover: flags.switchover, local, vipPrimary, vipStandby, viaVipPrimary, viaVipStandby, peer,
       archive: archiveState(cfg),
-      ...(memory.previous ? {previous: memory.previous} : {}),
     }
     return {obs, flags, notes, ms: Math.round(performance.now() - started), probeMs}
   }

@@ -53,7 +53,7 @@ export interface VipState {
   answeredElsewhere: Probe
 }
 
-/** What the loop did with the previous Decision (the loop fills it; observe passes it on). */
+/** What the loop did with the previous Decision (the loop hands it to decide() next tick). */
 export interface TickOutcome {
   /** Row id of the previous decision. */
   rule: string
@@ -86,7 +86,6 @@ export interface Observations {
   peer: DbProbe
   /** archive.mountpoint state; 'not_configured' when archive.mode is none. */
   archive: 'mounted' | 'not_mounted' | 'not_configured' | 'unknown'
-  previous?: TickOutcome
 }
 
 /**

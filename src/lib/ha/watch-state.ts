@@ -57,7 +57,7 @@ export interface WatchState {
   memory: NodeMemory
   lastTick: Pick<TickReport, 'rule' | 'reason' | 'severity' | 'actions' | 'done' | 'failed' | 'ms'> & {at: string}
   flags: Pick<ClusterFlags, 'paused' | 'switchover' | 'source' | 'switchoverText'>
-  observations: Omit<Observations, 'previous'>
+  observations: Observations
 }
 
 /**
