@@ -57,7 +57,7 @@ export default class Watch extends BaseCommand<typeof Watch> {
         observe: (memory) => observer.observe(memory),
         decide,
         confirmBeforeActing: (obs) => observer.confirmBeforeActing(obs),
-        runAction: (action, decision, note) => runAction(actionCtx, cfg, action, decision, {onFenceAttempt: note, warn: (m) => log.warn(m)}),
+        runAction: (action, decision, note, carry) => runAction(actionCtx, cfg, action, decision, {onFenceAttempt: note, warn: (m) => log.warn(m)}, carry),
         persist: dry ? () => {} : (state) => writeJsonAtomic(statePath(cfg.stateDir), state),
         log,
         notify: dry || this.flags.once ? async () => {} : (fields) => sdNotify(fields),

@@ -128,3 +128,9 @@ test('writable primary at VIP-M: a standby never plans claimVipPrimary while ano
   }
   assert.equal(decide('starting', standbyObs({local: local(WRITABLE, 'primary'), vipStandby: FREE}), CFG, T0, {role: 'starting', since: 0, peerFailures: 0, fenceAttempts: 0, archiveMountTried: false}).rule, 'starting.rejoin')
 })
+
+test('a row that fences runs the fence first: later actions (the VIP-M claim) may rely on a verified power-off', () => {
+  for (const row of TRANSITIONS.filter((r) => r.actions.includes('fencePeer'))) {
+    assert.equal(row.actions[0], 'fencePeer', `${row.id}: ${row.actions.join(', ')}`)
+  }
+})

@@ -213,3 +213,24 @@ test('READY=1 and STATUS= after the first tick', async (t) => {
   assert.match(sent[0][1], /^STATUS=standby: the primary answers through VIP-M/)
   assert.ok(existsSync(statePath(h.dir)))
 })
+
+test('actions of one decision share one carry; the next decision gets a fresh one', async (t) => {
+  const carries: {action: ActionName; carry: Record<string, unknown>; hadCheck: boolean}[] = []
+  const h = harness(t, {
+    decide: scripted({}),
+    runAction: async (action, _d, _note, carry) => {
+      carries.push({action, carry: carry as Record<string, unknown>, hadCheck: carry.vipMCheck !== undefined})
+      if (action === 'fencePeer') (carry as Record<string, unknown>).vipMCheck = Promise.resolve({state: 'free', detail: 'test'})
+      return {changed: true, summary: `${action} done`}
+    },
+  })
+  const loop = new WatchLoop(h.deps, {role: 'standby'})
+  await loop.tick()
+  await loop.tick()
+  const [first, second] = [carries.filter((_, i) => i < carries.length / 2), carries.filter((_, i) => i >= carries.length / 2)]
+  assert.ok(first.length > 1, 'the scripted decision has several actions')
+  assert.ok(first.every((c) => c.carry === first[0].carry), 'one carry for every action of a decision')
+  assert.deepEqual(first.map((c) => c.hadCheck), [false, true, true, true], 'what fencePeer put there reaches the later actions')
+  assert.notEqual(second[0].carry, first[0].carry, 'a fresh carry per decision')
+  assert.equal(second[0].hadCheck, false)
+})

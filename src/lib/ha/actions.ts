@@ -67,16 +67,28 @@ const arpTimeout = (cfg: Config) => Math.max(CLAIM_DAD_MIN_MS, cfg.timing.probeT
 export const POST_FENCE_DAD_MS = 1000
 
 /**
- * VIP-M duplicate checks started with the fence of a failover decision (fencePeer → promote →
- * claimVipPrimary), keyed by that decision, so the claim needs no second of its own after the
- * promotion. Safe because the claim runs only if the fence succeeded (actions stop at the first
- * failure), and an ARP reply from any host during the check — the old primary included, if
- * it was still up when the check began — still refuses the claim.
+ * What one action of a decision hands to a later one of the same decision. The loop makes a
+ * fresh one per decision and passes it to every runAction() call: data moves explicitly.
  */
-const vipMCheckStartedWithFence = new WeakMap<object, Promise<{state: 'free' | 'taken' | 'unknown'; detail: string}>>()
+export interface ActionCarry {
+  /**
+   * VIP-M duplicate check started by fencePeer when the same decision claims VIP-M, so the
+   * claim needs no ARP window of its own after the promotion. Safe because the claim runs only
+   * if the fence succeeded (actions stop at the first failure), and an ARP reply from any host
+   * during the check, the old primary's included, still refuses the claim.
+   */
+  vipMCheck?: Promise<{state: 'free' | 'taken' | 'unknown'; detail: string}>
+}
 
 /** Run one action; resolves with the step's outcome, throws (PghaError) when it did not reach its goal. */
-export async function runAction(ctx: SystemContext, cfg: Config, action: ActionName, decision: Pick<Decision, 'fenceTries'> & {actions?: readonly ActionName[]}, hooks: ActionHooks = {}): Promise<StepOutcome> {
+export async function runAction(
+  ctx: SystemContext,
+  cfg: Config,
+  action: ActionName,
+  decision: Pick<Decision, 'fenceTries'> & {actions?: readonly ActionName[]},
+  hooks: ActionHooks = {},
+  carry: ActionCarry = {},
+): Promise<StepOutcome> {
   const vipM = addressOf(cfg.network.vipPrimary)
   const vipPrimaryState = () => arpDuplicateCheck(ctx, cfg.network.interface, vipM, arpTimeout(cfg))
   switch (action) {
@@ -87,8 +99,8 @@ export async function runAction(ctx: SystemContext, cfg: Config, action: ActionN
     case 'stopDb':
       return ensureDbStopped(ctx, cfg, {mode: 'fast'})
     case 'claimVipPrimary': {
-      const arpCheck = vipMCheckStartedWithFence.get(decision)
-      vipMCheckStartedWithFence.delete(decision)
+      const arpCheck = carry.vipMCheck
+      carry.vipMCheck = undefined // one claim per check
       return ensureVipClaimed(ctx, cfg, 'primary', {arpCheck})
     }
     case 'claimVipStandby':
@@ -98,12 +110,10 @@ export async function runAction(ctx: SystemContext, cfg: Config, action: ActionN
     case 'releaseVipStandby':
       return ensureVipsReleased(ctx, cfg)
     case 'fencePeer': {
-      const acts = decision.actions ?? []
-      const failover = acts.indexOf('promote') > acts.indexOf('fencePeer') && acts.indexOf('claimVipPrimary') > acts.indexOf('promote')
-      if (failover && !ctx.dryRun) {
+      if ((decision.actions ?? []).includes('claimVipPrimary') && !ctx.dryRun) {
         const check = arpDuplicateCheck(ctx, cfg.network.interface, vipM, POST_FENCE_DAD_MS)
         check.catch(() => undefined) // consumed by claimVipPrimary; never an unhandled rejection
-        vipMCheckStartedWithFence.set(decision, check)
+        carry.vipMCheck = check
       }
       return fenceWithTries(ctx, cfg, decision.fenceTries ?? FENCE_TRIES_PER_TICK, hooks)
     }

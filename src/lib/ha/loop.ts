@@ -7,6 +7,7 @@
 import type {Config} from '../config/schema.js'
 import type {Logger} from '../log.js'
 import type {StepOutcome} from '../steps/types.js'
+import type {ActionCarry} from './actions.js'
 import type {ClusterFlags, ObserveMemory, ObserveResult} from './observe.js'
 import {type ActionName, type Decision, FRESH_MEMORY, type NodeMemory, type Observations, type Role, type Severity, type TickOutcome} from './types.js'
 import {tickLogLevel, type TickReport, type WatchState, type Transition} from './watch-state.js'
@@ -18,7 +19,8 @@ export interface LoopDeps {
   cfg: Config
   observe: (memory: ObserveMemory) => Promise<ObserveResult>
   decide: (role: Role, obs: Observations, cfg: Config, now: number, memory?: NodeMemory, previous?: TickOutcome) => Decision
-  runAction: (action: ActionName, decision: Decision, note: (line: string) => void) => Promise<StepOutcome>
+  /** `carry` is fresh per decision: what one action hands to a later one of the same decision. */
+  runAction: (action: ActionName, decision: Decision, note: (line: string) => void, carry: ActionCarry) => Promise<StepOutcome>
   /** Write state.json atomically (skipped under --dry-run by the caller passing a no-op). */
   persist: (state: WatchState) => void
   log: Logger
@@ -128,6 +130,7 @@ export class WatchLoop {
     const tActions = this.now()
     const steps: string[] = []
     const done: ActionName[] = []
+    const carry: ActionCarry = {}
     let failed: TickOutcome['failed']
     for (const action of decision.actions) {
       if (this.stopping) {
@@ -136,7 +139,7 @@ export class WatchLoop {
       }
       const ta = this.now()
       try {
-        const out = await this.deps.runAction(action, decision, (line) => steps.push(line))
+        const out = await this.deps.runAction(action, decision, (line) => steps.push(line), carry)
         done.push(action)
         steps.push(`${action}: ${out.summary} (${this.now() - ta} ms)`)
       } catch (error) {
