@@ -17,7 +17,7 @@ import {sleep} from '../src/lib/lab/host.js'
 import {labDown} from '../src/lib/lab/lab.js'
 import {readLoadLog, startLoad, stopLoad} from '../src/lib/lab/load.js'
 import {parseWatchLog} from '../src/lib/lab/timeline.js'
-import {readWatchState} from '../src/lib/ha/watch-state.js'
+import {readWatchState} from '../src/lib/loop/watch-state.js'
 import {arg, benchLab, median, overrides, say, steady} from './bench-lab.js'
 
 interface Run {

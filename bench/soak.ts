@@ -15,7 +15,7 @@ import {LAB_NODES, LOAD_DB, LOAD_USER, PG_PORT, VIP_PRIMARY} from '../src/lib/la
 import {nsArgv} from '../src/lib/lab/netns.js'
 import {readSecretFile} from '../src/lib/lab/secrets.js'
 import {parseWatchLog} from '../src/lib/lab/timeline.js'
-import {readWatchState} from '../src/lib/ha/watch-state.js'
+import {readWatchState} from '../src/lib/loop/watch-state.js'
 import {arg, benchLab, procUsage, say, steady, watchPids} from './bench-lab.js'
 
 const PGBENCH = '/usr/lib/postgresql/15/bin/pgbench'

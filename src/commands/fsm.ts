@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
-import {renderTableMermaid, renderTableText} from '../lib/ha/fsm-render.js'
-import {TRANSITIONS} from '../lib/ha/transitions.js'
+import {renderTableMermaid, renderTableText} from '../lib/core/fsm-render.js'
+import {TRANSITIONS} from '../lib/core/transitions.js'
 
 /** Hidden: prints the watch loop's transition table. Needs no config file. */
 export default class Fsm extends BaseCommand<typeof Fsm> {

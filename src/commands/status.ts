@@ -1,5 +1,5 @@
 import {BaseCommand} from '../base-command.js'
-import {gatherStatus, renderStatus} from '../lib/ha/status-view.js'
+import {gatherStatus, renderStatus} from '../lib/status/status-view.js'
 
 export default class Status extends BaseCommand<typeof Status> {
   static override summary = 'Both nodes at a glance: roles, VIP holders, replication and lag, heartbeat age, watch loop, last transition.'

@@ -1,6 +1,6 @@
 /** Observation snapshots and a config for decide() unit tests: steady states to vary from. */
 import {type Config, configSchema} from '../../src/lib/config/schema.js'
-import type {DataDirKind, DbProbe, LocalDb, Observations, VipState} from '../../src/lib/ha/types.js'
+import type {DataDirKind, DbProbe, LocalDb, Observations, VipState} from '../../src/lib/core/types.js'
 
 /** Timings pinned (1s tick, 3 checks, 1s probe) so the tests read the same whatever the shipped defaults; fence.delay 2s; lag limits 600s/160MB, 400s/80MB. */
 export function testConfig(over: {fence?: Record<string, unknown>; node?: Record<string, unknown>; archive?: Record<string, unknown>} = {}): Config {

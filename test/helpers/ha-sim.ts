@@ -5,11 +5,11 @@
  * the real steps would (claimVip refuses when another host answers ARP, fencePeer powers
  * the peer off if its BMC works, ...). Invariants are checked after every action.
  */
-import {decide} from '../../src/lib/ha/decide.js'
+import {decide} from '../../src/lib/core/decide.js'
 import {
   type ActionName, type Decision, type DbProbe, FRESH_MEMORY, type NodeMemory, type Observations, type Role,
   type TickOutcome,
-} from '../../src/lib/ha/types.js'
+} from '../../src/lib/core/types.js'
 import {type Config, configSchema} from '../../src/lib/config/schema.js'
 
 const configSchemaParse = (raw: unknown): Config => configSchema.parse(raw)

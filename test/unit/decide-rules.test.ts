@@ -1,10 +1,10 @@
 /** decide() across ticks: counting, waiting, memory, purity, loud holes, and the rendered table. */
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
-import {decide, NoTransitionError} from '../../src/lib/ha/decide.js'
-import {renderTableMermaid, renderTableText} from '../../src/lib/ha/fsm-render.js'
-import {TRANSITIONS} from '../../src/lib/ha/transitions.js'
-import {type Decision, type NodeMemory, type Observations, type Role} from '../../src/lib/ha/types.js'
+import {decide, NoTransitionError} from '../../src/lib/core/decide.js'
+import {renderTableMermaid, renderTableText} from '../../src/lib/core/fsm-render.js'
+import {TRANSITIONS} from '../../src/lib/core/transitions.js'
+import {type Decision, type NodeMemory, type Observations, type Role} from '../../src/lib/core/types.js'
 import {FREE, HUNG, local, REPLAYING, SILENT, standbyObs, testConfig, WRITABLE} from '../helpers/ha-fixtures.js'
 
 const CFG = testConfig() // interval 1s, checkTimes 3, fence.delay 2s

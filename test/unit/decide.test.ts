@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 import type {Config} from '../../src/lib/config/schema.js'
-import {decide} from '../../src/lib/ha/decide.js'
-import {TRANSITIONS} from '../../src/lib/ha/transitions.js'
-import {type ActionName, FRESH_MEMORY, type NodeMemory, type Observations, type Role} from '../../src/lib/ha/types.js'
+import {decide} from '../../src/lib/core/decide.js'
+import {TRANSITIONS} from '../../src/lib/core/transitions.js'
+import {type ActionName, FRESH_MEMORY, type NodeMemory, type Observations, type Role} from '../../src/lib/core/types.js'
 import {
   bootObs, FREE, HERE, HUNG, local, primaryObs, REPLAYING, SILENT, standbyObs, STOPPED, survivorObs, testConfig, THERE,
   UNSURE, WRITABLE,

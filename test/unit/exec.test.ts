@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {describe, it} from 'node:test'
 import {formatPlanned, shellQuote} from '../../src/base-command.js'
 import {describeFailure, type Exec, realExec, SystemContext, wrapArgv} from '../../src/lib/system/exec.js'
-import {readJson, writeJsonAtomic} from '../../src/lib/ha/state.js'
+import {readJson, writeJsonAtomic} from '../../src/lib/loop/state.js'
 
 describe('argv wrapping', () => {
   it('runs as the OS user via runuser when root, sudo -n -u otherwise', () => {

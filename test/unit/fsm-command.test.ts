@@ -4,7 +4,7 @@ import {spawnSync} from 'node:child_process'
 import {dirname, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {test} from 'node:test'
-import {TRANSITIONS} from '../../src/lib/ha/transitions.js'
+import {TRANSITIONS} from '../../src/lib/core/transitions.js'
 
 const RUN_JS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/run.js')
 const pgha = (...args: string[]) =>

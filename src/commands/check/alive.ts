@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
 import {durationFlag} from '../../flags.js'
 import {UsageError} from '../../lib/errors.js'
-import {CheckCommand} from '../../lib/ha/check-command.js'
-import {aliveCheck} from '../../lib/ha/nagios.js'
-import {readWatchState, watchProcessRuns} from '../../lib/ha/watch-state.js'
+import {CheckCommand} from '../../check-command.js'
+import {aliveCheck} from '../../lib/status/nagios.js'
+import {readWatchState, watchProcessRuns} from '../../lib/loop/watch-state.js'
 
 export default class CheckAlive extends CheckCommand<typeof CheckAlive> {
   protected readonly service = 'ALIVE'

@@ -1,6 +1,6 @@
-import {CheckCommand} from '../../lib/ha/check-command.js'
-import {type CheckResult, lagCheck} from '../../lib/ha/nagios.js'
-import {nodeFacts, peerReplication} from '../../lib/ha/node-facts.js'
+import {CheckCommand} from '../../check-command.js'
+import {type CheckResult, lagCheck} from '../../lib/status/nagios.js'
+import {nodeFacts, peerReplication} from '../../lib/status/read-node.js'
 import {localEndpoint} from '../../lib/system/pg.js'
 
 export default class CheckLag extends CheckCommand<typeof CheckLag> {

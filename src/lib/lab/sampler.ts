@@ -5,7 +5,7 @@ import type {HostSample, Sample} from './figures.js'
 import {hostPids, powerState} from './host.js'
 import {type HostLayout, LAB_NODES, type LabLayout, type LabNode, LOAD_DB, LOAD_USER, PG_PORT, VIP_PRIMARY, VIP_STANDBY} from './layout.js'
 import {readSecretFile} from './secrets.js'
-import {readWatchState} from '../ha/watch-state.js'
+import {readWatchState} from '../loop/watch-state.js'
 
 /**
  * What every host looks like right now, from outside, as cheaply as possible so it can run

@@ -5,7 +5,7 @@
  * for runuser/sudo, a hard timeout (TERM, then KILL 1 s later), never throws.
  */
 import {spawn} from 'node:child_process'
-import {type Exec, type RunOptions, type RunResult, wrapArgv} from '../system/exec.js'
+import {type Exec, type RunOptions, type RunResult, wrapArgv} from './exec.js'
 
 export const probeExec: Exec = {
   run(argv: string[], opts: RunOptions): Promise<RunResult> {

@@ -9,7 +9,7 @@ import type {HeartbeatResult} from '../steps/heartbeat.js'
 import type {SystemContext} from '../system/exec.js'
 import type {PgEndpoint} from '../system/pg.js'
 import {pgCtlStatus} from '../system/pgctl.js'
-import type {DataDirKind, DbProbe, Heartbeat, Probe} from './types.js'
+import type {DataDirKind, DbProbe, Heartbeat, Probe} from '../core/types.js'
 
 /** Time a process probe (arping) gets past its own deadline before we stop waiting for it. */
 export const PROCESS_GRACE_MS = 300

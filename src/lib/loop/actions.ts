@@ -19,7 +19,7 @@ import {describeFailure, type SystemContext} from '../system/exec.js'
 import {fencePower} from '../system/fence.js'
 import {addressOf, arpDuplicateCheck, arpingKillAfterMs, ipAddrDelArgv, localAddressEntries} from '../system/net.js'
 import {PGCTL_SLACK_MS} from '../system/pgctl.js'
-import {type ActionName, type Decision, FENCE_TRIES_PER_TICK} from './types.js'
+import {type ActionName, type Decision, FENCE_TRIES_PER_TICK} from '../core/types.js'
 
 /** Bound of one rejoin inside the loop (a full pg_basebackup of a big cluster takes a while). */
 export const REJOIN_TIMEOUT_MS = 30 * 60_000

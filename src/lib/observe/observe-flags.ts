@@ -8,7 +8,7 @@ import type {ClusterState} from '../steps/pause.js'
 import {switchoverStatus} from '../steps/switchover-plan.js'
 import {pgErrorLine} from '../system/pg.js'
 import {mountAt, normalizeMountpoint, parseMountinfo, readMountinfo} from '../system/mount.js'
-import type {Observations} from './types.js'
+import type {Observations} from '../core/types.js'
 
 export interface ClusterFlags {
   paused: boolean

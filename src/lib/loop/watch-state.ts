@@ -5,9 +5,9 @@
  */
 import {existsSync, readFileSync} from 'node:fs'
 import type {LogLevel} from '../log.js'
-import type {ClusterFlags} from './observe-flags.js'
+import type {ClusterFlags} from '../observe/observe-flags.js'
 import {readJson, statePath} from './state.js'
-import type {ActionName, Decision, NodeMemory, Observations, Role, Severity, TickOutcome} from './types.js'
+import type {ActionName, Decision, NodeMemory, Observations, Role, Severity, TickOutcome} from '../core/types.js'
 
 export interface Transition {
   from: Role

@@ -16,9 +16,9 @@
  * directly — the argv goes through wrapArgv like every other, and it is killed with the loop.
  */
 import {type ChildProcess, spawn} from 'node:child_process'
-import {wrapArgv} from '../system/exec.js'
+import {wrapArgv} from './exec.js'
 import type {Logger} from '../log.js'
-import type {Probe} from './types.js'
+import type {Probe} from '../core/types.js'
 
 /** arping's fixed probe interval. */
 export const ARP_PROBE_EVERY_MS = 1000

@@ -1,7 +1,7 @@
 import type {Command} from '@oclif/core'
-import {BaseCommand} from '../../base-command.js'
-import {PghaError} from '../errors.js'
-import {type CheckResult, NAGIOS, nagiosLine} from './nagios.js'
+import {BaseCommand} from './base-command.js'
+import {PghaError} from './lib/errors.js'
+import {type CheckResult, NAGIOS, nagiosLine} from './lib/status/nagios.js'
 
 /**
  * Base of `pgha check …`: prints one Nagios status line and exits with the plugin's code

@@ -8,14 +8,14 @@
  */
 import {networkInterfaces} from 'node:os'
 import type {Config} from '../config/schema.js'
-import {ArpMonitor, ARP_PROBE_EVERY_MS} from './arp-monitor.js'
+import {ArpMonitor, ARP_PROBE_EVERY_MS} from '../system/arp-monitor.js'
 import {archiveState, clusterFlags, type ClusterFlags, type FlagSource} from './observe-flags.js'
-import {PgProbe} from './pg-probe.js'
+import {PgProbe} from '../system/pg-probe.js'
 import type {SystemContext} from '../system/exec.js'
 import {arpDuplicateCheck, arpReachable} from '../system/net.js'
 import {describeEndpoint, hostOf} from '../system/pg.js'
 import type {HeartbeatResult, HeartbeatTarget} from '../steps/heartbeat.js'
-import type {DbProbe, LocalDb, Observations, Probe, VipState} from './types.js'
+import type {DbProbe, LocalDb, Observations, Probe, VipState} from '../core/types.js'
 
 export type {ClusterFlags} from './observe-flags.js'
 export {bounded, dataDirKindFromFiles, heartbeatState, heldOn, portProbe, postmasterRunning, readDataDirKind, toDbProbe} from './observe-probes.js'

@@ -14,7 +14,7 @@ import {CLUSTER_STATE_SQL, type ClusterState} from '../steps/pause.js'
 import type {HeartbeatResult, HeartbeatTarget} from '../steps/heartbeat.js'
 import {heartbeatEndpoint} from '../steps/heartbeat.js'
 import {HEARTBEAT_CALL_SQL} from '../steps/init-sql.js'
-import {clientConfig, closeClient, describeEndpoint, type PgEndpoint, pgErrorLine} from '../system/pg.js'
+import {clientConfig, closeClient, describeEndpoint, type PgEndpoint, pgErrorLine} from './pg.js'
 
 interface HeartbeatRow {
   role: string

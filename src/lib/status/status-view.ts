@@ -8,9 +8,9 @@ import {formatBytes, formatDuration} from '../config/units.js'
 import type {SystemContext} from '../system/exec.js'
 import {arpDuplicateCheck} from '../system/net.js'
 import {hostOf, localEndpoint} from '../system/pg.js'
-import {nodeFacts, type NodeFacts, peerReplication} from './node-facts.js'
-import {bounded, heldOn} from './observe.js'
-import {readWatchState, type Transition, type WatchState, watchProcessRuns} from './watch-state.js'
+import {nodeFacts, type NodeFacts, peerReplication} from './read-node.js'
+import {bounded, heldOn} from '../observe/observe.js'
+import {readWatchState, type Transition, type WatchState, watchProcessRuns} from '../loop/watch-state.js'
 
 export type VipHolder = 'this node' | 'another host' | 'nobody' | 'unknown'
 
