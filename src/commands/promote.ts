@@ -1,10 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
-import {makePromoteGuard} from '../lib/steps/guards.js'
-import {ensurePromoted} from '../lib/steps/promote.js'
-import {fencePower} from '../lib/system/fence.js'
-import {arpDuplicateCheck} from '../lib/system/net.js'
-import {hostOf} from '../lib/system/pg.js'
+import {ensurePromoted, promoteGuard} from '../lib/steps/promote.js'
 
 export default class Promote extends BaseCommand<typeof Promote> {
   static override summary = 'Promote this standby to primary — only when the peer is fenced (power off) or VIP-M is silent.'
@@ -20,15 +16,9 @@ export default class Promote extends BaseCommand<typeof Promote> {
 
   async run() {
     const cfg = await this.pghaConfig()
-    const ctx = this.system
     await this.confirm(`promote the standby in ${cfg.postgres.datadir} to primary${this.flags.force ? ' WITHOUT the fence/VIP-M check' : ''}?`)
-    const arpTimeoutMs = Math.max(2000, cfg.timing.probeTimeout * 2)
-    const guard = makePromoteGuard(cfg, {
-      powerStatus: () => fencePower(ctx, cfg.fence, 'status', {timeoutMs: cfg.fence.timeout}),
-      vipPrimaryState: () => arpDuplicateCheck(ctx, cfg.network.interface, hostOf(cfg.network.vipPrimary), arpTimeoutMs),
-      warn: (m) => this.logger.warn(m),
-    })
-    const outcome = await ensurePromoted(ctx, cfg, {guard, force: this.flags.force})
+    const guard = promoteGuard(this.system, cfg, (m) => this.logger.warn(m))
+    const outcome = await ensurePromoted(this.system, cfg, {guard, force: this.flags.force})
     this.render(outcome)
     return this.envelope(outcome)
   }

@@ -7,7 +7,8 @@ import {roleFromFiles} from '../../src/lib/steps/detect-role.js'
 import {makePromoteGuard, makeVipPrimaryTaken, type ArpState, type PowerState} from '../../src/lib/steps/guards.js'
 import {heartbeatEndpoint} from '../../src/lib/steps/heartbeat.js'
 import {passwordSql, passwordStdinPrefix, roleSql, schemaSql} from '../../src/lib/steps/init-sql.js'
-import {parseRestoreCommand, restoreCommandSteps} from '../../src/lib/steps/promote.js'
+import {restoreCommandSteps} from '../../src/lib/steps/promote.js'
+import {parseServerState} from '../../src/lib/steps/promote-access.js'
 import {clientConfig, hostOf, lookupPgpass, parsePgpass} from '../../src/lib/system/pg.js'
 import {
   interpretStatus, parseControldata, parsePgVersionFile, parsePsqlRows, pgControldataArgv, pgCtlArgv, pgFailure, psqlArgv, psqlEnv, shQuote, sqlIdent, sqlLiteral,
@@ -120,8 +121,11 @@ test('restore_command around a promotion: reload on 14+, restart before on older
   assert.equal(old.disable, "ALTER SYSTEM SET restore_command = '';")
   assert.equal(old.restartBeforePromote, true)
   assert.equal(old.restore, 'ALTER SYSTEM RESET restore_command;\nSELECT pg_catalog.pg_reload_conf();')
-  assert.deepEqual(parseRestoreCommand(['cp x', '/var/lib/pg/postgresql.auto.conf']), {value: 'cp x', fromAutoConf: true})
-  assert.deepEqual(parseRestoreCommand(undefined), {value: '', fromAutoConf: false})
+  // restore_command comes hex-encoded: a tab, a newline or quotes in it survive psql's unaligned output.
+  const odd = "test -f '/a/%f'\tand\ncp \"/a/%f\" %p"
+  assert.deepEqual(parseServerState(parsePsqlRows(`t\t16\t${Buffer.from(odd).toString('hex')}\tt\n`)[0]), {inRecovery: true, major: 16, restoreCommand: {value: odd, fromAutoConf: true}, canPgPromote: true})
+  assert.deepEqual(parseServerState(['f', '15', '', 'f']).restoreCommand, {value: '', fromAutoConf: false})
+  assert.throws(() => parseServerState(undefined), /no state row/)
 })
 
 test('init SQL: non-superuser role, guarded single-row tables, password only through a psql variable', () => {

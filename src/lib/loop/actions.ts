@@ -9,14 +9,13 @@ import {StepFailedError} from '../errors.js'
 import {ensureArchiveMounted} from '../steps/archive.js'
 import {ensureDbRunning, ensureDbStopped} from '../steps/db.js'
 import {backoffMs, ensurePeerFenced} from '../steps/fence-peer.js'
-import {makePromoteGuard, makeVipPrimaryTaken} from '../steps/guards.js'
+import {makeVipPrimaryTaken} from '../steps/guards.js'
 import {heartbeat} from '../steps/heartbeat.js'
-import {ensurePromotedFast} from '../steps/promote-fast.js'
+import {ensurePromoted, promoteGuard} from '../steps/promote.js'
 import {ensureRejoinedAsStandby} from '../steps/rejoin.js'
 import type {StepOutcome} from '../steps/types.js'
 import {CLAIM_DAD_MIN_MS, ensureVipClaimed, ensureVipsReleased, IP_TIMEOUT_MS} from '../steps/vip.js'
 import {describeFailure, type SystemContext} from '../system/exec.js'
-import {fencePower} from '../system/fence.js'
 import {addressOf, arpDuplicateCheck, arpingKillAfterMs, ipAddrDelArgv, localAddressEntries} from '../system/net.js'
 import {PGCTL_SLACK_MS} from '../system/pgctl.js'
 import {type ActionName, type Decision, FENCE_TRIES_PER_TICK} from '../core/types.js'
@@ -118,12 +117,8 @@ export async function runAction(
       return fenceWithTries(ctx, cfg, decision.fenceTries ?? FENCE_TRIES_PER_TICK, hooks)
     }
     case 'promote': {
-      const guard = makePromoteGuard(cfg, {
-        powerStatus: () => fencePower(ctx, cfg.fence, 'status', {timeoutMs: cfg.fence.timeout}),
-        vipPrimaryState,
-        warn: (m) => (hooks.warn ?? ctx.log.warn)(m),
-      })
-      return ensurePromotedFast(ctx, cfg, {guard, checkpoint: false})
+      const guard = promoteGuard(ctx, cfg, (m) => (hooks.warn ?? ctx.log.warn)(m))
+      return ensurePromoted(ctx, cfg, {guard, checkpoint: false, via: 'heartbeat', restoreCommand: 'off-if-nfs'})
     }
     case 'rejoin':
       return ensureRejoinedAsStandby(ctx, cfg, {timeoutMs: REJOIN_TIMEOUT_MS})

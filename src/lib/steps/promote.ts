@@ -1,42 +1,59 @@
 import type {Config} from '../config/schema.js'
-import {PghaError, SafetyRefusal, StepFailedError} from '../errors.js'
+import {SafetyRefusal, StepFailedError} from '../errors.js'
 import {describeFailure, type SystemContext} from '../system/exec.js'
-import {pgCtlChange, psqlChange, psqlQuery, sqlLiteral} from '../system/pgctl.js'
-import {detectRole} from './detect-role.js'
+import {fencePower} from '../system/fence.js'
+import {arpDuplicateCheck, addressOf} from '../system/net.js'
+import {pgCtlChange, pgCtlStatus, psqlChange, sqlLiteral} from '../system/pgctl.js'
+import {makePromoteGuard} from './guards.js'
+import {heartbeatAccess, psqlAccess, type RestoreCommandSetting, type ServerAccess, type ServerState, waitUntil} from './promote-access.js'
 import type {StepOutcome} from './types.js'
+import {CLAIM_DAD_MIN_MS} from './vip.js'
+
+export type {RestoreCommandSetting} from './promote-access.js'
+
+/**
+ * The one promotion step, used by `pgha promote`, the watch loop and switchover. They differ
+ * only in options: how to reach the server, the guard, what to do with restore_command and
+ * whether to CHECKPOINT. One deadline (postgres.stepTimeout) bounds the whole step.
+ */
 
 /** Decides whether promoting is safe now (the peer is fenced or VIP-M is silent). */
 export type PromoteGuard = () => Promise<{allowed: boolean; why: string}>
+
+/**
+ * restore_command during the promotion. `off`: switched off, then put back exactly, so an
+ * archive that hangs (a dead NFS peer) cannot stall the end of recovery. `off-if-nfs`: only
+ * when archive.mode is nfs (a local archive cannot hang; the watch saves two reloads). `keep`:
+ * untouched (switchover: the WAL it needs is already replayed).
+ */
+export type RestoreCommandPolicy = 'off' | 'off-if-nfs' | 'keep'
 
 export interface EnsurePromotedOptions {
   guard: PromoteGuard
   /** Skip the guard (the operator vouches that the old primary is down). */
   force?: boolean
-  /**
-   * Run CHECKPOINT before returning (default true). The watch loop skips it to move VIP-M
-   * sooner: after promotion the server requests a checkpoint of its own.
-   */
+  /** CHECKPOINT before returning (default true); the watch skips it to move VIP-M sooner. */
   checkpoint?: boolean
+  /** How to reach the server (default psql); heartbeat falls back to psql when it cannot. */
+  via?: ServerAccess['name']
+  restoreCommand?: RestoreCommandPolicy
 }
 
-/** restore_command as the server has it, and whether ALTER SYSTEM (postgresql.auto.conf) set it. */
-export interface RestoreCommandSetting {
-  value: string
-  fromAutoConf: boolean
-}
+/** The ARP window the promote guard listens for VIP-M: one bound for every caller. */
+export const promoteArpWindowMs = (cfg: Config) => Math.max(CLAIM_DAD_MIN_MS, cfg.timing.probeTimeout)
 
-export const RESTORE_COMMAND_QUERY = "SELECT setting, COALESCE(sourcefile, '') FROM pg_catalog.pg_settings WHERE name = 'restore_command';"
-
-/** Pure: parse RESTORE_COMMAND_QUERY's row. */
-export function parseRestoreCommand(row: string[] | undefined): RestoreCommandSetting {
-  return {value: row?.[0] ?? '', fromAutoConf: (row?.[1] ?? '').endsWith('postgresql.auto.conf')}
+/** The real guard: the peer's power read from its BMC, else VIP-M silent on ARP. */
+export function promoteGuard(ctx: SystemContext, cfg: Config, warn: (line: string) => void): PromoteGuard {
+  return makePromoteGuard(cfg, {
+    powerStatus: () => fencePower(ctx, cfg.fence, 'status', {timeoutMs: cfg.fence.timeout}),
+    vipPrimaryState: () => arpDuplicateCheck(ctx, cfg.network.interface, addressOf(cfg.network.vipPrimary), promoteArpWindowMs(cfg)),
+    warn,
+  })
 }
 
 /**
- * Pure: the SQL around a promotion. restore_command is switched off so a dead archive (the
- * seed's NFS peer) cannot stall the end of recovery, then put back exactly as it was: the
- * same ALTER SYSTEM value, or RESET when it came from postgresql.conf.
- * Reloadable since PostgreSQL 14; older servers need a restart before promoting.
+ * Pure: the SQL around a promotion for a restore_command that is set: off (reloadable since
+ * PostgreSQL 14; older servers restart first), then back exactly as it was.
  */
 export function restoreCommandSteps(major: number, rc: RestoreCommandSetting): {disable?: string; restartBeforePromote: boolean; restore?: string} {
   if (rc.value === '') return {restartBeforePromote: false}
@@ -48,79 +65,92 @@ export function restoreCommandSteps(major: number, rc: RestoreCommandSetting): {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function waitUntil(what: string, deadline: number, check: () => Promise<boolean>): Promise<void> {
-  for (;;) {
-    try {
-      if (await check()) return
-    } catch (error) {
-      if (!(error instanceof PghaError)) throw error // a failed query: the server may be mid-restart
-    }
-    if (Date.now() >= deadline) throw new StepFailedError(`timed out waiting until ${what}`, 'check the server log; raise postgres.stepTimeout if the server is just slow')
-    await sleep(100)
-  }
+/** Pure: does this promotion switch restore_command off? */
+export function switchesRestoreOff(policy: RestoreCommandPolicy, cfg: Config, state: ServerState): boolean {
+  if (state.restoreCommand.value === '' || policy === 'keep') return false
+  return policy === 'off' || cfg.archive.mode === 'nfs'
 }
 
 /**
  * Promote a running standby. Already a primary → nothing to do. Refuses (SafetyRefusal) unless
- * the guard allows it or force. Bounded by postgres.stepTimeout; every change is recorded
- * (and skipped) under --dry-run.
+ * the guard allows it or force. A server that runs but does not answer is a failure (exit 1),
+ * never read from files. Every change is recorded (and skipped) under --dry-run.
  */
 export async function ensurePromoted(ctx: SystemContext, cfg: Config, opts: EnsurePromotedOptions): Promise<StepOutcome> {
   const started = Date.now()
   const deadline = started + cfg.postgres.stepTimeout
-  const remaining = () => Math.max(1000, deadline - Date.now())
-  const role = await detectRole(ctx, cfg)
-  if (!role.running) throw new StepFailedError('PostgreSQL is not running; promotion needs a running standby', 'start it first (pgha start-db)')
-  if (role.role === 'primary') return {changed: false, summary: 'already primary (not in recovery); nothing to promote', role: 'primary'}
+  const left = () => Math.max(1, deadline - Date.now())
+  const policy = opts.restoreCommand ?? 'off'
 
-  let guardWhy: string
+  const status = await pgCtlStatus(ctx, cfg)
+  if (!status.running) throw new StepFailedError('PostgreSQL is not running; promotion needs a running standby', 'start it first (pgha start-db)')
+  let access = opts.via === 'heartbeat' && !ctx.dryRun ? heartbeatAccess(cfg) : psqlAccess(ctx, cfg)
+  let read = await readState(access, Math.min(5000, left()))
+  if (access.name === 'heartbeat') {
+    const s = read.state
+    const why = !s ? read.error : !s.canPgPromote ? `role ${cfg.postgres.heartbeat.user} may not execute pg_promote (run pgha init)`
+      : s.major < 14 && switchesRestoreOff(policy, cfg, s) ? `PostgreSQL ${s.major} must restart to switch restore_command off` : undefined
+    if (why) {
+      ctx.log.warn(`promoting through psql: ${why}`)
+      access = psqlAccess(ctx, cfg)
+      read = await readState(access, Math.min(15_000, left()))
+    }
+  }
+  const state = read.state
+  if (!state) {
+    throw new StepFailedError(`PostgreSQL runs (PID ${status.pid ?? '?'}) but does not answer (${read.error}): not promoting a server whose state is unknown`, 'check the server (frozen? overloaded?) and its log, then run pgha promote again')
+  }
+  if (!state.inRecovery) return {changed: false, summary: 'already primary (not in recovery); nothing to promote', role: 'primary'}
+
+  let guardWhy = 'forced (--force): safety guard skipped'
   if (opts.force) {
-    guardWhy = 'forced (--force): safety guard skipped'
     ctx.log.warn('promoting WITHOUT the fence/VIP-M safety check (--force)')
   } else {
     const g = await opts.guard()
-    if (!g.allowed) {
-      throw new SafetyRefusal(`refusing to promote: ${g.why}`, 'fence the peer first (pgha fence-peer), or pass --force if you know the old primary is down')
-    }
+    if (!g.allowed) throw new SafetyRefusal(`refusing to promote: ${g.why}`, 'fence the peer first (pgha fence-peer), or pass --force if you know the old primary is down')
     guardWhy = g.why
   }
 
-  const rc = parseRestoreCommand((await psqlQuery(ctx, cfg, RESTORE_COMMAND_QUERY))[0])
-  const plan = restoreCommandSteps(role.pgMajor, rc)
+  const plan = switchesRestoreOff(policy, cfg, state) ? restoreCommandSteps(state.major, state.restoreCommand) : {restartBeforePromote: false}
   let restoreNeeded = false
   let failure: unknown
   try {
     if (plan.disable) {
-      await psqlChange(ctx, cfg, plan.disable, 'disable restore_command so a dead archive cannot stall the end of recovery')
+      await psqlChange(ctx, cfg, plan.disable, 'disable restore_command so a dead archive cannot stall the end of recovery', {timeoutMs: left()})
       restoreNeeded = true
       if (plan.restartBeforePromote) {
-        const r = await pgCtlChange(ctx, cfg, 'restart', `restart to apply restore_command = '' (PostgreSQL ${role.pgMajor} < 14)`, {mode: 'fast', timeoutMs: remaining()})
+        const r = await pgCtlChange(ctx, cfg, 'restart', `restart to apply restore_command = '' (PostgreSQL ${state.major} < 14)`, {mode: 'fast', timeoutMs: left()})
         if (r.exitCode !== 0 || r.timedOut) throw new StepFailedError(`restart before promotion failed: ${describeFailure(r)}`, 'check the server log')
       } else if (!ctx.dryRun) {
-        await waitUntil('restore_command is reloaded', deadline, async () => (await psqlQuery(ctx, cfg, "SELECT current_setting('restore_command') = '';"))[0]?.[0] === 't')
+        await waitUntil('restore_command is reloaded', deadline, async () => (await psqlAccess(ctx, cfg).state(Math.min(5000, left()))).restoreCommand.value === '')
       }
     }
-    const r = await pgCtlChange(ctx, cfg, 'promote', 'promote the standby and wait until it leaves recovery', {timeoutMs: remaining()})
-    if (!ctx.dryRun) {
-      if (r.exitCode !== 0 || r.timedOut) throw new StepFailedError(`pg_ctl promote failed: ${describeFailure(r)}`, 'check the server log')
-      await waitUntil('the server is writable (pg_is_in_recovery() = false)', deadline, async () => (await psqlQuery(ctx, cfg, 'SELECT pg_is_in_recovery();'))[0]?.[0] === 'f')
-    }
+    await access.promote(deadline)
   } catch (error) {
     failure = error
   }
   if (restoreNeeded && plan.restore) {
     try {
-      await psqlChange(ctx, cfg, plan.restore, 'put restore_command back as it was')
+      // Past the deadline too: leaving restore_command off would be worse than a late step.
+      await psqlChange(ctx, cfg, plan.restore, 'put restore_command back as it was', {timeoutMs: Math.max(5000, left())})
     } catch (error) {
       if (!failure) throw error
       ctx.log.error(`could not restore restore_command: ${(error as Error).message}`)
     }
   }
   if (failure) throw failure
-  if (opts.checkpoint !== false) await psqlChange(ctx, cfg, 'CHECKPOINT;', 'checkpoint so the new timeline is on disk')
+  if (opts.checkpoint !== false) await psqlChange(ctx, cfg, 'CHECKPOINT;', 'checkpoint so the new timeline is on disk', {timeoutMs: Math.max(5000, left())})
 
   if (ctx.dryRun) return {changed: false, summary: `would promote the standby (${guardWhy})`, role: 'standby'}
-  return {changed: true, summary: `promoted to primary in ${Date.now() - started} ms (${guardWhy})`, role: 'primary', durationMs: Date.now() - started, guard: guardWhy}
+  const ms = Date.now() - started
+  return {changed: true, summary: `promoted to primary in ${ms} ms through ${access.name === 'heartbeat' ? 'pg_promote' : 'pg_ctl promote'} (${guardWhy})`, role: 'primary', durationMs: ms, guard: guardWhy}
+}
+
+/** The server's state, or why it could not be read in time. */
+async function readState(access: ServerAccess, timeoutMs: number): Promise<{state?: ServerState; error?: string}> {
+  try {
+    return {state: await access.state(timeoutMs)}
+  } catch (error) {
+    return {error: (error as Error).message.split('\n')[0]}
+  }
 }

@@ -4,9 +4,9 @@ import type pg from 'pg'
 import type {Config} from '../config/schema.js'
 import {formatBytes} from '../config/units.js'
 import {SafetyRefusal, StepFailedError, UsageError} from '../errors.js'
-import {describeFailure, type SystemContext} from '../system/exec.js'
+import type {SystemContext} from '../system/exec.js'
 import {localEndpoint, type PgEndpoint, withPgClient} from '../system/pg.js'
-import {pgCtlChange, psqlChange, psqlQuery} from '../system/pgctl.js'
+import {psqlChange} from '../system/pgctl.js'
 import {defaultSource, readControlData, type SourceServer} from '../system/rewind.js'
 import {ensureDbRunning, ensureDbStopped} from './db.js'
 import {detectRole} from './detect-role.js'
@@ -16,6 +16,7 @@ import {
   verifyShutdownCheckpointReceived,
 } from './switchover-probe.js'
 import {readClusterState} from './pause.js'
+import {ensurePromoted} from './promote.js'
 import {formatPlan, parseMarker, type SwitchoverMarker, type SwitchoverSide, switchoverPlan} from './switchover-plan.js'
 import type {StepOutcome} from './types.js'
 import {ensureVipClaimed, ensureVipsReleased} from './vip.js'
@@ -155,12 +156,9 @@ class HalfRun {
   }
 
   /** pg_ctl promote -w (it returns once the server left recovery), then one check that it is writable. */
+  /** The one promotion step; its guard is the proof that the old primary stopped cleanly. */
   private async promoteNow(why: string): Promise<void> {
-    const {ctx, cfg} = this
-    const r = await pgCtlChange(ctx, cfg, 'promote', `promote (${why})`, {timeoutMs: Math.min(cfg.postgres.stepTimeout, Math.max(5000, this.deadline - Date.now()))})
-    if (r.exitCode !== 0 || r.timedOut) throw new StepFailedError(`pg_ctl promote failed: ${describeFailure(r)}`, 'check the server log; the old primary is stopped cleanly and can be started again')
-    const ok = await this.until('the promoted server to accept writes', cfg.postgres.stepTimeout, async () => (await psqlQuery(ctx, cfg, 'SELECT pg_is_in_recovery();', {timeoutMs: 5000}))[0]?.[0] === 'f')
-    if (!ok) throw new StepFailedError('the promoted server still reports pg_is_in_recovery() = true', 'check the server log')
+    await ensurePromoted(this.ctx, this.cfg, {guard: async () => ({allowed: true, why}), checkpoint: false, via: 'psql', restoreCommand: 'keep'})
   }
 
   /** Claim a VIP, retrying while it is still answered elsewhere (the peer lets go of it in parallel). */

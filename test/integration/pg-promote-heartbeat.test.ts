@@ -8,7 +8,7 @@ import {after, before, describe, test} from 'node:test'
 import {SafetyRefusal} from '../../src/lib/errors.js'
 import {nodePsql} from '../../src/lib/lab/pgcluster.js'
 import {ensureInit} from '../../src/lib/steps/init.js'
-import {ensurePromotedFast} from '../../src/lib/steps/promote-fast.js'
+import {ensurePromoted, type EnsurePromotedOptions} from '../../src/lib/steps/promote.js'
 import {SystemContext} from '../../src/lib/system/exec.js'
 import {createLogger} from '../../src/lib/log.js'
 import {hasCommand, isRoot, prerequisites} from '../helpers/env.js'
@@ -17,8 +17,10 @@ import {Cleanups, HB_PASSWORD, startPrimary, startStandby, tempRoot, type TestNo
 const RESTORE = 'test -f /nonexistent/%f && cp /nonexistent/%f %p'
 const allow = async () => ({allowed: true, why: 'test: peer fenced'})
 const deny = async () => ({allowed: false, why: 'test: peer power is on'})
+/** The options the watch loop promotes with (loop/actions.ts). */
+const watchPath = (o: Pick<EnsurePromotedOptions, 'guard'> & Partial<EnsurePromotedOptions>): EnsurePromotedOptions => ({checkpoint: false, via: 'heartbeat', restoreCommand: 'off-if-nfs', ...o})
 
-describe('fast promotion (watch path) of real streaming standbys', () => {
+describe('promotion through the heartbeat connection (the watch path) of real streaming standbys', () => {
   const c = new Cleanups()
   const need = {root: true, commands: ['runuser']}
   let primary: TestNode
@@ -46,19 +48,19 @@ describe('fast promotion (watch path) of real streaming standbys', () => {
 
   test('refused by the guard: stays in recovery', async (t) => {
     if (!ready && !prerequisites(t, need)) return
-    await assert.rejects(ensurePromotedFast(new SystemContext(), standbyA.cfg, {guard: deny}), SafetyRefusal)
+    await assert.rejects(ensurePromoted(new SystemContext(), standbyA.cfg, watchPath({guard: deny})), SafetyRefusal)
     assert.equal(await inRecovery(standbyA), true)
   })
 
   test('promotes with pg_promote, puts restore_command back; again is a no-op', async (t) => {
     if (!ready && !prerequisites(t, need)) return
-    const r = await ensurePromotedFast(new SystemContext(undefined, false, createLogger({sink: (l) => t.diagnostic(l)})), standbyA.cfg, {guard: allow})
+    const r = await ensurePromoted(new SystemContext(undefined, false, createLogger({sink: (l) => t.diagnostic(l)})), standbyA.cfg, watchPath({guard: allow}))
     assert.equal(r.changed, true)
-    assert.match(r.summary, /^promoted to primary in \d+ ms with pg_promote \(test: peer fenced\)$/)
+    assert.match(r.summary, /^promoted to primary in \d+ ms through pg_promote \(test: peer fenced\)$/)
     t.diagnostic(`fast promotion took ${r.durationMs} ms`)
     assert.equal(await inRecovery(standbyA), false)
     assert.equal(await nodePsql(standbyA.node, 'SHOW restore_command;'), RESTORE)
-    const again = await ensurePromotedFast(new SystemContext(), standbyA.cfg, {guard: deny})
+    const again = await ensurePromoted(new SystemContext(), standbyA.cfg, watchPath({guard: deny}))
     assert.equal(again.changed, false)
     assert.match(again.summary, /already primary/)
   })
@@ -69,9 +71,9 @@ describe('fast promotion (watch path) of real streaming standbys', () => {
     await nodePsql(primary.node, 'REVOKE EXECUTE ON FUNCTION pg_catalog.pg_promote(boolean, integer) FROM pgha;', 'pgha')
     await waitFor('revoke replicated', 10_000, async () =>
       (await nodePsql(standbyB.node, "SELECT has_function_privilege('pgha', 'pg_catalog.pg_promote(boolean, integer)', 'EXECUTE');", 'pgha')) === 'f')
-    const r = await ensurePromotedFast(new SystemContext(), standbyB.cfg, {guard: allow, checkpoint: false})
+    const r = await ensurePromoted(new SystemContext(), standbyB.cfg, watchPath({guard: allow, checkpoint: false}))
     assert.equal(r.changed, true)
-    assert.doesNotMatch(r.summary, /with pg_promote/)
+    assert.match(r.summary, /through pg_ctl promote/)
     assert.equal(await inRecovery(standbyB), false)
   })
 })

@@ -1,0 +1,125 @@
+import type {Config} from '../config/schema.js'
+import {PghaError, StepFailedError} from '../errors.js'
+import {describeFailure, type SystemContext} from '../system/exec.js'
+import {localEndpoint, pgErrorLine, withPgClient} from '../system/pg.js'
+import {pgCtlChange, psqlQuery} from '../system/pgctl.js'
+
+/**
+ * The two ways the promotion step reaches the local server. Both read the same state and both
+ * promote and wait until the server is writable, inside the deadline they are given:
+ *  - psql: runuser + psql as the OS superuser, `pg_ctl promote -w` (what `pgha promote` and
+ *    switchover use; needs no grant);
+ *  - heartbeat: one connection as the heartbeat role, `pg_promote(true, wait)` (the watch loop:
+ *    no process per query, which costs seconds on a loaded host; init grants EXECUTE on it).
+ */
+
+export interface RestoreCommandSetting {
+  value: string
+  /** Set by ALTER SYSTEM (postgresql.auto.conf), so it is put back the same way; else RESET. */
+  fromAutoConf: boolean
+}
+
+export interface ServerState {
+  inRecovery: boolean
+  major: number
+  restoreCommand: RestoreCommandSetting
+  /** The connected role may execute pg_promote (always true through psql). */
+  canPgPromote: boolean
+}
+
+export interface ServerAccess {
+  readonly name: 'psql' | 'heartbeat'
+  /** Throws StepFailedError when the server does not answer within timeoutMs. */
+  state(timeoutMs: number): Promise<ServerState>
+  /** Promote and wait until pg_is_in_recovery() is false, by `deadline` (epoch ms). */
+  promote(deadline: number): Promise<void>
+}
+
+/**
+ * restore_command travels hex-encoded: psql's unaligned output splits on tabs and newlines,
+ * and a value holding either must come back exactly (else promote would RESET it).
+ */
+export const SERVER_STATE_SQL = `SELECT pg_catalog.pg_is_in_recovery(),
+  pg_catalog.current_setting('server_version_num')::int / 10000,
+  pg_catalog.encode(pg_catalog.convert_to(setting, 'UTF8'), 'hex'),
+  COALESCE(sourcefile, '') LIKE '%postgresql.auto.conf'
+FROM pg_catalog.pg_settings WHERE name = 'restore_command';`
+
+/** Pure: one row of SERVER_STATE_SQL (as psql prints it: t/f, text) → ServerState. */
+export function parseServerState(row: string[] | undefined): ServerState {
+  if (!row || row.length < 4) throw new StepFailedError('the server returned no state row', 'check the server log')
+  return {
+    inRecovery: row[0] === 't',
+    major: Number(row[1]),
+    restoreCommand: {value: Buffer.from(row[2], 'hex').toString('utf8'), fromAutoConf: row[3] === 't'},
+    canPgPromote: true,
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Poll `check` every 100 ms until true or the deadline; a failing query counts as "not yet". */
+export async function waitUntil(what: string, deadline: number, check: () => Promise<boolean>): Promise<void> {
+  for (;;) {
+    try {
+      if (await check()) return
+    } catch (error) {
+      if (!(error instanceof PghaError)) throw error // a failed query: the server may be mid-restart
+    }
+    if (Date.now() >= deadline) throw new StepFailedError(`timed out waiting until ${what}`, 'check the server log; raise postgres.stepTimeout if the server is just slow')
+    await sleep(100)
+  }
+}
+
+const left = (deadline: number) => Math.max(1, deadline - Date.now())
+
+export function psqlAccess(ctx: SystemContext, cfg: Config): ServerAccess {
+  return {
+    name: 'psql',
+    async state(timeoutMs) {
+      return parseServerState((await psqlQuery(ctx, cfg, SERVER_STATE_SQL, {timeoutMs}))[0])
+    },
+    async promote(deadline) {
+      const r = await pgCtlChange(ctx, cfg, 'promote', 'promote the standby and wait until it leaves recovery', {timeoutMs: left(deadline)})
+      if (ctx.dryRun) return
+      if (r.exitCode !== 0 || r.timedOut) throw new StepFailedError(`pg_ctl promote failed: ${describeFailure(r)}`, 'check the server log')
+      await waitUntil('the server is writable (pg_is_in_recovery() = false)', deadline, async () => {
+        return (await psqlQuery(ctx, cfg, 'SELECT pg_is_in_recovery();', {timeoutMs: Math.min(5000, left(deadline))}))[0]?.[0] === 'f'
+      })
+    },
+  }
+}
+
+export function heartbeatAccess(cfg: Config): ServerAccess {
+  return {
+    name: 'heartbeat',
+    async state(timeoutMs) {
+      try {
+        return await withPgClient(cfg, localEndpoint(cfg), {timeoutMs}, async (c) => {
+          const r = await c.query<{rec: boolean; major: number; rc: string; auto: boolean; can: boolean}>(
+            `SELECT pg_catalog.pg_is_in_recovery() AS rec, pg_catalog.current_setting('server_version_num')::int / 10000 AS major,
+                    setting AS rc, COALESCE(sourcefile, '') LIKE '%postgresql.auto.conf' AS auto,
+                    pg_catalog.has_function_privilege('pg_catalog.pg_promote(boolean, integer)', 'EXECUTE') AS can
+             FROM pg_catalog.pg_settings WHERE name = 'restore_command'`,
+          )
+          const row = r.rows[0]
+          return {inRecovery: row.rec, major: row.major, restoreCommand: {value: row.rc, fromAutoConf: row.auto}, canPgPromote: row.can}
+        })
+      } catch (error) {
+        throw new StepFailedError(`the heartbeat connection to the local server failed: ${pgErrorLine(error)}`)
+      }
+    },
+    async promote(deadline) {
+      const waitSeconds = Math.max(1, Math.floor(left(deadline) / 1000))
+      let promoted: boolean
+      try {
+        promoted = await withPgClient(cfg, localEndpoint(cfg), {timeoutMs: left(deadline)}, async (c) => {
+          return (await c.query<{ok: boolean}>('SELECT pg_catalog.pg_promote(true, $1) AS ok', [waitSeconds])).rows[0].ok
+        })
+      } catch (error) {
+        throw new StepFailedError(`pg_promote failed: ${pgErrorLine(error)}`, 'check the server log')
+      }
+      if (!promoted) throw new StepFailedError(`pg_promote did not finish within ${waitSeconds} s`, 'check the server log; raise postgres.stepTimeout if the server is just slow')
+    },
+  }
+}
