@@ -8,7 +8,7 @@ import {readWatchState, watchProcessRuns} from '../../lib/ha/watch-state.js'
 export default class CheckAlive extends CheckCommand<typeof CheckAlive> {
   protected readonly service = 'ALIVE'
   static override summary = 'Nagios check: has pgha watch updated its state file recently? (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)'
-  static override description = 'Reads <stateDir>/state.json, which the loop rewrites every tick. Replaces the seed\'s "watch loop alive" script.'
+  static override description = 'Reads <stateDir>/state.json, which the loop rewrites every tick.'
   static override examples = ['<%= config.bin %> check alive', '<%= config.bin %> check alive --max-age 30s --warn-age 10s']
   static override flags = {
     'max-age': Flags.string({summary: 'CRITICAL when the state is older than this.', default: '60s'}),

@@ -47,7 +47,7 @@ export async function ensurePromotedFast(ctx: SystemContext, cfg: Config, opts: 
   }
 
   // restore_command off during promotion, so a dead NFS peer archive cannot stall the end of
-  // recovery (the seed's reason). A bind-mounted or no archive is local and cannot hang, so
+  // recovery. A bind-mounted or no archive is local and cannot hang, so
   // the watch loop skips the two reloads there and moves VIP-M about a second sooner.
   let restore: string | undefined
   if (state.restoreCommand !== '' && cfg.archive.mode === 'nfs') {

@@ -34,7 +34,7 @@ export function parseRestoreCommand(row: string[] | undefined): RestoreCommandSe
 
 /**
  * Pure: the SQL around a promotion. restore_command is switched off so a dead archive (the
- * seed's NFS peer) cannot stall the end of recovery, then put back exactly as it was: the
+ * peer's NFS server) cannot stall the end of recovery, then put back exactly as it was: the
  * same ALTER SYSTEM value, or RESET when it came from postgresql.conf.
  * Reloadable since PostgreSQL 14; older servers need a restart before promoting.
  */
