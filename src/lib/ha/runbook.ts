@@ -5,7 +5,7 @@
  * warn/alert row needs advice here, and advice for a rule that no longer exists fails.
  */
 
-const NO_FENCE = 'Make sure the peer is really powered off (its BMC, its console, the PDU). Then either configure `fence.agent` so pgha can fence it, or act by hand: `pgha fence-peer --action status`, `pgha promote --yes`, `pgha claim-vip primary`.'
+const NO_FENCE = 'pgha cannot fence (fence.agent is none), so it does nothing. Make sure the peer is really powered off (its BMC, console or PDU). Then configure `fence.agent` so pgha can fence it next time, or finish by hand: for a failover `pgha promote --yes` on the standby (allowed while VIP-M is silent on ARP; `--force` only if you vouch the old primary is down), then `pgha claim-vip primary`; for a dead standby `pgha claim-vip standby` on the primary.'
 const TWO_HOLDERS = 'Two hosts answer for VIP-M. Find both with `pgha status`. Decide which host is the real primary (writable, newest data), then run `pgha release-vips --all --yes` on the other one. pgha does nothing until one holder is left.'
 
 export const RUNBOOK_ADVICE: Readonly<Record<string, string>> = {
