@@ -201,7 +201,7 @@ describe('fencePower and ensurePeerFenced (scripted exec)', () => {
 
 describe('lab BMC config', () => {
   const base = {name: 'bmc1', listenAddress: '192.0.2.1', port: 6231, user: 'admin', password: 'secret', chassisProgram: ['/opt/x/lab-chassis.sh', '/tmp/host1']}
-  it('writes the LAN.CONF LAB-NOTES says works', () => {
+  it('writes the LAN.CONF layout ipmi_sim accepts', () => {
     const conf = lanConf(base)
     assert.match(conf, /^name "bmc1"\n/)
     assert.match(conf, /\n {4}addr 192.0.2.1 6231\n/)

@@ -1,6 +1,4 @@
-import {Flags} from '@oclif/core'
 import {durationFlag} from '../../flags.js'
-import {UsageError} from '../../lib/errors.js'
 import {CheckCommand} from '../../check-command.js'
 import {aliveCheck} from '../../lib/status/nagios.js'
 import {readWatchState, watchProcessRuns} from '../../lib/loop/watch-state.js'
@@ -8,7 +6,7 @@ import {readWatchState, watchProcessRuns} from '../../lib/loop/watch-state.js'
 export default class CheckAlive extends CheckCommand<typeof CheckAlive> {
   protected readonly service = 'ALIVE'
   static override summary = 'Nagios check: has pgha watch updated its state file recently? (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)'
-  static override description = 'Reads <stateDir>/state.json, which the loop rewrites every tick. Replaces the seed\'s "watch loop alive" script.'
+  static override description = 'Reads <stateDir>/state.json, which the loop rewrites every tick.'
   static override examples = ['<%= config.bin %> check alive', '<%= config.bin %> check alive --max-age 30s --warn-age 10s']
   static override flags = {
     'max-age': durationFlag({summary: 'CRITICAL when the state is older than this.', default: '60s', max: 86_400_000}),

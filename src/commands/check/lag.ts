@@ -9,7 +9,7 @@ export default class CheckLag extends CheckCommand<typeof CheckLag> {
   static override description = [
     'On a standby: the replicated heartbeat row\'s age and the lag the primary last wrote into it (what watch checks before promoting).',
     'On a primary: the peer standby\'s lag in pg_stat_replication (bytes and replay_lag). No standby streaming is CRITICAL.',
-    'Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. Replaces the seed\'s "standby lag ok" script.',
+    'Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.',
   ].join(' ')
   static override examples = ['<%= config.bin %> check lag', '<%= config.bin %> check lag --json']
 

@@ -1,4 +1,4 @@
-/** The transition table as data → text for humans and a mermaid diagram for the README. */
+/** The transition table as data → text for humans and a mermaid diagram for docs/design.md. */
 import {type Transition, TRANSITIONS} from './transitions.js'
 import {ROLES, type Role} from './types.js'
 

@@ -1,5 +1,5 @@
 /**
- * The watch loop's transition table (DESIGN.md §2, §5). One row per edge; decide() walks it
+ * The watch loop's transition table (docs/design.md). One row per edge; decide() walks it
  * top to bottom and the first row whose `from` holds the current role and whose `when`
  * holds wins. Safety guards come first. Every role ends in rows that always match (steady,
  * skip, wait), so "no row matched" is a bug and decide() throws.
@@ -69,7 +69,7 @@ export const TRANSITIONS: readonly Transition[] = [
   {id: 'any.isolated', from: ANY, to: 'same', guard: 'gateway does not answer ARP', when: (c) => c.obs.gateway !== 'yes', actions: [], memory: resetPeer, severity: 'warn',
     reason: (c) => `gateway ${c.cfg.network.gateway} ${c.obs.gateway === 'no' ? 'does not answer ARP' : 'probe timed out'}: this node may be isolated, taking no action`},
 
-  // ── startup (DESIGN.md §2 "Startup"), re-deriving the role from reality ──────────
+  // ── startup, re-deriving the role from reality ──────────
   {id: 'starting.vip-conflict', from: STARTING, to: 'same', guard: 'VIP-M here and answered elsewhere', severity: 'alert', actions: [],
     when: (c) => held(c.obs.vipPrimary) && c.obs.vipPrimary.answeredElsewhere === 'yes',
     reason: 'VIP-M is on this host AND another host answers ARP for it: two holders, taking no action — remove it by hand from the host that should not be primary'},

@@ -3,11 +3,11 @@
  * (observe, loop). Nothing here does I/O.
  */
 
-/** The three cluster roles of DESIGN.md §1. */
+/** The three cluster roles (docs/design.md). */
 export type ClusterRole = 'primary' | 'standby' | 'primary_standby'
 
 /**
- * The loop's role. `starting` is the startup sequence (DESIGN.md §2 "Startup"): every watch
+ * The loop's role. `starting` is the startup sequence: every watch
  * process begins there and re-derives its role from reality. Standing down is not a role:
  * it is a decision to take no action while keeping the role.
  */

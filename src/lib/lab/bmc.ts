@@ -1,6 +1,6 @@
 /**
  * A real IPMI BMC for the lab and the tests: ipmi_sim with a chassis program that owns a
- * "host" (see LAB-NOTES "Fencing"). The BMC runs detached, so a `pgha lab up` can exit and
+ * "host" (docs/lab.md). The BMC runs detached, so a `pgha lab up` can exit and
  * leave it running; `stopBmc(stateDir)` stops it from another process later.
  */
 import {spawn} from 'node:child_process'
@@ -49,7 +49,7 @@ export function labChassisProgram(): string {
   throw new Error('scripts/lab-chassis.sh not found above ' + fileURLToPath(import.meta.url))
 }
 
-/** Pure: LAN.CONF for one BMC on one address (the layout LAB-NOTES says works). */
+/** Pure: LAN.CONF for one BMC on one address (the layout ipmi_sim accepts). */
 export function lanConf(o: Pick<BmcOptions, 'name' | 'listenAddress' | 'port' | 'user' | 'password' | 'chassisProgram'>): string {
   if (!/^[A-Za-z0-9_.-]{1,32}$/.test(o.name)) throw new Error(`BMC name "${o.name}": use letters, digits, ".", "_" or "-"`)
   if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(o.listenAddress)) throw new Error(`BMC listenAddress "${o.listenAddress}" is not an IPv4 address`)

@@ -150,7 +150,6 @@ export class WatchLoop {
     }
     const actionsMs = this.now() - tActions
     const committed = !failed && !this.opts.dryRun
-    const to = committed ? decision.next : this.role
     const end = this.now()
     if (committed && decision.next !== from) {
       this.role = decision.next

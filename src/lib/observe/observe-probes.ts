@@ -3,11 +3,9 @@
  */
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {Socket} from 'node:net'
 import type {Config} from '../config/schema.js'
 import type {HeartbeatResult} from '../steps/heartbeat.js'
 import type {SystemContext} from '../system/exec.js'
-import type {PgEndpoint} from '../system/pg.js'
 import {pgCtlStatus} from '../system/pgctl.js'
 import type {DataDirKind, DbProbe, Heartbeat, Probe} from '../core/types.js'
 
@@ -77,31 +75,9 @@ export function arpAnswer(state: 'free' | 'taken' | 'unknown'): Probe {
   return state === 'taken' ? 'yes' : state === 'free' ? 'no' : 'unknown'
 }
 
-// ── I/O probes ────────────────────────────────────────────────────────────────────────
+export {portProbe} from '../system/port-probe.js'
 
-/** TCP (or Unix socket) connect; always resolves. 'no' when refused / no route, 'unknown' on silence. */
-export function portProbe(endpoint: PgEndpoint, timeoutMs: number): Promise<Probe> {
-  return new Promise((resolve) => {
-    const socket = new Socket()
-    let done = false
-    const finish = (p: Probe) => {
-      if (done) return
-      done = true
-      clearTimeout(timer)
-      socket.destroy()
-      resolve(p)
-    }
-    const timer = setTimeout(() => finish('unknown'), Math.max(1, timeoutMs))
-    socket.once('connect', () => finish('yes'))
-    socket.once('error', (e: NodeJS.ErrnoException) => finish(['ECONNREFUSED', 'ENOENT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'].includes(e.code ?? '') ? 'no' : 'unknown'))
-    try {
-      if (endpoint.kind === 'socket') socket.connect({path: join(endpoint.dir, `.s.PGSQL.${endpoint.port}`)})
-      else socket.connect({host: endpoint.host, port: endpoint.port})
-    } catch {
-      finish('unknown')
-    }
-  })
-}
+// ── I/O probes ────────────────────────────────────────────────────────────────────────
 
 /** Is the postmaster alive? postmaster.pid + /proc (no process); pg_ctl status only when we may not read the file. */
 export async function postmasterRunning(ctx: SystemContext, cfg: Config): Promise<Probe> {

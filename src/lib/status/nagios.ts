@@ -1,5 +1,5 @@
 /**
- * Nagios plugin output for `pgha check alive|lag`, replacing the seed's two Nagios scripts.
+ * Nagios plugin output for `pgha check alive|lag`, replacing a watch-loop-alive and a standby-lag check.
  * One status line, `PGHA ALIVE OK - text | label=value[uom];warn;crit;min;max`, and the
  * plugin exit codes 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN — the one place pgha uses exit
  * codes other than its own (documented in the README). Pure.

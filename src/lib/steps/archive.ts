@@ -1,5 +1,5 @@
 /**
- * Mount / unmount the peer's WAL archive (seed startup step 2). The seed hung forever here
+ * Mount / unmount the peer's WAL archive (a startup step). A plain NFS mount hangs forever
  * when the peer was down; pgha bounds the whole step by archive.timeout:
  * - "is it mounted?" reads /proc/self/mountinfo (never stats the mount),
  * - nfs: a TCP check of the NFS server first (a dead peer fails fast and clearly), then

@@ -28,7 +28,7 @@ function logTail(cfg: Config, lines = 5): string[] {
 
 /**
  * Start PostgreSQL unless it runs. A primary data directory is not started while another
- * host answers for VIP-M (someone else is primary: the seed's startup rule), unless forced.
+ * host answers for VIP-M (someone else is primary, so this node must rejoin), unless forced.
  */
 export async function ensureDbRunning(ctx: SystemContext, cfg: Config, opts: EnsureDbRunningOptions = {}): Promise<StepOutcome> {
   const status = await pgCtlStatus(ctx, cfg)

@@ -110,7 +110,7 @@ export async function ensurePeerFenced(ctx: SystemContext, cfg: Config, opts: En
       throw new StepFailedError(
         `cannot ${what} peer ${peer} via BMC ${bmc} (${tried}): ${last.detail}`,
         cfg.fence.agent === 'none'
-          ? 'configure fence.agent (ipmitool, fence-agent or command); see README "Fencing"'
+          ? 'configure fence.agent (ipmitool, fence-agent or command); see docs/commands.md "Fencing"'
           : 'check fence.address, fence.port, fence.user and the password; `pgha fence-peer --action status` tests them',
       )
     }

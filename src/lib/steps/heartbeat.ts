@@ -44,7 +44,7 @@ export function heartbeatEndpoint(cfg: Config, target: HeartbeatTarget): {endpoi
 }
 
 /**
- * The seed's keepalive: on a primary writes the heartbeat row (and reports the standby's
+ * The keepalive: on a primary writes the heartbeat row (and reports the standby's
  * lag), on a standby reads the replicated row's age. Never throws on a failed probe: the
  * result says ok:false and why, so the watch loop can treat it as an observation.
  */

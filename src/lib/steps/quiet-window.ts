@@ -1,5 +1,5 @@
 /**
- * The seed's RSYNC_WAIT/RSYNC_UNTIL: copy only inside a quiet window. `--window HH:MM-HH:MM`
+ * Copy only inside a quiet window. `--window HH:MM-HH:MM`
  * in local time; the end may be past midnight (22:30-04:00). Pure: (window, now) → wait.
  */
 

@@ -19,7 +19,7 @@ export type RejoinMethod = 'auto' | 'rewind' | 'basebackup'
 export interface RejoinOptions {
   /** auto: pg_rewind when possible, pg_basebackup when not or when pg_rewind fails. */
   method?: RejoinMethod
-  /** Copy only inside this window (the seed's RSYNC_WAIT); waits at most maxWaitMs for it. */
+  /** Copy only inside this window; waits at most maxWaitMs for it. */
   window?: QuietWindow
   maxWaitMs?: number
   /** Bound for the whole step, copy included (default 30 min). */
@@ -95,7 +95,7 @@ export async function ensureRejoinedAsStandby(ctx: SystemContext, cfg: Config, o
   checkSource(cfg, src, facts, identity, method)
   phase('checks')
 
-  // 3. Quiet window (seed RSYNC_WAIT): wait before touching anything.
+  // 3. Quiet window: wait before touching anything.
   if (opts.window) {
     const wait = msUntilWindow(opts.window, (opts.now ?? (() => new Date()))())
     if (wait > (opts.maxWaitMs ?? 12 * 3_600_000)) {

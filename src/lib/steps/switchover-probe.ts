@@ -1,8 +1,8 @@
-import pg from 'pg'
+import type pg from 'pg'
 import type {Config} from '../config/schema.js'
 import {SafetyRefusal, StepFailedError} from '../errors.js'
 import type {SystemContext} from '../system/exec.js'
-import {clientConfig, closeClient, localEndpoint, type PgEndpoint, withPgClient} from '../system/pg.js'
+import {closeClient, localEndpoint, openClient, type PgEndpoint, withPgClient} from '../system/pg.js'
 import {psqlQuery} from '../system/pgctl.js'
 import {lastRecordIsShutdownCheckpoint, lsnToBigInt, parseWalDump, walDumpArgv, type WalRecord} from '../system/rewind.js'
 import {readClusterState} from './pause.js'
@@ -43,10 +43,7 @@ export async function setMarkerPhase(ctx: SystemContext, cfg: Config, primary: P
 
 /** The promote half's "I am here and waiting" session: visible to the other host in pg_stat_activity. */
 export async function openReadySession(cfg: Config, id: string): Promise<pg.Client> {
-  const client = new pg.Client({...clientConfig(cfg, localEndpoint(cfg), {timeoutMs: Q}), application_name: readySessionName(id)})
-  client.on('error', () => undefined)
-  await client.connect()
-  return client
+  return openClient(cfg, localEndpoint(cfg), {timeoutMs: Q, applicationName: readySessionName(id)})
 }
 
 export async function closeReadySession(client: pg.Client | undefined): Promise<void> {

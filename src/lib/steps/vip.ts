@@ -3,7 +3,7 @@
  * interface first and only change what differs, so the watch loop and a DBA can run them
  * any number of times.
  *
- * Refusal rules (DESIGN §5, "Never claim VIP-M while another host answers ARP for it"):
+ * Refusal rules (never claim VIP-M while another host answers ARP for it, docs/design.md):
  * - VIP-M answered by another host → refused (exit 3), --force or not: two writable
  *   primaries behind one address is the split brain pgha exists to prevent.
  * - VIP-S answered by another host → refused (exit 3) unless --force (e.g. the standby is

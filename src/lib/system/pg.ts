@@ -135,6 +135,19 @@ export async function closeClient(client: pg.Client, graceMs = 500): Promise<voi
   clearTimeout(timer)
 }
 
+/** A connection kept open by the caller (close it with closeClient); errors after connect are swallowed. */
+export async function openClient(cfg: Config, endpoint: PgEndpoint, opts: PgAccessOptions & {applicationName?: string}): Promise<pg.Client> {
+  const client = new pg.Client({...clientConfig(cfg, endpoint, opts), ...(opts.applicationName ? {application_name: opts.applicationName} : {})})
+  client.on('error', () => undefined)
+  try {
+    await client.connect()
+  } catch (error) {
+    await closeClient(client, 100)
+    throw error
+  }
+  return client
+}
+
 /** Connect, run `fn`, always close. Errors propagate (callers decide whether a failure is an observation). */
 export async function withPgClient<T>(cfg: Config, endpoint: PgEndpoint, opts: PgAccessOptions, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client(clientConfig(cfg, endpoint, opts))

@@ -68,7 +68,7 @@ export function rewindCapability(c: ControlData): {possible: boolean; why: strin
 
 /** libpq conninfo value quoting: single quotes, backslash-escaped ' and \. */
 export function conninfoValue(v: string): string {
-  return /^[A-Za-z0-9_.\/:@-]+$/.test(v) ? v : `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
+  return /^[A-Za-z0-9_./:@-]+$/.test(v) ? v : `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
 }
 
 export interface ConninfoParts {
