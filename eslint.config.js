@@ -11,7 +11,7 @@ const IO_MODULES = ['node:child_process', 'child_process', 'node:net', 'net', 'n
 const BARE_BUILTINS = ['fs', 'fs/promises', 'path', 'os', 'child_process', 'net', 'dgram', 'http', 'https', 'process', 'timers', 'crypto', 'stream', 'url', 'util', 'events', 'worker_threads']
 
 /** The pure core: decides and describes, never touches the host. */
-const CORE = ['src/lib/core/**/*.ts']
+const CORE = ['src/lib/core/**/*.ts', 'src/lib/sql/**/*.ts']
 
 const coreImportRule = {
   '@typescript-eslint/no-restricted-imports': ['error', {
@@ -57,4 +57,13 @@ export default tseslint.config(
   },
   // After the block above, so the core's stricter list replaces it for core files.
   {files: CORE, rules: coreImportRule},
+  {
+    // system/ is the bottom layer: it serves steps, the loop and observation, never the reverse.
+    files: ['src/lib/system/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [{regex: '(^|/)(steps|loop|observe|status|lab|commands)(/|$)', message: 'system/ is the bottom layer: pass what it needs in instead of importing a higher layer'}],
+      }],
+    },
+  },
 )

@@ -52,3 +52,14 @@ test('outside system/, a step may not run processes or open sockets; system/, th
   assert.deepEqual(await restricted('src/lib/steps/new-step.ts', "import {readFileSync} from 'node:fs'\nexport const x = readFileSync\n"), [], 'steps may read files')
   assert.deepEqual(await restricted('src/lib/steps/new-step.ts', "import type pg from 'pg'\nexport let x: pg.Client | undefined\n"), [], 'a step may hold a client the system layer opened')
 })
+
+test('system/ is the bottom layer: it may not import steps, the loop, observation or status code', async () => {
+  for (const mod of ['../steps/heartbeat', '../loop/loop', '../observe/observe', '../status/nagios']) {
+    assert.ok((await restricted('src/lib/system/new-io.ts', `import * as m from '${mod}.js'\nexport const x = m\n`)).length > 0, mod)
+  }
+  assert.deepEqual(await restricted('src/lib/system/new-io.ts', "import {HEARTBEAT_CALL_SQL} from '../sql/heartbeat.js'\nexport const x = HEARTBEAT_CALL_SQL\n"), [])
+})
+
+test('sql/ is pure like the core', async () => {
+  assert.ok((await restricted('src/lib/sql/new.ts', "import pg from 'pg'\nexport const x = pg\n")).length > 0)
+})

@@ -13,7 +13,7 @@ import {ArpMonitor, arpMonitorArgv, arpVerdict, parseReplyLine} from '../../src/
 import {aliveCheck, lagCheck, nagiosLine, perfData} from '../../src/lib/status/nagios.js'
 import {archiveState, clusterFlags} from '../../src/lib/observe/observe-flags.js'
 import {bounded, dataDirKindFromFiles, heartbeatState, heldOn, portProbe, toDbProbe} from '../../src/lib/observe/observe.js'
-import {heartbeatFromRow} from '../../src/lib/system/pg-probe.js'
+import {heartbeatFromRow} from '../../src/lib/sql/heartbeat.js'
 import {observedRole, watchLine} from '../../src/lib/status/status-view.js'
 import {Watchdog} from '../../src/lib/loop/watchdog.js'
 import {ACTION_NAMES} from '../../src/lib/core/types.js'

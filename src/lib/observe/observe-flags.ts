@@ -4,7 +4,7 @@
  * database normally answers; when it cannot, the peer's does, then the last known value.
  */
 import type {Config} from '../config/schema.js'
-import type {ClusterState} from '../steps/pause.js'
+import type {ClusterState} from '../sql/heartbeat.js'
 import {switchoverStatus} from '../steps/switchover-plan.js'
 import {pgErrorLine} from '../system/pg.js'
 import {mountAt, normalizeMountpoint, parseMountinfo, readMountinfo} from '../system/mount.js'

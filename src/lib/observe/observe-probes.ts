@@ -4,7 +4,7 @@
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Config} from '../config/schema.js'
-import type {HeartbeatResult} from '../steps/heartbeat.js'
+import type {HeartbeatResult} from '../sql/heartbeat.js'
 import type {SystemContext} from '../system/exec.js'
 import {pgCtlStatus} from '../system/pgctl.js'
 import type {DataDirKind, DbProbe, Heartbeat, Probe} from '../core/types.js'

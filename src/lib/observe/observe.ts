@@ -14,7 +14,8 @@ import {PgProbe} from '../system/pg-probe.js'
 import type {SystemContext} from '../system/exec.js'
 import {arpDuplicateCheck, arpReachable} from '../system/net.js'
 import {describeEndpoint, hostOf} from '../system/pg.js'
-import type {HeartbeatResult, HeartbeatTarget} from '../steps/heartbeat.js'
+import type {HeartbeatResult, HeartbeatTarget} from '../sql/heartbeat.js'
+import {heartbeatEndpoint} from '../steps/heartbeat.js'
 import type {DbProbe, LocalDb, Observations, Probe, VipState} from '../core/types.js'
 
 export type {ClusterFlags} from './observe-flags.js'
@@ -63,10 +64,10 @@ export class Observer {
   constructor(private readonly ctx: SystemContext, private readonly cfg: Config, opts: ObserverOptions = {}) {
     const dry = opts.dryRun ?? ctx.dryRun
     this.pg = {
-      local: new PgProbe(cfg, 'local', dry),
-      peer: new PgProbe(cfg, 'peer', dry),
-      'vip-primary': new PgProbe(cfg, 'vip-primary', dry),
-      'vip-standby': new PgProbe(cfg, 'vip-standby', dry),
+      local: probeFor(cfg, 'local', dry),
+      peer: probeFor(cfg, 'peer', dry),
+      'vip-primary': probeFor(cfg, 'vip-primary', dry),
+      'vip-standby': probeFor(cfg, 'vip-standby', dry),
     }
     this.arpMode = opts.arp ?? 'probe'
     this.arpWindowMs = ARP_PROBE_EVERY_MS + Math.max(500, cfg.timing.probeTimeout)
@@ -208,4 +209,9 @@ export async function observe(ctx: SystemContext, cfg: Config, memory: ObserveMe
   } finally {
     o.close()
   }
+}
+
+function probeFor(cfg: Config, target: HeartbeatTarget, dryRun: boolean): PgProbe {
+  const {endpoint, peerAddr} = heartbeatEndpoint(cfg, target)
+  return new PgProbe(cfg, target, endpoint, peerAddr, dryRun)
 }

@@ -6,7 +6,7 @@
  * Never throws: an unreachable server is a fact too.
  */
 import type {Config} from '../config/schema.js'
-import {CLUSTER_STATE_SQL} from '../steps/pause.js'
+import {CLUSTER_STATE_SQL} from '../sql/heartbeat.js'
 import {switchoverStatus} from '../steps/switchover-plan.js'
 import {describeEndpoint, type PgEndpoint, pgErrorLine, withPgClient} from '../system/pg.js'
 

@@ -1,31 +1,9 @@
 import type {Config} from '../config/schema.js'
 import type {SystemContext} from '../system/exec.js'
 import {describeEndpoint, hostOf, localEndpoint, type PgEndpoint, pgErrorLine, withPgClient} from '../system/pg.js'
-import {HEARTBEAT_CALL_SQL} from './init-sql.js'
+import {HEARTBEAT_CALL_SQL, heartbeatFromRow, type HeartbeatResult, type HeartbeatRow, type HeartbeatTarget} from '../sql/heartbeat.js'
 
-export type HeartbeatTarget = 'local' | 'peer' | 'vip-primary' | 'vip-standby'
-export const HEARTBEAT_TARGETS: readonly HeartbeatTarget[] = ['local', 'peer', 'vip-primary', 'vip-standby']
-
-export interface HeartbeatResult {
-  ok: boolean
-  target: HeartbeatTarget | 'custom'
-  /** Socket path or host:port that was asked. */
-  address: string
-  role?: 'primary' | 'standby'
-  /** ISO time of the last write on the primary (as replicated, on a standby). */
-  lastAlive?: string
-  /** now() - last_alive on the answering server (0 on a primary). */
-  ageMs?: number
-  /** The standby's replay lag in bytes as the primary last saw it; null when no standby was connected. */
-  lagBytes?: number | null
-  /** pgha node that wrote the row. */
-  writtenBy?: string | null
-  latencyMs: number
-  /** Why the probe failed (one line). */
-  error?: string
-  /** Under --dry-run the write was rolled back. */
-  rolledBack?: boolean
-}
+export {HEARTBEAT_TARGETS, type HeartbeatResult, type HeartbeatTarget} from '../sql/heartbeat.js'
 
 /** Pure: where a target lives and which standby address the primary should report lag for. */
 export function heartbeatEndpoint(cfg: Config, target: HeartbeatTarget): {endpoint: PgEndpoint; peerAddr: string | null} {
@@ -75,21 +53,9 @@ export async function heartbeatAt(
       if (!real) await c.query('BEGIN')
       const r = await c.query(HEARTBEAT_CALL_SQL, params)
       if (!real) await c.query('ROLLBACK')
-      return r.rows[0] as {role: string; last_alive: Date | null; age_ms: number | null; lag_bytes: string | null; written_by: string | null} | undefined
+      return r.rows[0] as HeartbeatRow | undefined
     })
-    if (!row) return {ok: false, target, address, latencyMs: latency(), error: 'heartbeat returned no row (pgha.heartbeat is empty; run pgha init on the primary)'}
-    return {
-      ok: true,
-      target,
-      address,
-      role: row.role === 'standby' ? 'standby' : 'primary',
-      lastAlive: row.last_alive ? row.last_alive.toISOString() : undefined,
-      ageMs: row.age_ms === null ? undefined : Math.max(0, Math.round(row.age_ms)),
-      lagBytes: row.lag_bytes === null ? null : Number(row.lag_bytes),
-      writtenBy: row.written_by,
-      latencyMs: latency(),
-      ...(real ? {} : {rolledBack: true}),
-    }
+    return heartbeatFromRow(row, {target, address, latencyMs: latency(), rolledBack: !real})
   } catch (error) {
     return {ok: false, target, address, latencyMs: latency(), error: pgErrorLine(error)}
   }

@@ -172,5 +172,3 @@ COMMENT ON FUNCTION pgha.heartbeat(text, text) IS ${sqlLiteral(HEARTBEAT_SCHEMA_
 COMMIT;`
 }
 
-/** The call the heartbeat step makes (parameters: peer address, writer node name). */
-export const HEARTBEAT_CALL_SQL = 'SELECT role, last_alive, age_ms, lag_bytes, written_by FROM pgha.heartbeat($1, $2)'

@@ -2,6 +2,7 @@ import type {Config} from '../config/schema.js'
 import {StepFailedError} from '../errors.js'
 import type {SystemContext} from '../system/exec.js'
 import {describeEndpoint, localEndpoint, type PgEndpoint, pgErrorLine, withPgClient} from '../system/pg.js'
+import {CLUSTER_STATE_SQL, type ClusterState, clusterStateFromRow} from '../sql/heartbeat.js'
 import type {StepOutcome} from './types.js'
 
 /**
@@ -11,21 +12,13 @@ import type {StepOutcome} from './types.js'
  * switchover owns the roles, also observe only.
  */
 
-export interface ClusterState {
-  paused: boolean
-  /** JSON marker of a switchover in progress (see switchover-plan.ts), or null. */
-  switchover: string | null
-  updatedAt: string
-}
-
-export const CLUSTER_STATE_SQL = 'SELECT paused, switchover, updated_at::text AS updated_at FROM pgha.cluster_state WHERE id = 1'
+export type {ClusterState} from '../sql/heartbeat.js'
 
 /** Reads the row on any server (a standby reads its replicated copy). */
 export async function readClusterState(cfg: Config, endpoint: PgEndpoint, timeoutMs: number): Promise<ClusterState> {
-  const rows = await withPgClient(cfg, endpoint, {timeoutMs}, async (c) => (await c.query(CLUSTER_STATE_SQL)).rows)
-  const r = rows[0] as {paused: boolean; switchover: string | null; updated_at: string} | undefined
-  if (!r) throw new StepFailedError('pgha.cluster_state has no row', 'run pgha init on the primary')
-  return {paused: r.paused, switchover: r.switchover, updatedAt: r.updated_at}
+  const state = await withPgClient(cfg, endpoint, {timeoutMs}, async (c) => clusterStateFromRow((await c.query(CLUSTER_STATE_SQL)).rows[0]))
+  if (!state) throw new StepFailedError('pgha.cluster_state has no row', 'run pgha init on the primary')
+  return state
 }
 
 export interface Candidate {

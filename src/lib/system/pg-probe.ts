@@ -5,54 +5,28 @@
  * timeout drops the connection and the next tick connects anew, so a connection can never
  * outlive what it points at: when a VIP moves, packets to the old connection reach a host
  * that does not know it (RST, or silence → timeout) and the probe reconnects to the new holder.
- * The SQL and its reading are the heartbeat step's (steps/heartbeat.ts); a dry run wraps the
- * call in a rolled-back transaction the same way.
+ * The SQL and its reading are sql/heartbeat.ts's, as for the heartbeat step; a dry run wraps
+ * the call in a rolled-back transaction the same way.
  */
 import pg from 'pg'
 import type {Config} from '../config/schema.js'
-import {CLUSTER_STATE_SQL, type ClusterState} from '../steps/pause.js'
-import type {HeartbeatResult, HeartbeatTarget} from '../steps/heartbeat.js'
-import {heartbeatEndpoint} from '../steps/heartbeat.js'
-import {HEARTBEAT_CALL_SQL} from '../steps/init-sql.js'
+import {CLUSTER_STATE_SQL, type ClusterState, clusterStateFromRow, HEARTBEAT_CALL_SQL, heartbeatFromRow, type HeartbeatResult, type HeartbeatRow, type HeartbeatTarget} from '../sql/heartbeat.js'
 import {clientConfig, closeClient, describeEndpoint, type PgEndpoint, pgErrorLine} from './pg.js'
-
-interface HeartbeatRow {
-  role: string
-  last_alive: Date | null
-  age_ms: number | null
-  lag_bytes: string | null
-  written_by: string | null
-}
-
-/** Pure: the heartbeat function's row → HeartbeatResult (as steps/heartbeat.ts reads it). */
-export function heartbeatFromRow(row: HeartbeatRow | undefined, base: {target: HeartbeatTarget; address: string; latencyMs: number; rolledBack: boolean}): HeartbeatResult {
-  const {target, address, latencyMs} = base
-  if (!row) return {ok: false, target, address, latencyMs, error: 'heartbeat returned no row (pgha.heartbeat is empty; run pgha init on the primary)'}
-  return {
-    ok: true, target, address,
-    role: row.role === 'standby' ? 'standby' : 'primary',
-    lastAlive: row.last_alive ? row.last_alive.toISOString() : undefined,
-    ageMs: row.age_ms === null ? undefined : Math.max(0, Math.round(row.age_ms)),
-    lagBytes: row.lag_bytes === null ? null : Number(row.lag_bytes),
-    writtenBy: row.written_by,
-    latencyMs,
-    ...(base.rolledBack ? {rolledBack: true} : {}),
-  }
-}
 
 export class PgProbe {
   private client?: pg.Client
   private connecting?: Promise<pg.Client>
-  readonly endpoint: PgEndpoint
-  private readonly peerAddr: string | null
   /** Connections opened so far (a steady loop keeps this at 1). */
   connects = 0
 
-  constructor(private readonly cfg: Config, readonly target: HeartbeatTarget, private readonly dryRun: boolean) {
-    const e = heartbeatEndpoint(cfg, target)
-    this.endpoint = e.endpoint
-    this.peerAddr = e.peerAddr
-  }
+  /** `peerAddr`: the standby address the primary reports lag for (null: the worst standby's). */
+  constructor(
+    private readonly cfg: Config,
+    readonly target: HeartbeatTarget,
+    readonly endpoint: PgEndpoint,
+    private readonly peerAddr: string | null,
+    private readonly dryRun: boolean,
+  ) {}
 
   private async connected(timeoutMs: number): Promise<pg.Client> {
     if (this.client) return this.client
@@ -106,9 +80,9 @@ export class PgProbe {
     let c: pg.Client | undefined
     try {
       c = await this.connected(timeoutMs)
-      const rows = (await c.query({text: CLUSTER_STATE_SQL, query_timeout: timeoutMs} as pg.QueryConfig)).rows as {paused: boolean; switchover: string | null; updated_at: string}[]
-      if (!rows[0]) throw new Error('pgha.cluster_state has no row (run pgha init on the primary)')
-      return {paused: rows[0].paused, switchover: rows[0].switchover, updatedAt: rows[0].updated_at}
+      const state = clusterStateFromRow((await c.query({text: CLUSTER_STATE_SQL, query_timeout: timeoutMs} as pg.QueryConfig)).rows[0])
+      if (!state) throw new Error('pgha.cluster_state has no row (run pgha init on the primary)')
+      return state
     } catch (error) {
       // A missing row is no reason to drop a good connection; anything else is.
       if (!/has no row/.test(String((error as Error).message))) this.drop(c)
