@@ -9,6 +9,16 @@ import type {StepOutcome} from './lib/steps/types.js'
 
 export type {StepOutcome} from './lib/steps/types.js'
 
+/** What `--json` prints on success: the step's typed outcome in a fixed envelope. */
+export interface Envelope<R extends StepOutcome = StepOutcome> {
+  status: 'ok'
+  exitCode: typeof EXIT.OK
+  dryRun: boolean
+  /** Under --dry-run: every command and SQL statement that would have run. */
+  plan?: PlannedAction[]
+  result: R
+}
+
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
@@ -109,8 +119,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     for (const line of extra) this.log(line)
   }
 
-  /** The --json envelope for success. */
-  protected envelope(outcome: StepOutcome): Record<string, unknown> {
+  /** The --json envelope for success; run() returns it, typed by the step's outcome. */
+  protected envelope<R extends StepOutcome>(outcome: R): Envelope<R> {
     return {status: 'ok', exitCode: EXIT.OK, dryRun: this.dryRun, ...(this.dryRun ? {plan: this.system.plan} : {}), result: outcome}
   }
 

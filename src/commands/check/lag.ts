@@ -1,6 +1,6 @@
 import {CheckCommand} from '../../check-command.js'
-import {type CheckResult, lagCheck} from '../../lib/status/nagios.js'
-import {nodeFacts, peerReplication} from '../../lib/status/read-node.js'
+import {replicationLagCheck} from '../../lib/status/nagios.js'
+import {nodeFacts} from '../../lib/status/read-node.js'
 import {localEndpoint} from '../../lib/system/pg.js'
 
 export default class CheckLag extends CheckCommand<typeof CheckLag> {
@@ -15,23 +15,6 @@ export default class CheckLag extends CheckCommand<typeof CheckLag> {
 
   async run() {
     const cfg = await this.pghaConfig()
-    const warn = cfg.lag.releaseStandbyVip
-    const crit = cfg.lag.promote
-    const f = await nodeFacts(cfg, localEndpoint(cfg), Math.max(2000, cfg.timing.probeTimeout * 2))
-    let r: CheckResult
-    if (!f.reachable) {
-      r = {state: 'CRITICAL', text: `the local database does not answer: ${f.error}`, perf: []}
-    } else if (f.inRecovery) {
-      const hb = f.heartbeat
-      r = hb
-        ? lagCheck(`standby ${cfg.node.name}`, hb.ageMs ?? undefined, hb.lagBytes ?? undefined, warn, crit)
-        : {state: 'UNKNOWN', text: `standby ${cfg.node.name}: no heartbeat row (${f.error ?? 'pgha.heartbeat is empty'}); run pgha init on the primary`, perf: []}
-    } else {
-      const row = peerReplication(f, cfg.peer.address)
-      r = row
-        ? lagCheck(`primary ${cfg.node.name}, standby ${cfg.peer.name} ${row.state}`, (row.lagSeconds ?? 0) * 1000, row.lagBytes ?? undefined, warn, crit)
-        : {state: 'CRITICAL', text: `primary ${cfg.node.name}: no standby streaming from it (pg_stat_replication has no row for ${cfg.peer.address})`, perf: []}
-    }
-    return this.finish(r)
+    return this.finish(replicationLagCheck(cfg, await nodeFacts(cfg, localEndpoint(cfg), Math.max(2000, cfg.timing.probeTimeout * 2))))
   }
 }

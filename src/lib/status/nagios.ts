@@ -4,7 +4,9 @@
  * plugin exit codes 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN — the one place pgha uses exit
  * codes other than its own (documented in the README). Pure.
  */
+import type {Config} from '../config/schema.js'
 import {formatBytes, formatDuration} from '../config/units.js'
+import {type NodeFacts, peerReplication} from './read-node.js'
 
 export const NAGIOS = {OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3} as const
 export type NagiosState = keyof typeof NAGIOS
@@ -63,4 +65,25 @@ export function lagCheck(what: string, ageMs: number | undefined, bytes: number 
   if (ageMs !== undefined) perf.push({label: 'lag_age', value: ageMs / 1000, uom: 's', warn: warn.maxAge / 1000, crit: crit.maxAge / 1000, min: 0})
   if (bytes !== undefined) perf.push({label: 'lag_bytes', value: bytes, uom: 'B', warn: warn.maxBytes, crit: crit.maxBytes, min: 0})
   return {state, text: `${what}: ${parts.join(', ')} (warn at ${formatDuration(warn.maxAge)}/${formatBytes(warn.maxBytes)}, crit at ${formatDuration(crit.maxAge)}/${formatBytes(crit.maxBytes)})`, perf}
+}
+
+/**
+ * Pure: `pgha check lag` from what the local database said. A standby is judged by its
+ * replicated heartbeat row (what watch checks before promoting); a primary by its peer's row
+ * in pg_stat_replication. Warn at lag.releaseStandbyVip, critical at lag.promote.
+ */
+export function replicationLagCheck(cfg: Config, f: NodeFacts): CheckResult {
+  const warn = cfg.lag.releaseStandbyVip
+  const crit = cfg.lag.promote
+  if (!f.reachable) return {state: 'CRITICAL', text: `the local database does not answer: ${f.error}`, perf: []}
+  if (f.inRecovery) {
+    const hb = f.heartbeat
+    return hb
+      ? lagCheck(`standby ${cfg.node.name}`, hb.ageMs ?? undefined, hb.lagBytes ?? undefined, warn, crit)
+      : {state: 'UNKNOWN', text: `standby ${cfg.node.name}: no heartbeat row (${f.error ?? 'pgha.heartbeat is empty'}); run pgha init on the primary`, perf: []}
+  }
+  const row = peerReplication(f, cfg.peer.address)
+  return row
+    ? lagCheck(`primary ${cfg.node.name}, standby ${cfg.peer.name} ${row.state}`, (row.lagSeconds ?? 0) * 1000, row.lagBytes ?? undefined, warn, crit)
+    : {state: 'CRITICAL', text: `primary ${cfg.node.name}: no standby streaming from it (pg_stat_replication has no row for ${cfg.peer.address})`, perf: []}
 }
