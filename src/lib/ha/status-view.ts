@@ -10,7 +10,8 @@ import {arpDuplicateCheck} from '../system/net.js'
 import {hostOf, localEndpoint} from '../system/pg.js'
 import {nodeFacts, type NodeFacts, peerReplication} from './node-facts.js'
 import {bounded, heldOn} from './observe.js'
-import {readWatchState, type Transition, type WatchState, watchProcessRuns} from './watch-state.js'
+import {watchLiveness} from './watch-liveness.js'
+import {readStateFile, type StateFileRead, type Transition, type WatchState, watchProcessRuns} from './watch-state.js'
 
 export type VipHolder = 'this node' | 'another host' | 'nobody' | 'unknown'
 
@@ -71,7 +72,8 @@ export async function gatherStatus(ctx: SystemContext, cfg: Config): Promise<Clu
   const holder = (cidr: string, a: {state: string}): VipHolder => (heldOn(ifaces, iface, hostOf(cidr)) ? 'this node' : a.state === 'taken' ? 'another host' : a.state === 'free' ? 'nobody' : 'unknown')
   const vips = {primary: holder(cfg.network.vipPrimary, arpM), standby: holder(cfg.network.vipStandby, arpS)}
   const held = (who: VipHolder) => [...(vips.primary === who ? ['VIP-M'] : []), ...(vips.standby === who ? ['VIP-S'] : [])]
-  const state = readWatchState(cfg.stateDir)
+  const read = readStateFile(cfg.stateDir)
+  const state = read.kind === 'ok' ? read.state : undefined
   return {
     cluster: cfg.cluster,
     from: cfg.node.name,
@@ -79,7 +81,7 @@ export async function gatherStatus(ctx: SystemContext, cfg: Config): Promise<Clu
     nodes: [nodeStatus(cfg.node.name, cfg.node.address, me, held('this node')), nodeStatus(cfg.peer.name, cfg.peer.address, peer, held('another host'))],
     vips,
     replication: replicationLine(cfg, me, peer),
-    watch: watchLine(cfg, state),
+    watch: watchLine(cfg, read),
     ...(state?.lastTransition ? {lastTransition: state.lastTransition} : {}),
     flags: flagsLine(me, peer, state),
   }
@@ -103,14 +105,11 @@ function replicationLine(cfg: Config, me: NodeFacts, peer: NodeFacts): string {
 }
 
 /** Pure: is the loop alive (state.json fresh and its process runs)? */
-export function watchLine(cfg: Config, state: WatchState | undefined, now = Date.now(), pidRuns = watchProcessRuns): ClusterStatus['watch'] {
-  if (!state) return {alive: false, state: `no ${cfg.stateDir}/state.json: pgha watch has not run on ${cfg.node.name}`}
-  const age = now - Date.parse(state.updatedAt)
-  const fresh = age <= Math.max(10_000, 5 * cfg.timing.interval)
-  const runs = pidRuns(state.pid)
-  const alive = fresh && runs
-  const how = alive ? 'alive' : !runs ? `not running (PID ${state.pid} is gone)` : 'STALLED'
-  return {alive, state: `${how}, state updated ${formatDuration(Math.max(0, age))} ago`, updatedAgeMs: age, role: state.role, since: state.since, lastReason: state.lastTick.reason, pid: state.pid}
+export function watchLine(cfg: Config, read: StateFileRead, now = Date.now(), pidRuns = watchProcessRuns): ClusterStatus['watch'] {
+  const live = watchLiveness(read, cfg.node.name, Math.max(10_000, 5 * cfg.timing.interval), now, pidRuns)
+  const s = live.state
+  if (!s) return {alive: false, state: live.line}
+  return {alive: live.alive, state: live.line, updatedAgeMs: live.ageMs, role: s.role, since: s.since, lastReason: s.lastTick.reason, pid: s.pid}
 }
 
 function flagsLine(me: NodeFacts, peer: NodeFacts, state: WatchState | undefined): string {
