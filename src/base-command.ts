@@ -94,7 +94,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (!ctor.isInteractive()) {
       throw new UsageError(`refusing without confirmation: ${question}`, 'no terminal to ask on; pass --yes to confirm')
     }
-    if (!(await ctor.prompter(question))) throw new UsageError('aborted at the prompt; nothing was changed')
+    let yes: boolean
+    try {
+      yes = await ctor.prompter(question)
+    } catch (error) {
+      // Ctrl-C (or a closed terminal) at the prompt: inquirer's ExitPromptError/AbortPromptError.
+      if (/PromptError$/.test((error as Error).name)) throw new UsageError('cancelled at the prompt: nothing was changed')
+      throw error
+    }
+    if (!yes) throw new UsageError('aborted at the prompt; nothing was changed')
   }
 
   /** Print a step's outcome for humans (suppressed under --json, where run()'s return is printed). */

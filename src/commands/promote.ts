@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
+import {detectRole} from '../lib/steps/detect-role.js'
 import {makePromoteGuard} from '../lib/steps/guards.js'
 import {ensurePromoted} from '../lib/steps/promote.js'
 import {fencePower} from '../lib/system/fence.js'
@@ -21,6 +22,13 @@ export default class Promote extends BaseCommand<typeof Promote> {
   async run() {
     const cfg = await this.pghaConfig()
     const ctx = this.system
+    // Check before asking: a primary (as its server answers, not as its files say) has nothing to confirm.
+    const role = await detectRole(ctx, cfg)
+    if (role.running && role.role === 'primary' && role.evidence.includes('pg_is_in_recovery() = false')) {
+      const outcome = {changed: false, summary: 'already primary: nothing to do', role: 'primary'}
+      this.render(outcome)
+      return this.envelope(outcome)
+    }
     await this.confirm(`promote the standby in ${cfg.postgres.datadir} to primary${this.flags.force ? ' WITHOUT the fence/VIP-M check' : ''}?`)
     const arpTimeoutMs = Math.max(2000, cfg.timing.probeTimeout * 2)
     const guard = makePromoteGuard(cfg, {
