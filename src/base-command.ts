@@ -5,6 +5,7 @@ import {loadConfig} from './lib/config/load.js'
 import {EXIT, PghaError, UsageError} from './lib/errors.js'
 import {createLogger, type Logger, type LogFormat, type LogLevel} from './lib/log.js'
 import {type PlannedAction, SystemContext} from './lib/system/exec.js'
+import {redact, redactDeep} from './lib/system/redact.js'
 import type {StepOutcome} from './lib/steps/types.js'
 
 export type {StepOutcome} from './lib/steps/types.js'
@@ -122,6 +123,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return {status: 'ok', exitCode: EXIT.OK, dryRun: this.dryRun, ...(this.dryRun ? {plan: this.system.plan} : {}), result: outcome}
   }
 
+  /** Everything a command prints goes through the secret-redaction layer (children's output is quoted in it). */
+  public override log(message = '', ...args: unknown[]): void {
+    super.log(redact(String(message)), ...args)
+  }
+
+  protected override logJson(json: unknown): void {
+    super.logJson(redactDeep(json))
+  }
+
   protected override toSuccessJson(result: unknown): unknown {
     return result
   }
@@ -153,8 +163,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (json) {
       this.logJson({status: 'error', exitCode: code, error: {message: line, fix, details}})
     } else {
-      process.stderr.write(chalk.red(`pgha: ${line}${fix ? ` — ${fix}` : ''}`) + '\n')
-      for (const d of details) process.stderr.write(`  - ${d}\n`)
+      process.stderr.write(chalk.red(redact(`pgha: ${line}${fix ? ` — ${fix}` : ''}`)) + '\n')
+      for (const d of details) process.stderr.write(redact(`  - ${d}`) + '\n')
     }
     this.exit(code)
   }

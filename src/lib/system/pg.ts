@@ -3,6 +3,7 @@ import {homedir} from 'node:os'
 import {join} from 'node:path'
 import pg from 'pg'
 import type {Config} from '../config/schema.js'
+import {registerSecret} from './redact.js'
 
 /**
  * node-postgres access for the heartbeat user. Every client has hard timeouts (connect,
@@ -81,7 +82,9 @@ function readPassword(file: string, want: Parameters<typeof lookupPgpass>[1]): s
   } catch {
     return undefined // no file: the server may not ask for a password (trust/peer)
   }
-  return lookupPgpass(parsePgpass(text), want)
+  const password = lookupPgpass(parsePgpass(text), want)
+  registerSecret(password)
+  return password
 }
 
 /** Pure: strip the prefix from "a.b.c.d/nn". */
