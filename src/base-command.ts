@@ -5,6 +5,7 @@ import {loadConfig} from './lib/config/load.js'
 import {EXIT, PghaError, UsageError} from './lib/errors.js'
 import {createLogger, type Logger, type LogFormat, type LogLevel} from './lib/log.js'
 import {type PlannedAction, SystemContext} from './lib/system/exec.js'
+import {registerPassfileSecrets} from './lib/system/pg.js'
 import {redact, redactDeep} from './lib/system/redact.js'
 import type {StepOutcome} from './lib/steps/types.js'
 
@@ -67,7 +68,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** Loads and validates the config once; throws ConfigError (exit 2) on any problem. */
   protected async pghaConfig(opts: {checkFiles?: boolean} = {}): Promise<PghaConfig> {
-    if (!this.loaded) this.loaded = await loadConfig({path: this.flags.config, checkFiles: opts.checkFiles})
+    if (!this.loaded) {
+      this.loaded = await loadConfig({path: this.flags.config, checkFiles: opts.checkFiles})
+      registerPassfileSecrets(this.loaded.config)
+    }
     return this.loaded.config
   }
 

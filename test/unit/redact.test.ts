@@ -1,7 +1,12 @@
 /** The secret-redaction layer: registered secrets never come back out of a child, a log or an envelope. */
 import assert from 'node:assert/strict'
 import {afterEach, test} from 'node:test'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {createLogger} from '../../src/lib/log.js'
+import {registerPassfileSecrets} from '../../src/lib/system/pg.js'
+import {testConfig} from '../helpers/ha-fixtures.js'
 import {realExec} from '../../src/lib/system/exec.js'
 import {clearSecrets, MASK, redact, redactDeep, registerSecret, secretForms} from '../../src/lib/system/redact.js'
 
@@ -54,5 +59,17 @@ test('log lines and fields never carry a registered secret (human and json forma
   for (const l of lines) {
     assert.doesNotMatch(l, /s3cr/)
     assert.match(l, /\*\*\*\*/)
+  }
+})
+
+test('every password in the passfile (which psql, pg_basebackup and pg_rewind read themselves) is masked', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pgha-hout-redact-'))
+  try {
+    const file = join(dir, 'pgpass')
+    writeFileSync(file, '# comment\n*:*:*:replicator:repl\\:pw1\n*:5432:pgha:pgha:hb-pw-2\n', {mode: 0o600})
+    registerPassfileSecrets(testConfig(), {PGPASSFILE: file})
+    assert.equal(redact('pg_basebackup: password repl:pw1 / hb-pw-2 rejected'), `pg_basebackup: password ${MASK} / ${MASK} rejected`)
+  } finally {
+    rmSync(dir, {recursive: true, force: true})
   }
 })
