@@ -190,6 +190,9 @@ export class Observer {
       through('vip-standby', cfg.network.vipStandby),
       this.db('peer', probeMs),
     ])
+    // A gateway that does not answer may be a device that does not exist: name it, do not guess
+    // isolation. Asked (at most every 10 s) while the flags are read, so the tick is not longer.
+    const ifaceMissing = gateway === 'yes' ? Promise.resolve(false) : bounded(this.iface.missing(), cfg.timing.probeTimeout + PROCESS_GRACE_MS, () => false)
     // After the heartbeats, on the same connections: the local database first, then the peer's.
     const sources: FlagSource[] = []
     if (local.heartbeat === 'ok') sources.push({source: 'local', where: describeEndpoint(this.pg.local.endpoint), read: (t) => this.pg.local.clusterState(t)})
@@ -198,8 +201,7 @@ export class Observer {
     if (flags.source !== 'local') notes.push(flags.note)
     if (this.arp && (vipPrimary.answeredElsewhere === 'unknown' || vipStandby.answeredElsewhere === 'unknown')) notes.push('the ARP monitors have not probed long enough yet: VIP answers unknown')
     if (this.arp && gateway !== 'yes') notes.push(`gateway monitor: ${gateway === 'no' ? `no ARP reply from ${cfg.network.gateway} within ${this.arpWindowMs} ms` : 'not running long enough yet'}`)
-    // A gateway that does not answer may be a device that does not exist: name it, do not guess isolation.
-    const interfaceMissing = gateway !== 'yes' && (await bounded(this.iface.missing(), cfg.timing.probeTimeout + PROCESS_GRACE_MS, () => false))
+    const interfaceMissing = await ifaceMissing
     if (interfaceMissing) notes.push(`network.interface ${cfg.network.interface} does not exist on this host (ip link show): no ARP probe can run`)
     const obs: Observations = {
       ...(interfaceMissing ? {interfaceMissing} : {}),
