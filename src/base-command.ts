@@ -5,6 +5,8 @@ import {loadConfig} from './lib/config/load.js'
 import {EXIT, PghaError, unwrapParseMessage, UsageError} from './lib/errors.js'
 import {createLogger, type Logger, type LogFormat, type LogLevel} from './lib/log.js'
 import {type PlannedAction, SystemContext} from './lib/system/exec.js'
+import {registerPassfileSecrets} from './lib/system/pg.js'
+import {redact, redactDeep} from './lib/system/redact.js'
 import type {StepOutcome} from './lib/steps/types.js'
 
 export type {StepOutcome} from './lib/steps/types.js'
@@ -76,7 +78,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** Loads and validates the config once; throws ConfigError (exit 2) on any problem. */
   protected async pghaConfig(opts: {checkFiles?: boolean} = {}): Promise<PghaConfig> {
-    if (!this.loaded) this.loaded = await loadConfig({path: this.flags.config, checkFiles: opts.checkFiles})
+    if (!this.loaded) {
+      this.loaded = await loadConfig({path: this.flags.config, checkFiles: opts.checkFiles})
+      registerPassfileSecrets(this.loaded.config)
+    }
     return this.loaded.config
   }
 
@@ -104,7 +109,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (!ctor.isInteractive()) {
       throw new UsageError(`refusing without confirmation: ${question}`, 'no terminal to ask on; pass --yes to confirm')
     }
-    if (!(await ctor.prompter(question))) throw new UsageError('aborted at the prompt; nothing was changed')
+    let yes: boolean
+    try {
+      yes = await ctor.prompter(question)
+    } catch (error) {
+      // Ctrl-C (or a closed terminal) at the prompt: inquirer's ExitPromptError/AbortPromptError.
+      if (/PromptError$/.test((error as Error).name)) throw new UsageError('cancelled at the prompt: nothing was changed')
+      throw error
+    }
+    if (!yes) throw new UsageError('aborted at the prompt; nothing was changed')
   }
 
   /** Print a step's outcome for humans (suppressed under --json, where run()'s return is printed). */
@@ -122,6 +135,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** The --json envelope for success; run() returns it, typed by the step's outcome. */
   protected envelope<R extends StepOutcome>(outcome: R): Envelope<R> {
     return {status: 'ok', exitCode: EXIT.OK, dryRun: this.dryRun, ...(this.dryRun ? {plan: this.system.plan} : {}), result: outcome}
+  }
+
+  /** Everything a command prints goes through the secret-redaction layer (children's output is quoted in it). */
+  public override log(message = '', ...args: unknown[]): void {
+    super.log(redact(String(message)), ...args)
+  }
+
+  protected override logJson(json: unknown): void {
+    super.logJson(redactDeep(json))
   }
 
   protected override toSuccessJson(result: unknown): unknown {
@@ -155,8 +177,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (json) {
       this.logJson({status: 'error', exitCode: code, error: {message: line, fix, details}})
     } else {
-      process.stderr.write(chalk.red(`pgha: ${line}${fix ? ` — ${fix}` : ''}`) + '\n')
-      for (const d of details) process.stderr.write(`  - ${d}\n`)
+      process.stderr.write(chalk.red(redact(`pgha: ${line}${fix ? ` — ${fix}` : ''}`)) + '\n')
+      for (const d of details) process.stderr.write(redact(`  - ${d}`) + '\n')
     }
     this.exit(code)
   }

@@ -2,6 +2,7 @@ import type {Command} from '@oclif/core'
 import {BaseCommand} from './base-command.js'
 import {PghaError} from './lib/errors.js'
 import {type CheckResult, NAGIOS, nagiosLine} from './lib/status/nagios.js'
+import {redact} from './lib/system/redact.js'
 
 /**
  * Base of `pgha check …`: prints one Nagios status line and exits with the plugin's code
@@ -23,7 +24,7 @@ export abstract class CheckCommand<T extends typeof Command> extends BaseCommand
 
   protected override async catch(err: Error & {exitCode?: number}): Promise<never> {
     if ((err as {code?: string}).code === 'EEXIT') throw err
-    const text = err instanceof PghaError ? err.oneLine() : err.message.split('\n')[0]
+    const text = redact(err instanceof PghaError ? err.oneLine() : err.message.split('\n')[0])
     const line = nagiosLine(this.service, {state: 'UNKNOWN', text, perf: []})
     if (process.argv.includes('--json')) process.stdout.write(JSON.stringify({status: 'error', exitCode: NAGIOS.UNKNOWN, result: {state: 'UNKNOWN', line, text}}, null, 2) + '\n')
     else process.stdout.write(line + '\n')

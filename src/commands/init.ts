@@ -3,6 +3,7 @@ import {existsSync, readFileSync, statSync} from 'node:fs'
 import {BaseCommand} from '../base-command.js'
 import {UsageError} from '../lib/errors.js'
 import {ensureInit} from '../lib/steps/init.js'
+import {registerSecret} from '../lib/system/redact.js'
 
 export default class Init extends BaseCommand<typeof Init> {
   static override summary = 'Create the heartbeat database, role, guarded tables and heartbeat function (run on the primary).'
@@ -31,5 +32,6 @@ function readPasswordFile(path: string): string {
   if (mode & 0o077) throw new UsageError(`--password-file ${path} is readable by group or others (mode ${mode.toString(8)})`, `run chmod 600 ${path}`)
   const password = readFileSync(path, 'utf8').split(/\r?\n/)[0]
   if (!password) throw new UsageError(`--password-file ${path} is empty`, 'put the password on its first line')
+  registerSecret(password)
   return password
 }

@@ -16,9 +16,10 @@ export default class Promote extends BaseCommand<typeof Promote> {
 
   async run() {
     const cfg = await this.pghaConfig()
-    await this.confirm(`promote the standby in ${cfg.postgres.datadir} to primary${this.flags.force ? ' WITHOUT the fence/VIP-M check' : ''}?`)
     const guard = promoteGuard(this.system, cfg, (m) => this.logger.warn(m))
-    const outcome = await ensurePromoted(this.system, cfg, {guard, force: this.flags.force})
+    // The step asks only once it knows there is a standby to promote: a primary has nothing to confirm.
+    const confirm = () => this.confirm(`promote the standby in ${cfg.postgres.datadir} to primary${this.flags.force ? ' WITHOUT the fence/VIP-M check' : ''}?`)
+    const outcome = await ensurePromoted(this.system, cfg, {guard, force: this.flags.force, confirm})
     this.render(outcome)
     return this.envelope(outcome)
   }

@@ -1,4 +1,5 @@
 import chalk from 'chalk'
+import {redact, redactDeep} from './system/redact.js'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 export type LogFormat = 'human' | 'json'
@@ -28,8 +29,11 @@ export function createLogger(opts: {
   const paint: Record<LogLevel, (s: string) => string> = color
     ? {debug: chalk.gray, info: (s) => s, warn: chalk.yellow, error: chalk.red}
     : {debug: (s) => s, info: (s) => s, warn: (s) => s, error: (s) => s}
-  const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
+  const emit = (lvl: LogLevel, rawMsg: string, rawFields?: Record<string, unknown>) => {
     if (ORDER[lvl] < ORDER[level]) return
+    // Log lines quote children's output (stderr excerpts): registered secrets never reach the sink.
+    const msg = redact(rawMsg)
+    const fields = rawFields && redactDeep(rawFields)
     if (format === 'json') {
       sink(JSON.stringify({ts: new Date().toISOString(), level: lvl, msg, ...fields}))
       return

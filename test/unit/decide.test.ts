@@ -38,6 +38,8 @@ const CASES: Case[] = [
     reason: 'paused (maintenance mode): observing only, taking no action'},
   {rule: 'any.switchover', role: 'standby', obs: standbyObs({switchover: true}), next: 'starting', actions: [],
     reason: 'a switchover is in progress: leaving the roles to pgha switchover; the role is re-derived from reality when it ends'},
+  {rule: 'any.no-interface', role: 'primary', obs: primaryObs({interfaceMissing: true, gateway: 'unknown'}), next: 'same', actions: [],
+    reason: 'network.interface eth0 does not exist on this host — fix network.interface (ip link lists the names); taking no action'},
   {rule: 'any.isolated', role: 'standby', obs: standbyObs({gateway: 'no', ...deadPrimary}), mem: {peerFailures: 2}, next: 'same', actions: [],
     reason: 'gateway 192.0.2.1 does not answer ARP: this node may be isolated, taking no action'},
   {rule: 'starting.vip-conflict', role: 'starting', obs: bootObs('primary', {vipPrimary: {heldLocally: 'yes', answeredElsewhere: 'yes'}}), next: 'same', actions: [],

@@ -165,10 +165,12 @@ test('status: the role a host shows from outside; the watch is alive only when f
   assert.equal(observedRole({where: 'x', reachable: true, inRecovery: true}, ['VIP-S']), 'standby')
   assert.equal(observedRole({where: 'x', reachable: false, error: 'refused'}, []), 'unreachable')
   const state = {updatedAt: new Date(100_000).toISOString(), pid: 42, role: 'primary', since: 'x', lastTick: {reason: 'r'}} as never
-  assert.equal(watchLine(CFG, state, 101_000, () => true).alive, true)
-  assert.match(watchLine(CFG, state, 200_000, () => true).state, /^STALLED/)
-  assert.match(watchLine(CFG, state, 101_000, () => false).state, /^not running \(PID 42 is gone\)/)
-  assert.match(watchLine(CFG, undefined).state, /pgha watch has not run/)
+  const ok = {kind: 'ok', path: '/s/state.json', state} as const
+  assert.equal(watchLine(CFG, ok, 101_000, () => true).alive, true)
+  assert.match(watchLine(CFG, ok, 200_000, () => true).state, /^STALLED/)
+  assert.match(watchLine(CFG, ok, 101_000, () => false).state, /^not running \(PID 42 is gone\)/)
+  assert.match(watchLine(CFG, {kind: 'missing', path: '/s/state.json'}).state, /pgha watch has not run/)
+  assert.match(watchLine(CFG, {kind: 'corrupt', path: '/s/state.json', why: 'not JSON: x'}).state, /^state file \/s\/state.json is corrupt \(not JSON: x\)/)
 })
 
 test('watchdog: pings while within the bound; an overrun is reported once and stops the pings', async () => {

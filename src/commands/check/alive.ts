@@ -1,12 +1,13 @@
 import {durationFlag} from '../../flags.js'
 import {CheckCommand} from '../../check-command.js'
-import {aliveCheck} from '../../lib/status/nagios.js'
-import {readWatchState, watchProcessRuns} from '../../lib/loop/watch-state.js'
+import {aliveFromLiveness} from '../../lib/status/nagios.js'
+import {watchLiveness} from '../../lib/status/watch-liveness.js'
+import {readStateFile} from '../../lib/loop/watch-state.js'
 
 export default class CheckAlive extends CheckCommand<typeof CheckAlive> {
   protected readonly service = 'ALIVE'
   static override summary = 'Nagios check: has pgha watch updated its state file recently? (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)'
-  static override description = 'Reads <stateDir>/state.json, which the loop rewrites every tick.'
+  static override description = 'Reads <stateDir>/state.json, which the loop rewrites every tick, and checks that the PID it names still runs: CRITICAL at once when the watch process is gone or the file is corrupt.'
   static override examples = ['<%= config.bin %> check alive', '<%= config.bin %> check alive --max-age 30s --warn-age 10s']
   static override flags = {
     'max-age': durationFlag({summary: 'CRITICAL when the state is older than this.', default: '60s', max: 86_400_000}),
@@ -17,9 +18,8 @@ export default class CheckAlive extends CheckCommand<typeof CheckAlive> {
     const cfg = await this.pghaConfig()
     const crit = this.flags['max-age']
     const warn = this.flags['warn-age'] ?? Math.floor(crit / 2)
-    const s = readWatchState(cfg.stateDir)
-    if (!s) return this.finish(aliveCheck(undefined, warn, crit, `no state file ${cfg.stateDir}/state.json: pgha watch has not run on ${cfg.node.name}`))
-    const runs = watchProcessRuns(s.pid) ? `PID ${s.pid}` : `PID ${s.pid} not running`
-    return this.finish(aliveCheck(Date.now() - Date.parse(s.updatedAt), warn, crit, `role ${s.role}, ${runs}, last: ${s.lastTick.reason}`))
+    // The same liveness answer as pgha status; freshness here is judged by --warn-age/--max-age.
+    const live = watchLiveness(readStateFile(cfg.stateDir), cfg.node.name, crit)
+    return this.finish(aliveFromLiveness(live, warn, crit))
   }
 }

@@ -6,6 +6,7 @@ import {ConfigError} from '../errors.js'
 import {parseCidr, parseIPv4, sameSubnet} from './net.js'
 import {type Config, configSchema} from './schema.js'
 import {didYouMean} from './suggest.js'
+import {registerSecret} from '../system/redact.js'
 
 export const SEARCH_PLACES = [
   'pgha.config.yaml',
@@ -199,5 +200,7 @@ export async function loadConfig(opts: {path?: string; cwd?: string; checkFiles?
 }
 
 export function readSecretFile(path: string): string {
-  return readFileSync(path, 'utf8').split('\n')[0].trim()
+  const secret = readFileSync(path, 'utf8').split('\n')[0].trim()
+  registerSecret(secret)
+  return secret
 }

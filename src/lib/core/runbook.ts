@@ -10,6 +10,7 @@ const TWO_HOLDERS = 'Two hosts answer for VIP-M. Find both with `pgha status`. D
 
 export const RUNBOOK_ADVICE: Readonly<Record<string, string>> = {
   'any.paused': 'Nothing to fix: someone ran `pgha pause`. When the maintenance is over, run `pgha resume`. `pgha status` shows the flag.',
+  'any.no-interface': 'The interface named in `network.interface` does not exist on this host, so pgha can neither probe the gateway nor hold a VIP, and does nothing. List the names with `ip link`, fix `network.interface` in the config, check it with `pgha config`, then restart the watch (`systemctl restart pgha`).',
   'any.isolated': 'Check this host\'s network: link, switch port, the gateway (`network.gateway`). While the gateway does not answer, this host changes nothing, which is what keeps an isolated host from acting. Nothing to do in pgha.',
 
   'starting.vip-conflict': TWO_HOLDERS,

@@ -66,6 +66,8 @@ export const TRANSITIONS: readonly Transition[] = [
   // from reality (a new primary that still believed it was a standby fenced the old one).
   {id: 'any.switchover', from: ANY, to: 'starting', guard: 'pgha switchover is running', when: (c) => c.obs.switchover, actions: [], memory: resetPeer,
     reason: 'a switchover is in progress: leaving the roles to pgha switchover; the role is re-derived from reality when it ends'},
+  {id: 'any.no-interface', from: ANY, to: 'same', guard: 'network.interface does not exist', when: (c) => c.obs.interfaceMissing === true, actions: [], memory: resetPeer, severity: 'alert',
+    reason: (c) => `network.interface ${c.cfg.network.interface} does not exist on this host — fix network.interface (ip link lists the names); taking no action`},
   {id: 'any.isolated', from: ANY, to: 'same', guard: 'gateway does not answer ARP', when: (c) => c.obs.gateway !== 'yes', actions: [], memory: resetPeer, severity: 'warn',
     reason: (c) => `gateway ${c.cfg.network.gateway} ${c.obs.gateway === 'no' ? 'does not answer ARP' : 'probe timed out'}: this node may be isolated, taking no action`},
 

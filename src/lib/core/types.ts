@@ -70,6 +70,8 @@ export interface TickOutcome {
 export interface Observations {
   /** ARP to network.gateway answered. Anything but 'yes' = possibly isolated: never act. */
   gateway: Probe
+  /** network.interface is not a device on this host (a config error): every ARP probe is void, never act. */
+  interfaceMissing?: boolean
   /** Maintenance mode (stateDir pause flag): observe, never act. */
   paused: boolean
   /** `pgha switchover` holds the roles right now: the loop stays out of its way. */

@@ -6,7 +6,7 @@
 import {existsSync, readFileSync} from 'node:fs'
 import type {LogLevel} from '../log.js'
 import type {ClusterFlags} from '../observe/observe-flags.js'
-import {readJson, statePath} from './state.js'
+import {statePath} from './state.js'
 import type {ActionName, Decision, NodeMemory, Observations, Role, Severity, TickOutcome} from '../core/types.js'
 
 export interface Transition {
@@ -72,8 +72,32 @@ export function tickLogLevel(r: Pick<TickReport, 'severity' | 'actions' | 'faile
 }
 
 export function readWatchState(stateDir: string): WatchState | undefined {
-  const s = readJson<WatchState>(statePath(stateDir))
-  return s && s.version === 1 && typeof s.updatedAt === 'string' ? s : undefined
+  const r = readStateFile(stateDir)
+  return r.kind === 'ok' ? r.state : undefined
+}
+
+/** state.json as found: present and well-formed, missing (watch never ran here), or corrupt (why). */
+export type StateFileRead = {kind: 'ok'; path: string; state: WatchState} | {kind: 'missing'; path: string} | {kind: 'corrupt'; path: string; why: string}
+
+export function readStateFile(stateDir: string): StateFileRead {
+  const path = statePath(stateDir)
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    return code === 'ENOENT' ? {kind: 'missing', path} : {kind: 'corrupt', path, why: `cannot read it: ${code ?? (error as Error).message}`}
+  }
+  let s: Partial<WatchState>
+  try {
+    s = JSON.parse(text) as Partial<WatchState>
+  } catch (error) {
+    return {kind: 'corrupt', path, why: `not JSON: ${(error as Error).message.split('\n')[0]}`}
+  }
+  if (!s || typeof s !== 'object' || s.version !== 1) return {kind: 'corrupt', path, why: `version ${JSON.stringify(s?.version)}, expected 1`}
+  if (typeof s.updatedAt !== 'string' || Number.isNaN(Date.parse(s.updatedAt))) return {kind: 'corrupt', path, why: 'no valid updatedAt'}
+  if (!Number.isInteger(s.pid)) return {kind: 'corrupt', path, why: 'no valid pid'}
+  return {kind: 'ok', path, state: s as WatchState}
 }
 
 /** Is `pid` a running `pgha watch` (not --once) on this host? Reads /proc only. */

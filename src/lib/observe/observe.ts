@@ -13,6 +13,7 @@ import {archiveState, clusterFlags, type ClusterFlags, type FlagSource} from './
 import {PgProbe} from '../system/pg-probe.js'
 import type {SystemContext} from '../system/exec.js'
 import {arpDuplicateCheck, arpReachable} from '../system/net.js'
+import {InterfaceCheck} from '../system/net-device.js'
 import {describeEndpoint, hostOf} from '../system/pg.js'
 import type {HeartbeatResult, HeartbeatTarget} from '../sql/heartbeat.js'
 import {heartbeatEndpoint} from '../steps/heartbeat.js'
@@ -60,6 +61,8 @@ export class Observer {
   private arpReady = false
   /** Endpoints whose last heartbeat failed. */
   private readonly failing = new Set<HeartbeatTarget>()
+  /** Asked only when the gateway does not answer: is network.interface there at all? */
+  private readonly iface: InterfaceCheck
 
   constructor(private readonly ctx: SystemContext, private readonly cfg: Config, opts: ObserverOptions = {}) {
     const dry = opts.dryRun ?? ctx.dryRun
@@ -69,6 +72,7 @@ export class Observer {
       'vip-primary': probeFor(cfg, 'vip-primary', dry),
       'vip-standby': probeFor(cfg, 'vip-standby', dry),
     }
+    this.iface = new InterfaceCheck(ctx, cfg.network.interface, cfg.timing.probeTimeout)
     this.arpMode = opts.arp ?? 'probe'
     this.arpWindowMs = ARP_PROBE_EVERY_MS + Math.max(500, cfg.timing.probeTimeout)
     if (this.arpMode === 'monitor') {
@@ -185,6 +189,9 @@ export class Observer {
       through('vip-standby', cfg.network.vipStandby),
       this.db('peer', probeMs),
     ])
+    // A gateway that does not answer may be a device that does not exist: name it, do not guess
+    // isolation. Asked (at most every 10 s) while the flags are read, so the tick is not longer.
+    const ifaceMissing = gateway === 'yes' ? Promise.resolve(false) : bounded(this.iface.missing(), cfg.timing.probeTimeout + PROCESS_GRACE_MS, () => false)
     // After the heartbeats, on the same connections: the local database first, then the peer's.
     const sources: FlagSource[] = []
     if (local.heartbeat === 'ok') sources.push({source: 'local', where: describeEndpoint(this.pg.local.endpoint), read: (t) => this.pg.local.clusterState(t)})
@@ -193,7 +200,10 @@ export class Observer {
     if (flags.source !== 'local') notes.push(flags.note)
     if (this.arp && (vipPrimary.answeredElsewhere === 'unknown' || vipStandby.answeredElsewhere === 'unknown')) notes.push('the ARP monitors have not probed long enough yet: VIP answers unknown')
     if (this.arp && gateway !== 'yes') notes.push(`gateway monitor: ${gateway === 'no' ? `no ARP reply from ${cfg.network.gateway} within ${this.arpWindowMs} ms` : 'not running long enough yet'}`)
+    const interfaceMissing = await ifaceMissing
+    if (interfaceMissing) notes.push(`network.interface ${cfg.network.interface} does not exist on this host (ip link show): no ARP probe can run`)
     const obs: Observations = {
+      ...(interfaceMissing ? {interfaceMissing} : {}),
       gateway, paused: flags.paused, switchover: flags.switchover, local, vipPrimary, vipStandby, viaVipPrimary, viaVipStandby, peer,
       archive: archiveState(cfg),
     }

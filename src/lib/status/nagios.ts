@@ -7,6 +7,7 @@
 import type {Config} from '../config/schema.js'
 import {formatBytes, formatDuration} from '../config/units.js'
 import {type NodeFacts, peerReplication} from './read-node.js'
+import type {WatchLiveness} from './watch-liveness.js'
 
 export const NAGIOS = {OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3} as const
 export type NagiosState = keyof typeof NAGIOS
@@ -45,6 +46,24 @@ export function aliveCheck(ageMs: number | undefined, warnMs: number, critMs: nu
   const state: NagiosState = ageMs > critMs ? 'CRITICAL' : ageMs > warnMs ? 'WARNING' : 'OK'
   const text = `pgha watch ${state === 'OK' ? 'alive' : 'silent'}: state updated ${formatDuration(Math.max(0, ageMs))} ago (warn ${formatDuration(warnMs)}, crit ${formatDuration(critMs)}); ${detail}`
   return {state, text, perf: [{label: 'age', value: Math.max(0, ageMs) / 1000, uom: 's', warn: warnMs / 1000, crit: critMs / 1000, min: 0}]}
+}
+
+/**
+ * check alive from the shared liveness answer: a gone PID or an unusable state file is
+ * CRITICAL at once (a kill -9 leaves a fresh-looking file); otherwise the age decides.
+ */
+export function aliveFromLiveness(live: Pick<WatchLiveness, 'kind' | 'line' | 'ageMs' | 'state'>, warnMs: number, critMs: number): CheckResult {
+  const s = live.state
+  if (live.kind === 'missing' || live.kind === 'corrupt' || !s || live.ageMs === undefined) return aliveCheck(undefined, warnMs, critMs, live.line)
+  const age = Math.max(0, live.ageMs)
+  if (live.kind === 'gone') {
+    return {
+      state: 'CRITICAL',
+      text: `pgha watch is not running: PID ${s.pid} is gone (state updated ${formatDuration(age)} ago, role ${s.role}, last: ${s.lastTick.reason})`,
+      perf: [{label: 'age', value: age / 1000, uom: 's', warn: warnMs / 1000, crit: critMs / 1000, min: 0}],
+    }
+  }
+  return aliveCheck(live.ageMs, warnMs, critMs, `role ${s.role}, PID ${s.pid}, last: ${s.lastTick.reason}`)
 }
 
 export interface Limit {

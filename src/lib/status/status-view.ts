@@ -7,10 +7,12 @@ import type {Config} from '../config/schema.js'
 import {formatBytes, formatDuration} from '../config/units.js'
 import type {SystemContext} from '../system/exec.js'
 import {arpDuplicateCheck} from '../system/net.js'
+import {interfaceState, missingInterfaceError} from '../system/net-device.js'
 import {hostOf, localEndpoint} from '../system/pg.js'
 import {nodeFacts, type NodeFacts, peerReplication} from './read-node.js'
 import {bounded, heldOn} from '../observe/observe.js'
-import {readWatchState, type Transition, type WatchState, watchProcessRuns} from '../loop/watch-state.js'
+import {watchLiveness} from './watch-liveness.js'
+import {readStateFile, type StateFileRead, type Transition, type WatchState, watchProcessRuns} from '../loop/watch-state.js'
 
 export type VipHolder = 'this node' | 'another host' | 'nobody' | 'unknown'
 
@@ -36,6 +38,8 @@ export interface ClusterStatus {
   watch: {alive: boolean; state: string; updatedAgeMs?: number; role?: string; since?: string; lastReason?: string; pid?: number}
   lastTransition?: Transition
   flags: string
+  /** Configuration problems that make parts of this view unknown (e.g. a missing network.interface). */
+  problems?: string[]
 }
 
 /** Pure: the role a host shows from outside. */
@@ -61,17 +65,20 @@ export async function gatherStatus(ctx: SystemContext, cfg: Config): Promise<Clu
   const t = Math.max(2000, cfg.timing.probeTimeout * 2)
   const iface = cfg.network.interface
   const arp = (cidr: string) => bounded(arpDuplicateCheck(ctx, iface, hostOf(cidr), Math.max(1000, cfg.timing.probeTimeout)), t + 1500, () => ({state: 'unknown' as const, detail: 'timeout'}))
-  const [me, peer, arpM, arpS] = await Promise.all([
+  const [me, peer, arpM, arpS, device] = await Promise.all([
     nodeFacts(cfg, localEndpoint(cfg), t),
     nodeFacts(cfg, {kind: 'tcp', host: cfg.peer.address, port: cfg.postgres.port}, t),
     arp(cfg.network.vipPrimary),
     arp(cfg.network.vipStandby),
+    bounded(interfaceState(ctx, iface, cfg.timing.probeTimeout), t + 1500, () => 'unknown' as const),
   ])
+  const problems = device === 'no' ? [missingInterfaceError(iface).oneLine()] : []
   const ifaces = networkInterfaces()
   const holder = (cidr: string, a: {state: string}): VipHolder => (heldOn(ifaces, iface, hostOf(cidr)) ? 'this node' : a.state === 'taken' ? 'another host' : a.state === 'free' ? 'nobody' : 'unknown')
   const vips = {primary: holder(cfg.network.vipPrimary, arpM), standby: holder(cfg.network.vipStandby, arpS)}
   const held = (who: VipHolder) => [...(vips.primary === who ? ['VIP-M'] : []), ...(vips.standby === who ? ['VIP-S'] : [])]
-  const state = readWatchState(cfg.stateDir)
+  const read = readStateFile(cfg.stateDir)
+  const state = read.kind === 'ok' ? read.state : undefined
   return {
     cluster: cfg.cluster,
     from: cfg.node.name,
@@ -79,9 +86,10 @@ export async function gatherStatus(ctx: SystemContext, cfg: Config): Promise<Clu
     nodes: [nodeStatus(cfg.node.name, cfg.node.address, me, held('this node')), nodeStatus(cfg.peer.name, cfg.peer.address, peer, held('another host'))],
     vips,
     replication: replicationLine(cfg, me, peer),
-    watch: watchLine(cfg, state),
+    watch: watchLine(cfg, read),
     ...(state?.lastTransition ? {lastTransition: state.lastTransition} : {}),
     flags: flagsLine(me, peer, state),
+    ...(problems.length > 0 ? {problems} : {}),
   }
 }
 
@@ -103,14 +111,11 @@ function replicationLine(cfg: Config, me: NodeFacts, peer: NodeFacts): string {
 }
 
 /** Pure: is the loop alive (state.json fresh and its process runs)? */
-export function watchLine(cfg: Config, state: WatchState | undefined, now = Date.now(), pidRuns = watchProcessRuns): ClusterStatus['watch'] {
-  if (!state) return {alive: false, state: `no ${cfg.stateDir}/state.json: pgha watch has not run on ${cfg.node.name}`}
-  const age = now - Date.parse(state.updatedAt)
-  const fresh = age <= Math.max(10_000, 5 * cfg.timing.interval)
-  const runs = pidRuns(state.pid)
-  const alive = fresh && runs
-  const how = alive ? 'alive' : !runs ? `not running (PID ${state.pid} is gone)` : 'STALLED'
-  return {alive, state: `${how}, state updated ${formatDuration(Math.max(0, age))} ago`, updatedAgeMs: age, role: state.role, since: state.since, lastReason: state.lastTick.reason, pid: state.pid}
+export function watchLine(cfg: Config, read: StateFileRead, now = Date.now(), pidRuns = watchProcessRuns): ClusterStatus['watch'] {
+  const live = watchLiveness(read, cfg.node.name, Math.max(10_000, 5 * cfg.timing.interval), now, pidRuns)
+  const s = live.state
+  if (!s) return {alive: false, state: live.line}
+  return {alive: live.alive, state: live.line, updatedAgeMs: live.ageMs, role: s.role, since: s.since, lastReason: s.lastTick.reason, pid: s.pid}
 }
 
 function flagsLine(me: NodeFacts, peer: NodeFacts, state: WatchState | undefined): string {
@@ -126,9 +131,9 @@ export function renderStatus(s: ClusterStatus): string[] {
   const head = ['NODE', 'ADDRESS', 'ROLE', 'VIPS', 'HEARTBEAT AGE', 'DATABASE']
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]))).join('  ')
-  const out = [`cluster ${s.cluster}, seen from ${s.from} (*) at ${s.at}`, line(head), ...rows.map(line)]
+  const out = [`cluster ${s.cluster}, seen from ${s.from} (*) at ${s.at}`, ...(s.problems ?? []).map((p) => `PROBLEM: ${p}`), line(head), ...rows.map(line)]
   for (const n of s.nodes) if (n.lag) out.push(`${n.name} lag: ${n.lag}`)
-  out.push(`VIP-M: ${s.vips.primary}; VIP-S: ${s.vips.standby}`)
+  out.push(`VIP-M: ${s.vips.primary}; VIP-S: ${s.vips.standby}${s.problems ? ' (see PROBLEM above)' : ''}`)
   out.push(`replication: ${s.replication}`)
   out.push(`watch on ${s.from}: ${s.watch.state}${s.watch.role ? `; role ${s.watch.role} since ${s.watch.since}` : ''}`)
   if (s.watch.lastReason) out.push(`  last tick: ${s.watch.lastReason}`)

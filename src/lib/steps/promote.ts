@@ -37,6 +37,8 @@ export interface EnsurePromotedOptions {
   /** How to reach the server (default psql); heartbeat falls back to psql when it cannot. */
   via?: ServerAccess['name']
   restoreCommand?: RestoreCommandPolicy
+  /** Asked once the server answered that it is a standby (a primary has nothing to confirm). */
+  confirm?: () => Promise<void>
 }
 
 /** The ARP window the promote guard listens for VIP-M: one bound for every caller. */
@@ -101,6 +103,7 @@ export async function ensurePromoted(ctx: SystemContext, cfg: Config, opts: Ensu
     throw new StepFailedError(`PostgreSQL runs (PID ${status.pid ?? '?'}) but does not answer (${read.error}): not promoting a server whose state is unknown`, 'check the server (frozen? overloaded?) and its log, then run pgha promote again')
   }
   if (!state.inRecovery) return {changed: false, summary: 'already primary (not in recovery); nothing to promote', role: 'primary'}
+  await opts.confirm?.()
 
   let guardWhy = 'forced (--force): safety guard skipped'
   if (opts.force) {

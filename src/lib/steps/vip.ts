@@ -30,6 +30,7 @@ import {
   type VipWhich,
 } from '../system/net.js'
 import type {StepOutcome} from './types.js'
+import {ensureInterfaceExists} from '../system/net-device.js'
 
 /** Bound for each `ip` call: they answer in milliseconds unless the host is in trouble. */
 export const IP_TIMEOUT_MS = 5000
@@ -55,6 +56,7 @@ export interface ClaimOptions {
 
 export async function ensureVipClaimed(ctx: SystemContext, cfg: Config, which: VipWhich, opts: ClaimOptions = {}): Promise<StepOutcome> {
   const iface = cfg.network.interface
+  await ensureInterfaceExists(ctx, iface, cfg.timing.probeTimeout)
   const cidr = vipCidr(cfg, which)
   const ip = addressOf(cidr)
   const name = vipName(which)
@@ -130,6 +132,7 @@ async function ensurePromoteSecondaries(ctx: SystemContext, iface: string): Prom
 /** Releases VIP-S (the failback step), or both VIPs with `all`. Nothing held → nothing done. */
 export async function ensureVipsReleased(ctx: SystemContext, cfg: Config, opts: {all?: boolean} = {}): Promise<StepOutcome> {
   const iface = cfg.network.interface
+  await ensureInterfaceExists(ctx, iface, cfg.timing.probeTimeout)
   const which: VipWhich[] = opts.all ? ['standby', 'primary'] : ['standby']
   const released: {which: VipWhich; vip: string}[] = []
   const notHeld: {which: VipWhich; vip: string}[] = []

@@ -1,6 +1,7 @@
 import {execa} from 'execa'
 import type {Logger} from '../log.js'
 import {silentLogger} from '../log.js'
+import {redact, registerSecret, registerSecretEnv} from './redact.js'
 
 export interface RunOptions {
   /** Hard bound: the child is killed (TERM, then KILL 1 s later) when it runs longer. */
@@ -14,6 +15,8 @@ export interface RunOptions {
   /** Needs root (ip, arping, mount): prefixed with `sudo -n` when pgha is not root. */
   privileged?: boolean
   cwd?: string
+  /** Secrets this call hands the child some other way (stdin): masked in its output and everywhere pgha prints. */
+  secrets?: string[]
 }
 
 export interface RunResult {
@@ -50,6 +53,9 @@ export function wrapArgv(argv: string[], opts: Pick<RunOptions, 'asUser' | 'priv
 export const realExec: Exec = {
   async run(argv, opts) {
     const full = wrapArgv(argv, opts)
+    // Whatever secret this child gets (env, stdin) it may echo back: never let its output carry it.
+    registerSecretEnv(opts.env)
+    for (const s of opts.secrets ?? []) registerSecret(s)
     const started = performance.now()
     const r = await execa(full[0], full.slice(1), {
       timeout: opts.timeoutMs,
@@ -66,10 +72,10 @@ export const realExec: Exec = {
     const durationMs = Math.round(performance.now() - started)
     const notFound = (r as {code?: string}).code === 'ENOENT'
     return {
-      argv: full,
+      argv: full.map((a) => redact(a)),
       exitCode: typeof r.exitCode === 'number' ? r.exitCode : notFound ? 127 : -1,
-      stdout: String(r.stdout ?? ''),
-      stderr: notFound ? `${full[0]}: command not found` : String(r.stderr ?? ''),
+      stdout: redact(String(r.stdout ?? '')),
+      stderr: redact(notFound ? `${full[0]}: command not found` : String(r.stderr ?? '')),
       timedOut: Boolean(r.timedOut),
       durationMs,
     }

@@ -6,6 +6,7 @@
 import type {Config} from '../config/schema.js'
 import {readSecretFile} from '../config/load.js'
 import type {RunOptions, RunResult, SystemContext} from './exec.js'
+import {registerSecret} from './redact.js'
 import {
   type AgentRun,
   bmcLabel,
@@ -45,6 +46,7 @@ export function readFencePassword(fence: Config['fence'], env: NodeJS.ProcessEnv
   }
   if (fence.passwordEnv) {
     const v = env[fence.passwordEnv]
+    registerSecret(v)
     return v === undefined ? {problem: `environment variable ${fence.passwordEnv} (fence.passwordEnv) is not set`} : {password: v}
   }
   return {}
@@ -88,7 +90,7 @@ export async function fencePower(
       case 'fence-agent': {
         const input = buildFenceAgentInput(fence, action, secret.password)
         const shown = `${why}; stdin: ${input.trim().split('\n').map((l) => (l.startsWith('password=') ? 'password=(hidden)' : l)).join(' ')}`
-        const r = await run(buildFenceAgentArgv(fence), {input}, shown)
+        const r = await run(buildFenceAgentArgv(fence), {input, secrets: secret.password === undefined ? [] : [secret.password]}, shown)
         if (dryRun) return dryResult
         return agentResult(r, fence, action, fenceAgentStatusFromExit(r.exitCode), explainFenceAgentFailure)
       }

@@ -3,6 +3,7 @@ import {homedir} from 'node:os'
 import {join} from 'node:path'
 import pg from 'pg'
 import type {Config} from '../config/schema.js'
+import {registerSecret} from './redact.js'
 
 /**
  * node-postgres access for the heartbeat user. Every client has hard timeouts (connect,
@@ -81,7 +82,21 @@ function readPassword(file: string, want: Parameters<typeof lookupPgpass>[1]): s
   } catch {
     return undefined // no file: the server may not ask for a password (trust/peer)
   }
-  return lookupPgpass(parsePgpass(text), want)
+  const entries = parsePgpass(text)
+  for (const e of entries) registerSecret(e.password)
+  return lookupPgpass(entries, want)
+}
+
+/**
+ * Register every password in the passfile pgha's children (psql, pg_basebackup, pg_rewind) read
+ * for themselves, so their output can never print one. Silent when the file cannot be read.
+ */
+export function registerPassfileSecrets(cfg: Config, env: NodeJS.ProcessEnv = process.env): void {
+  try {
+    for (const e of parsePgpass(readFileSync(passfilePath(cfg, undefined, env), 'utf8'))) registerSecret(e.password)
+  } catch {
+    // No passfile: nothing to hide.
+  }
 }
 
 /** Pure: strip the prefix from "a.b.c.d/nn". */
