@@ -183,8 +183,8 @@ describe('pgha CLI hardening (issue 9)', () => {
     if (!ready && !prerequisites(t, need)) return
     const r = await pgha(files.pg, 'promote')
     assert.equal(r.code, 0, r.stderr)
-    assert.equal(r.stdout.trim(), 'already primary: nothing to do')
+    assert.equal(r.stdout.trim(), 'already primary (not in recovery); nothing to promote')
     const j = await pgha(files.pg, 'promote', '--json')
-    assert.equal(JSON.parse(j.stdout).result.summary, 'already primary: nothing to do')
+    assert.equal(JSON.parse(j.stdout).result.summary, 'already primary (not in recovery); nothing to promote')
   })
 })
