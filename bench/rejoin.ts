@@ -19,7 +19,7 @@ import {createLogger} from '../src/lib/log.js'
 import {ensureRejoinedAsStandby, type RejoinOutcome} from '../src/lib/steps/rejoin.js'
 import type {SourceServer} from '../src/lib/system/rewind.js'
 import {startLinkProxy} from './link-proxy.js'
-import {asPg, BINDIR, makePair, type Pair, pgCtl, psql, sourceOf, waitFor} from '../test/integration/rejoin-harness.js'
+import {asPg, BINDIR, makePair, type Pair, pgCtl, psql, sourceOf, waitFor} from '../test/helpers/pg-pair.js'
 
 const scale = Number(process.env.PGHA_BENCH_SCALE ?? 68)
 /** Second round through a simulated link of this bandwidth (0: loopback only). */

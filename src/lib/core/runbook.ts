@@ -1,7 +1,7 @@
 /**
  * What a DBA should do when the watch log shows a warn or alert rule (`rule=` field).
  * Pure data, keyed by transition id; docs/runbook.md is generated from it and from the
- * transition table (`npm run docs`). test/unit/runbook.test.ts keeps the two in step: every
+ * transition table (`npm run docs`). test/unit/core/runbook.test.ts keeps the two in step: every
  * warn/alert row needs advice here, and advice for a rule that no longer exists fails.
  */
 
