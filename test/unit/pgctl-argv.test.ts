@@ -120,7 +120,7 @@ test('restore_command around a promotion: reload on 14+, restart before on older
   assert.equal(old.disable, "ALTER SYSTEM SET restore_command = '';")
   assert.equal(old.restartBeforePromote, true)
   assert.equal(old.restore, 'ALTER SYSTEM RESET restore_command;\nSELECT pg_catalog.pg_reload_conf();')
-  assert.deepEqual(parseRestoreCommand(['cp x', '/var/lib/pg/postgresql.auto.conf']), {value: 'cp x', fromAutoConf: true})
+  assert.deepEqual(parseRestoreCommand([Buffer.from('cp x').toString('hex'), Buffer.from('/var/lib/pg/postgresql.auto.conf').toString('hex')]), {value: 'cp x', fromAutoConf: true})
   assert.deepEqual(parseRestoreCommand(undefined), {value: '', fromAutoConf: false})
 })
 

@@ -25,11 +25,23 @@ export interface RestoreCommandSetting {
   fromAutoConf: boolean
 }
 
-export const RESTORE_COMMAND_QUERY = "SELECT setting, COALESCE(sourcefile, '') FROM pg_catalog.pg_settings WHERE name = 'restore_command';"
+/**
+ * Both fields hex-encoded: psql separates fields with a tab and rows with a newline, so a value
+ * holding either (or anything else) must not travel as plain text.
+ */
+export const RESTORE_COMMAND_QUERY = `SELECT encode(convert_to(setting, 'UTF8'), 'hex'), encode(convert_to(COALESCE(sourcefile, ''), 'UTF8'), 'hex')
+  FROM pg_catalog.pg_settings WHERE name = 'restore_command';`
+
+/** Pure: hex (as RESTORE_COMMAND_QUERY sends it) → the exact text. */
+export function decodeHexText(hex: string | undefined): string {
+  const h = (hex ?? '').trim()
+  if (!/^(?:[0-9a-f]{2})*$/i.test(h)) throw new StepFailedError(`unexpected answer from PostgreSQL: ${JSON.stringify(h.slice(0, 40))} is not hex`, 'report this as a bug')
+  return Buffer.from(h, 'hex').toString('utf8')
+}
 
 /** Pure: parse RESTORE_COMMAND_QUERY's row. */
 export function parseRestoreCommand(row: string[] | undefined): RestoreCommandSetting {
-  return {value: row?.[0] ?? '', fromAutoConf: (row?.[1] ?? '').endsWith('postgresql.auto.conf')}
+  return {value: decodeHexText(row?.[0]), fromAutoConf: decodeHexText(row?.[1]).endsWith('postgresql.auto.conf')}
 }
 
 /**
