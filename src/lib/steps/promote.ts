@@ -2,6 +2,7 @@ import type {Config} from '../config/schema.js'
 import {PghaError, SafetyRefusal, StepFailedError} from '../errors.js'
 import {describeFailure, type SystemContext} from '../system/exec.js'
 import {pgCtlChange, psqlChange, psqlQuery, sqlLiteral} from '../system/pgctl.js'
+import {Deadline, stepDeadline} from './deadline.js'
 import {detectRole} from './detect-role.js'
 import type {StepOutcome} from './types.js'
 
@@ -60,17 +61,20 @@ export function restoreCommandSteps(major: number, rc: RestoreCommandSetting): {
   }
 }
 
+/** Time putting restore_command back always gets, even when the step is out of time. */
+const RESTORE_GRACE_MS = 2000
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function waitUntil(what: string, deadline: number, check: () => Promise<boolean>): Promise<void> {
+async function waitUntil(what: string, deadline: Deadline, check: (timeoutMs: number) => Promise<boolean>): Promise<void> {
   for (;;) {
     try {
-      if (await check()) return
+      if (await check(deadline.budget(`checking ${what}`))) return
     } catch (error) {
       if (!(error instanceof PghaError)) throw error // a failed query: the server may be mid-restart
     }
-    if (Date.now() >= deadline) throw new StepFailedError(`timed out waiting until ${what}`, 'check the server log; raise postgres.stepTimeout if the server is just slow')
-    await sleep(100)
+    if (deadline.left() <= 100) throw new StepFailedError(`timed out waiting until ${what}`, 'check the server log; raise postgres.stepTimeout if the server is just slow')
+    await sleep(Math.min(100, deadline.left()))
   }
 }
 
@@ -81,10 +85,17 @@ async function waitUntil(what: string, deadline: number, check: () => Promise<bo
  */
 export async function ensurePromoted(ctx: SystemContext, cfg: Config, opts: EnsurePromotedOptions): Promise<StepOutcome> {
   const started = Date.now()
-  const deadline = started + cfg.postgres.stepTimeout
-  const remaining = () => Math.max(1000, deadline - Date.now())
-  const role = await detectRole(ctx, cfg)
+  // One deadline for the whole step. The guard's calls have bounds of their own (fence.timeout,
+  // arping) and count against it.
+  const deadline = stepDeadline(cfg.postgres.stepTimeout)
+  const role = await detectRole(ctx, cfg, {deadline})
   if (!role.running) throw new StepFailedError('PostgreSQL is not running; promotion needs a running standby', 'start it first (pgha start-db)')
+  if (!role.answering) {
+    throw new StepFailedError(
+      `PostgreSQL runs${role.pid ? ` (PID ${role.pid})` : ''} but is not answering (${role.queryError ?? 'no answer'}); nothing was promoted`,
+      'the server may be frozen or overloaded: check it (ps, the server log) before promoting',
+    )
+  }
   if (role.role === 'primary') return {changed: false, summary: 'already primary (not in recovery); nothing to promote', role: 'primary'}
 
   let guardWhy: string
@@ -99,40 +110,52 @@ export async function ensurePromoted(ctx: SystemContext, cfg: Config, opts: Ensu
     guardWhy = g.why
   }
 
-  const rc = parseRestoreCommand((await psqlQuery(ctx, cfg, RESTORE_COMMAND_QUERY))[0])
+  const rc = parseRestoreCommand((await psqlQuery(ctx, cfg, RESTORE_COMMAND_QUERY, {timeoutMs: deadline.budget('reading restore_command')}))[0])
   const plan = restoreCommandSteps(role.pgMajor, rc)
   let restoreNeeded = false
   let failure: unknown
   try {
     if (plan.disable) {
-      await psqlChange(ctx, cfg, plan.disable, 'disable restore_command so a dead archive cannot stall the end of recovery')
+      await psqlChange(ctx, cfg, plan.disable, 'disable restore_command so a dead archive cannot stall the end of recovery', {timeoutMs: deadline.budget('disabling restore_command')})
       restoreNeeded = true
       if (plan.restartBeforePromote) {
-        const r = await pgCtlChange(ctx, cfg, 'restart', `restart to apply restore_command = '' (PostgreSQL ${role.pgMajor} < 14)`, {mode: 'fast', timeoutMs: remaining()})
+        const r = await pgCtlChange(ctx, cfg, 'restart', `restart to apply restore_command = '' (PostgreSQL ${role.pgMajor} < 14)`, {mode: 'fast', timeoutMs: deadline.budget('pg_ctl restart')})
         if (r.exitCode !== 0 || r.timedOut) throw new StepFailedError(`restart before promotion failed: ${describeFailure(r)}`, 'check the server log')
       } else if (!ctx.dryRun) {
-        await waitUntil('restore_command is reloaded', deadline, async () => (await psqlQuery(ctx, cfg, "SELECT current_setting('restore_command') = '';"))[0]?.[0] === 't')
+        await waitUntil('restore_command is reloaded', deadline, async (timeoutMs) => (await psqlQuery(ctx, cfg, "SELECT current_setting('restore_command') = '';", {timeoutMs}))[0]?.[0] === 't')
       }
     }
-    const r = await pgCtlChange(ctx, cfg, 'promote', 'promote the standby and wait until it leaves recovery', {timeoutMs: remaining()})
+    const r = await pgCtlChange(ctx, cfg, 'promote', 'promote the standby and wait until it leaves recovery', {timeoutMs: deadline.budget('pg_ctl promote')})
     if (!ctx.dryRun) {
       if (r.exitCode !== 0 || r.timedOut) throw new StepFailedError(`pg_ctl promote failed: ${describeFailure(r)}`, 'check the server log')
-      await waitUntil('the server is writable (pg_is_in_recovery() = false)', deadline, async () => (await psqlQuery(ctx, cfg, 'SELECT pg_is_in_recovery();'))[0]?.[0] === 'f')
+      await waitUntil('the server is writable (pg_is_in_recovery() = false)', deadline, async (timeoutMs) => (await psqlQuery(ctx, cfg, 'SELECT pg_is_in_recovery();', {timeoutMs}))[0]?.[0] === 'f')
     }
   } catch (error) {
     failure = error
   }
   if (restoreNeeded && plan.restore) {
     try {
-      await psqlChange(ctx, cfg, plan.restore, 'put restore_command back as it was')
+      // Losing the value is worse than overrunning: at least RESTORE_GRACE_MS for this one.
+      await psqlChange(ctx, cfg, plan.restore, 'put restore_command back as it was', {timeoutMs: Math.max(deadline.left(), RESTORE_GRACE_MS)})
     } catch (error) {
       if (!failure) throw error
       ctx.log.error(`could not restore restore_command: ${(error as Error).message}`)
     }
   }
   if (failure) throw failure
-  if (opts.checkpoint !== false) await psqlChange(ctx, cfg, 'CHECKPOINT;', 'checkpoint so the new timeline is on disk')
+  let note = ''
+  if (opts.checkpoint !== false) {
+    try {
+      await psqlChange(ctx, cfg, 'CHECKPOINT;', 'checkpoint so the new timeline is on disk', {timeoutMs: deadline.budget('CHECKPOINT')})
+    } catch (error) {
+      // Promoted already: a slow CHECKPOINT must not turn that into a failure (the server
+      // requests one of its own after promotion).
+      if (!(error instanceof PghaError)) throw error
+      ctx.log.warn(`promoted, but CHECKPOINT did not finish within ${deadline.bound}: ${error.message}`)
+      note = '; CHECKPOINT did not finish in time, the server checkpoints on its own'
+    }
+  }
 
   if (ctx.dryRun) return {changed: false, summary: `would promote the standby (${guardWhy})`, role: 'standby'}
-  return {changed: true, summary: `promoted to primary in ${Date.now() - started} ms (${guardWhy})`, role: 'primary', durationMs: Date.now() - started, guard: guardWhy}
+  return {changed: true, summary: `promoted to primary in ${Date.now() - started} ms (${guardWhy}${note})`, role: 'primary', durationMs: Date.now() - started, guard: guardWhy}
 }
