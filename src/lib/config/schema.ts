@@ -1,5 +1,6 @@
 import {z} from 'zod'
 import {parseCidr, parseIPv4} from './net.js'
+import {pgCtlSafe} from './pgctl-paths.js'
 import {parseDuration, parseSize} from './units.js'
 
 const duration = (dflt: string) =>
@@ -52,8 +53,9 @@ export const configSchema = z
       .strict(),
     postgres: z
       .object({
-        bindir: absPath.default('/usr/lib/postgresql/15/bin'),
-        datadir: absPath,
+        // pg_ctl puts these three into a /bin/sh command line (see pgctl-paths.ts).
+        bindir: pgCtlSafe(absPath).default('/usr/lib/postgresql/15/bin'),
+        datadir: pgCtlSafe(absPath),
         port: z.number().int().min(1).max(65535).default(5432),
         osUser: z.string().min(1).default('postgres'),
         socketDir: absPath.default('/var/run/postgresql'),
@@ -64,7 +66,7 @@ export const configSchema = z
         /** Bound for pg_ctl start/stop/promote and other slow steps. */
         stepTimeout: duration('60s'),
         /** pg_ctl -l: server output before the logging collector starts (default: <datadir>/pgha-server.log). */
-        logFile: absPath.optional(),
+        logFile: pgCtlSafe(absPath).optional(),
         /** postgresql.conf outside the datadir (Debian: /etc/postgresql/15/main/postgresql.conf); passed as -c config_file. */
         configFile: absPath.optional(),
       })

@@ -3,6 +3,7 @@ import type {Config} from '../config/schema.js'
 import {SafetyRefusal, StepFailedError} from '../errors.js'
 import {describeFailure, type SystemContext} from '../system/exec.js'
 import {listDataDir, pgCtlChange, pgCtlStatus, readServerMajor, serverLogFile, type StopMode} from '../system/pgctl.js'
+import {stepDeadline} from './deadline.js'
 import {roleFromFiles} from './detect-role.js'
 import type {StepOutcome} from './types.js'
 
@@ -31,10 +32,12 @@ function logTail(cfg: Config, lines = 5): string[] {
  * host answers for VIP-M (someone else is primary, so this node must rejoin), unless forced.
  */
 export async function ensureDbRunning(ctx: SystemContext, cfg: Config, opts: EnsureDbRunningOptions = {}): Promise<StepOutcome> {
-  const status = await pgCtlStatus(ctx, cfg)
+  // One bound for the whole step; the VIP-M check (arping) has its own and counts against it.
+  const deadline = stepDeadline(cfg.postgres.stepTimeout)
+  const status = await pgCtlStatus(ctx, cfg, {timeoutMs: deadline.budget('pg_ctl status', 10_000)})
   if (status.running) return {changed: false, summary: `PostgreSQL already running${status.pid ? ` (PID ${status.pid})` : ''}`, running: true}
 
-  const files = await listDataDir(ctx, cfg)
+  const files = await listDataDir(ctx, cfg, {timeoutMs: deadline.budget('listing the data directory', 10_000)})
   const role = roleFromFiles(files, await readServerMajor(ctx, cfg))
   if (role.role === 'primary' && opts.vipPrimaryTaken) {
     const answer = await opts.vipPrimaryTaken()
@@ -53,12 +56,13 @@ export async function ensureDbRunning(ctx: SystemContext, cfg: Config, opts: Ens
       'set postgres.configFile (Debian: /etc/postgresql/<version>/<cluster>/postgresql.conf)',
     )
   }
-  const r = await pgCtlChange(ctx, cfg, 'start', `start PostgreSQL as a ${role.role}`)
+  // Keep a moment for the pg_ctl status that confirms the start.
+  const r = await pgCtlChange(ctx, cfg, 'start', `start PostgreSQL as a ${role.role}`, {timeoutMs: Math.max(1000, deadline.budget('pg_ctl start') - 500)})
   if (ctx.dryRun) return {changed: false, summary: `would start PostgreSQL (${role.role})`, running: false, role: role.role}
   if (r.exitCode !== 0 || r.timedOut) {
     throw new StepFailedError(`PostgreSQL did not start: ${describeFailure(r)}`, `see ${serverLogFile(cfg.postgres)}`, logTail(cfg))
   }
-  const after = await pgCtlStatus(ctx, cfg)
+  const after = await pgCtlStatus(ctx, cfg, {timeoutMs: Math.max(500, deadline.left())})
   if (!after.running) throw new StepFailedError('pg_ctl start returned but no server runs', `see ${serverLogFile(cfg.postgres)}`, logTail(cfg))
   return {changed: true, summary: `started PostgreSQL as a ${role.role}${after.pid ? ` (PID ${after.pid})` : ''} in ${r.durationMs} ms`, running: true, role: role.role}
 }
@@ -66,9 +70,10 @@ export async function ensureDbRunning(ctx: SystemContext, cfg: Config, opts: Ens
 /** Stop PostgreSQL if it runs; bounded by postgres.stepTimeout. */
 export async function ensureDbStopped(ctx: SystemContext, cfg: Config, opts: {mode?: Extract<StopMode, 'fast' | 'immediate'>} = {}): Promise<StepOutcome> {
   const mode = opts.mode ?? 'fast'
-  const status = await pgCtlStatus(ctx, cfg)
+  const deadline = stepDeadline(cfg.postgres.stepTimeout)
+  const status = await pgCtlStatus(ctx, cfg, {timeoutMs: deadline.budget('pg_ctl status', 10_000)})
   if (!status.running) return {changed: false, summary: 'PostgreSQL already stopped', running: false}
-  const r = await pgCtlChange(ctx, cfg, 'stop', `stop PostgreSQL (${mode})`, {mode})
+  const r = await pgCtlChange(ctx, cfg, 'stop', `stop PostgreSQL (${mode})`, {mode, timeoutMs: deadline.budget(`pg_ctl stop -m ${mode}`)})
   if (ctx.dryRun) return {changed: false, summary: `would stop PostgreSQL (${mode})`, running: true}
   if (r.exitCode !== 0 || r.timedOut) {
     throw new StepFailedError(`PostgreSQL did not stop: ${describeFailure(r)}`, mode === 'fast' ? 'retry with --mode immediate' : 'check the server log')

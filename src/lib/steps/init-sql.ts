@@ -49,11 +49,15 @@ export function roleSql(n: HeartbeatNames): string {
   return `DO $pgha$
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${sqlLiteral(n.user)}) THEN
-    CREATE ROLE ${u} LOGIN;
+    CREATE ROLE ${u} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+  ELSIF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${sqlLiteral(n.user)}
+                  AND (rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls)) THEN
+    -- Checked by init before; repeated here so a role changed meanwhile is never weakened.
+    RAISE EXCEPTION 'pgha: role % has SUPERUSER, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS; init does not strip attributes', ${sqlLiteral(n.user)};
   END IF;
 END
 $pgha$;
-ALTER ROLE ${u} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION;
+ALTER ROLE ${u} LOGIN;
 GRANT pg_monitor TO ${u};
 GRANT EXECUTE ON FUNCTION pg_catalog.pg_promote(boolean, integer) TO ${u};
 -- PostgreSQL 15+: lets rejoin CHECKPOINT a freshly promoted source so pg_rewind sees its new timeline.

@@ -12,6 +12,7 @@ import {
   schemaProbeSql,
   schemaSql,
 } from './init-sql.js'
+import {parseRoleGuard, roleGuardClusterSql, roleGuardDatabaseSql, roleGuardRefusal} from './init-role-guard.js'
 import type {StepOutcome} from './types.js'
 
 export interface EnsureInitOptions {
@@ -37,8 +38,17 @@ async function probeState(ctx: SystemContext, cfg: Config, n: HeartbeatNames): P
     throw error
   }
   const [database, role, inRecovery] = row.map((v) => v === 't')
+  await refuseForeignRole(ctx, cfg, n, database)
   const schema = database ? (await psqlQuery(ctx, cfg, schemaProbeSql(n), {database: n.database}))[0]?.[0] === 't' : false
   return {database, role, schema, inRecovery}
+}
+
+/** Throws (exit 2) when heartbeat.user names a role init would have to weaken or take over. */
+async function refuseForeignRole(ctx: SystemContext, cfg: Config, n: HeartbeatNames, databaseExists: boolean): Promise<void> {
+  const clusterRow = (await psqlQuery(ctx, cfg, roleGuardClusterSql(n), {database: 'postgres'}))[0]
+  const databaseRow = clusterRow && databaseExists ? (await psqlQuery(ctx, cfg, roleGuardDatabaseSql(n), {database: n.database}))[0] : undefined
+  const refusal = roleGuardRefusal(n.user, parseRoleGuard(clusterRow, databaseRow))
+  if (refusal) throw refusal
 }
 
 /**

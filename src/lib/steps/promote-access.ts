@@ -3,6 +3,7 @@ import {PghaError, StepFailedError} from '../errors.js'
 import {describeFailure, type SystemContext} from '../system/exec.js'
 import {localEndpoint, pgErrorLine, withPgClient} from '../system/pg.js'
 import {pgCtlChange, psqlQuery} from '../system/pgctl.js'
+import type {Deadline} from './deadline.js'
 
 /**
  * The two ways the promotion step reaches the local server. Both read the same state and both
@@ -31,8 +32,8 @@ export interface ServerAccess {
   readonly name: 'psql' | 'heartbeat'
   /** Throws StepFailedError when the server does not answer within timeoutMs. */
   state(timeoutMs: number): Promise<ServerState>
-  /** Promote and wait until pg_is_in_recovery() is false, by `deadline` (epoch ms). */
-  promote(deadline: number): Promise<void>
+  /** Promote and wait until pg_is_in_recovery() is false, within the step's deadline. */
+  promote(deadline: Deadline): Promise<void>
 }
 
 /**
@@ -45,33 +46,38 @@ export const SERVER_STATE_SQL = `SELECT pg_catalog.pg_is_in_recovery(),
   COALESCE(sourcefile, '') LIKE '%postgresql.auto.conf'
 FROM pg_catalog.pg_settings WHERE name = 'restore_command';`
 
+/** Pure: hex (as SERVER_STATE_SQL sends it) → the exact text. */
+export function decodeHexText(hex: string | undefined): string {
+  const h = (hex ?? '').trim()
+  if (!/^(?:[0-9a-f]{2})*$/i.test(h)) throw new StepFailedError(`unexpected answer from PostgreSQL: ${JSON.stringify(h.slice(0, 40))} is not hex`, 'report this as a bug')
+  return Buffer.from(h, 'hex').toString('utf8')
+}
+
 /** Pure: one row of SERVER_STATE_SQL (as psql prints it: t/f, text) → ServerState. */
 export function parseServerState(row: string[] | undefined): ServerState {
   if (!row || row.length < 4) throw new StepFailedError('the server returned no state row', 'check the server log')
   return {
     inRecovery: row[0] === 't',
     major: Number(row[1]),
-    restoreCommand: {value: Buffer.from(row[2], 'hex').toString('utf8'), fromAutoConf: row[3] === 't'},
+    restoreCommand: {value: decodeHexText(row[2]), fromAutoConf: row[3] === 't'},
     canPgPromote: true,
   }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** Poll `check` every 100 ms until true or the deadline; a failing query counts as "not yet". */
-export async function waitUntil(what: string, deadline: number, check: () => Promise<boolean>): Promise<void> {
+/** Poll `check` every 100 ms until true or out of time; a failing query counts as "not yet". */
+export async function waitUntil(what: string, deadline: Deadline, check: (timeoutMs: number) => Promise<boolean>): Promise<void> {
   for (;;) {
     try {
-      if (await check()) return
+      if (await check(deadline.budget(`checking ${what}`, 5000))) return
     } catch (error) {
       if (!(error instanceof PghaError)) throw error // a failed query: the server may be mid-restart
     }
-    if (Date.now() >= deadline) throw new StepFailedError(`timed out waiting until ${what}`, 'check the server log; raise postgres.stepTimeout if the server is just slow')
-    await sleep(100)
+    if (deadline.left() <= 100) throw new StepFailedError(`timed out waiting until ${what}`, 'check the server log; raise postgres.stepTimeout if the server is just slow')
+    await sleep(Math.min(100, deadline.left()))
   }
 }
-
-const left = (deadline: number) => Math.max(1, deadline - Date.now())
 
 export function psqlAccess(ctx: SystemContext, cfg: Config): ServerAccess {
   return {
@@ -80,11 +86,11 @@ export function psqlAccess(ctx: SystemContext, cfg: Config): ServerAccess {
       return parseServerState((await psqlQuery(ctx, cfg, SERVER_STATE_SQL, {timeoutMs}))[0])
     },
     async promote(deadline) {
-      const r = await pgCtlChange(ctx, cfg, 'promote', 'promote the standby and wait until it leaves recovery', {timeoutMs: left(deadline)})
+      const r = await pgCtlChange(ctx, cfg, 'promote', 'promote the standby and wait until it leaves recovery', {timeoutMs: deadline.budget('pg_ctl promote')})
       if (ctx.dryRun) return
       if (r.exitCode !== 0 || r.timedOut) throw new StepFailedError(`pg_ctl promote failed: ${describeFailure(r)}`, 'check the server log')
-      await waitUntil('the server is writable (pg_is_in_recovery() = false)', deadline, async () => {
-        return (await psqlQuery(ctx, cfg, 'SELECT pg_is_in_recovery();', {timeoutMs: Math.min(5000, left(deadline))}))[0]?.[0] === 'f'
+      await waitUntil('the server is writable (pg_is_in_recovery() = false)', deadline, async (timeoutMs) => {
+        return (await psqlQuery(ctx, cfg, 'SELECT pg_is_in_recovery();', {timeoutMs}))[0]?.[0] === 'f'
       })
     },
   }
@@ -110,10 +116,11 @@ export function heartbeatAccess(cfg: Config): ServerAccess {
       }
     },
     async promote(deadline) {
-      const waitSeconds = Math.max(1, Math.floor(left(deadline) / 1000))
+      const timeoutMs = deadline.budget('pg_promote')
+      const waitSeconds = Math.max(1, Math.floor(timeoutMs / 1000))
       let promoted: boolean
       try {
-        promoted = await withPgClient(cfg, localEndpoint(cfg), {timeoutMs: left(deadline)}, async (c) => {
+        promoted = await withPgClient(cfg, localEndpoint(cfg), {timeoutMs}, async (c) => {
           return (await c.query<{ok: boolean}>('SELECT pg_catalog.pg_promote(true, $1) AS ok', [waitSeconds])).rows[0].ok
         })
       } catch (error) {

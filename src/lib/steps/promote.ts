@@ -1,15 +1,19 @@
 import type {Config} from '../config/schema.js'
-import {SafetyRefusal, StepFailedError} from '../errors.js'
+import {PghaError, SafetyRefusal, StepFailedError} from '../errors.js'
 import {describeFailure, type SystemContext} from '../system/exec.js'
 import {fencePower} from '../system/fence.js'
 import {arpDuplicateCheck, addressOf} from '../system/net.js'
 import {pgCtlChange, pgCtlStatus, psqlChange, sqlLiteral} from '../system/pgctl.js'
 import {makePromoteGuard} from './guards.js'
+import {Deadline, stepDeadline} from './deadline.js'
 import {heartbeatAccess, psqlAccess, type RestoreCommandSetting, type ServerAccess, type ServerState, waitUntil} from './promote-access.js'
 import type {StepOutcome} from './types.js'
 import {CLAIM_DAD_MIN_MS} from './vip.js'
 
 export type {RestoreCommandSetting} from './promote-access.js'
+
+/** Time putting restore_command back always gets, even when the step is out of time. */
+const RESTORE_GRACE_MS = 2000
 
 /**
  * The one promotion step, used by `pgha promote`, the watch loop and switchover. They differ
@@ -80,14 +84,14 @@ export function switchesRestoreOff(policy: RestoreCommandPolicy, cfg: Config, st
  */
 export async function ensurePromoted(ctx: SystemContext, cfg: Config, opts: EnsurePromotedOptions): Promise<StepOutcome> {
   const started = Date.now()
-  const deadline = started + cfg.postgres.stepTimeout
-  const left = () => Math.max(1, deadline - Date.now())
+  // One deadline for the whole step; the guard's calls (fence.timeout, arping) count against it.
+  const deadline = stepDeadline(cfg.postgres.stepTimeout)
   const policy = opts.restoreCommand ?? 'off'
 
   const status = await pgCtlStatus(ctx, cfg)
   if (!status.running) throw new StepFailedError('PostgreSQL is not running; promotion needs a running standby', 'start it first (pgha start-db)')
   let access = opts.via === 'heartbeat' && !ctx.dryRun ? heartbeatAccess(cfg) : psqlAccess(ctx, cfg)
-  let read = await readState(access, Math.min(5000, left()))
+  let read = await readState(access, deadline, 5000)
   if (access.name === 'heartbeat') {
     const s = read.state
     const why = !s ? read.error : !s.canPgPromote ? `role ${cfg.postgres.heartbeat.user} may not execute pg_promote (run pgha init)`
@@ -95,12 +99,15 @@ export async function ensurePromoted(ctx: SystemContext, cfg: Config, opts: Ensu
     if (why) {
       ctx.log.warn(`promoting through psql: ${why}`)
       access = psqlAccess(ctx, cfg)
-      read = await readState(access, Math.min(15_000, left()))
+      read = await readState(access, deadline, 15_000)
     }
   }
   const state = read.state
   if (!state) {
-    throw new StepFailedError(`PostgreSQL runs (PID ${status.pid ?? '?'}) but does not answer (${read.error}): not promoting a server whose state is unknown`, 'check the server (frozen? overloaded?) and its log, then run pgha promote again')
+    throw new StepFailedError(
+      `PostgreSQL runs (PID ${status.pid ?? '?'}) but is not answering (${read.error}); nothing was promoted`,
+      'the server may be frozen or overloaded: check it (ps, the server log) before promoting',
+    )
   }
   if (!state.inRecovery) return {changed: false, summary: 'already primary (not in recovery); nothing to promote', role: 'primary'}
   await opts.confirm?.()
@@ -119,13 +126,13 @@ export async function ensurePromoted(ctx: SystemContext, cfg: Config, opts: Ensu
   let failure: unknown
   try {
     if (plan.disable) {
-      await psqlChange(ctx, cfg, plan.disable, 'disable restore_command so a dead archive cannot stall the end of recovery', {timeoutMs: left()})
+      await psqlChange(ctx, cfg, plan.disable, 'disable restore_command so a dead archive cannot stall the end of recovery', {timeoutMs: deadline.budget('disabling restore_command')})
       restoreNeeded = true
       if (plan.restartBeforePromote) {
-        const r = await pgCtlChange(ctx, cfg, 'restart', `restart to apply restore_command = '' (PostgreSQL ${state.major} < 14)`, {mode: 'fast', timeoutMs: left()})
+        const r = await pgCtlChange(ctx, cfg, 'restart', `restart to apply restore_command = '' (PostgreSQL ${state.major} < 14)`, {mode: 'fast', timeoutMs: deadline.budget('pg_ctl restart')})
         if (r.exitCode !== 0 || r.timedOut) throw new StepFailedError(`restart before promotion failed: ${describeFailure(r)}`, 'check the server log')
       } else if (!ctx.dryRun) {
-        await waitUntil('restore_command is reloaded', deadline, async () => (await psqlAccess(ctx, cfg).state(Math.min(5000, left()))).restoreCommand.value === '')
+        await waitUntil('restore_command is reloaded', deadline, async (timeoutMs) => (await psqlAccess(ctx, cfg).state(timeoutMs)).restoreCommand.value === '')
       }
     }
     await access.promote(deadline)
@@ -135,24 +142,35 @@ export async function ensurePromoted(ctx: SystemContext, cfg: Config, opts: Ensu
   if (restoreNeeded && plan.restore) {
     try {
       // Past the deadline too: leaving restore_command off would be worse than a late step.
-      await psqlChange(ctx, cfg, plan.restore, 'put restore_command back as it was', {timeoutMs: Math.max(5000, left())})
+      await psqlChange(ctx, cfg, plan.restore, 'put restore_command back as it was', {timeoutMs: Math.max(deadline.left(), RESTORE_GRACE_MS)})
     } catch (error) {
       if (!failure) throw error
       ctx.log.error(`could not restore restore_command: ${(error as Error).message}`)
     }
   }
   if (failure) throw failure
-  if (opts.checkpoint !== false) await psqlChange(ctx, cfg, 'CHECKPOINT;', 'checkpoint so the new timeline is on disk', {timeoutMs: Math.max(5000, left())})
+  let note = ''
+  if (opts.checkpoint !== false) {
+    try {
+      await psqlChange(ctx, cfg, 'CHECKPOINT;', 'checkpoint so the new timeline is on disk', {timeoutMs: deadline.budget('CHECKPOINT')})
+    } catch (error) {
+      // Promoted already: a slow CHECKPOINT must not turn that into a failure (the server
+      // requests one of its own after promotion).
+      if (!(error instanceof PghaError)) throw error
+      ctx.log.warn(`promoted, but CHECKPOINT did not finish within ${deadline.bound}: ${error.message}`)
+      note = '; CHECKPOINT did not finish in time, the server checkpoints on its own'
+    }
+  }
 
   if (ctx.dryRun) return {changed: false, summary: `would promote the standby (${guardWhy})`, role: 'standby'}
   const ms = Date.now() - started
-  return {changed: true, summary: `promoted to primary in ${ms} ms through ${access.name === 'heartbeat' ? 'pg_promote' : 'pg_ctl promote'} (${guardWhy})`, role: 'primary', durationMs: ms, guard: guardWhy}
+  return {changed: true, summary: `promoted to primary in ${ms} ms through ${access.name === 'heartbeat' ? 'pg_promote' : 'pg_ctl promote'} (${guardWhy}${note})`, role: 'primary', durationMs: ms, guard: guardWhy}
 }
 
 /** The server's state, or why it could not be read in time. */
-async function readState(access: ServerAccess, timeoutMs: number): Promise<{state?: ServerState; error?: string}> {
+async function readState(access: ServerAccess, deadline: Deadline, capMs: number): Promise<{state?: ServerState; error?: string}> {
   try {
-    return {state: await access.state(timeoutMs)}
+    return {state: await access.state(deadline.budget(`asking the server through ${access.name}`, capMs))}
   } catch (error) {
     return {error: (error as Error).message.split('\n')[0]}
   }

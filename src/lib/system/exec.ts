@@ -2,9 +2,13 @@ import {execa} from 'execa'
 import type {Logger} from '../log.js'
 import {silentLogger} from '../log.js'
 import {redact, registerSecret, registerSecretEnv} from './redact.js'
+import {signalGroup, trackGroup} from './child-groups.js'
 
 export interface RunOptions {
-  /** Hard bound: the child is killed (TERM, then KILL 1 s later) when it runs longer. */
+  /**
+   * Hard bound: when the child runs longer its whole process group is killed (TERM, then KILL
+   * 250 ms later) — runuser/sudo and what they started — so the call returns within it.
+   */
   timeoutMs: number
   /** Sent on stdin; the way secrets reach a child (never argv). */
   input?: string
@@ -50,6 +54,9 @@ export function wrapArgv(argv: string[], opts: Pick<RunOptions, 'asUser' | 'priv
   return argv
 }
 
+/** Grace between TERM and KILL of a timed-out process group. */
+export const KILL_GRACE_MS = 250
+
 export const realExec: Exec = {
   async run(argv, opts) {
     const full = wrapArgv(argv, opts)
@@ -57,9 +64,11 @@ export const realExec: Exec = {
     registerSecretEnv(opts.env)
     for (const s of opts.secrets ?? []) registerSecret(s)
     const started = performance.now()
-    const r = await execa(full[0], full.slice(1), {
-      timeout: opts.timeoutMs,
-      forceKillAfterDelay: 1000,
+    // Own process group, killed as a whole on timeout: killing only the direct child is not
+    // enough — runuser waits 2 s after a TERM before it kills its child, and a grandchild
+    // that keeps our pipes open would hold the call until it exits on its own.
+    const sub = execa(full[0], full.slice(1), {
+      detached: true,
       input: opts.input,
       stdin: opts.input === undefined ? 'ignore' : undefined,
       env: opts.env,
@@ -69,6 +78,17 @@ export const realExec: Exec = {
       stripFinalNewline: true,
       encoding: 'utf8',
     })
+    trackGroup(sub.pid, sub)
+    let timedOut = false
+    let kill: NodeJS.Timeout | undefined
+    const term = setTimeout(() => {
+      timedOut = true
+      signalGroup(sub.pid, 'SIGTERM')
+      kill = setTimeout(() => signalGroup(sub.pid, 'SIGKILL'), KILL_GRACE_MS)
+    }, Math.max(1, opts.timeoutMs))
+    const r = await sub
+    clearTimeout(term)
+    clearTimeout(kill)
     const durationMs = Math.round(performance.now() - started)
     const notFound = (r as {code?: string}).code === 'ENOENT'
     return {
@@ -76,7 +96,7 @@ export const realExec: Exec = {
       exitCode: typeof r.exitCode === 'number' ? r.exitCode : notFound ? 127 : -1,
       stdout: redact(String(r.stdout ?? '')),
       stderr: redact(notFound ? `${full[0]}: command not found` : String(r.stderr ?? '')),
-      timedOut: Boolean(r.timedOut),
+      timedOut,
       durationMs,
     }
   },

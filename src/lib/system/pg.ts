@@ -168,11 +168,25 @@ export async function withPgClient<T>(cfg: Config, endpoint: PgEndpoint, opts: P
   const client = new pg.Client(clientConfig(cfg, endpoint, opts))
   // Without a listener an 'error' after a dead socket would crash the process.
   client.on('error', () => undefined)
+  // The per-phase timeouts (connect, each query) could add up; this bounds the whole call.
+  const totalMs = Math.max(100, opts.timeoutMs)
+  let timer: NodeJS.Timeout | undefined
+  const overall = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      ;(client as unknown as {connection?: {stream?: {destroy(): void}}}).connection?.stream?.destroy()
+      reject(new Error(`no answer from ${describeEndpoint(endpoint)} within ${totalMs} ms`))
+    }, totalMs)
+    timer.unref()
+  })
+  overall.catch(() => undefined)
   try {
-    await client.connect()
-    return await fn(client)
+    return await Promise.race([(async () => {
+      await client.connect()
+      return fn(client)
+    })(), overall])
   } finally {
-    await closeClient(client)
+    clearTimeout(timer)
+    await closeClient(client, 200)
   }
 }
 

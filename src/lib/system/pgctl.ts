@@ -14,8 +14,11 @@ export type PgSettings = Config['postgres']
 export type PgCtlAction = 'start' | 'stop' | 'restart' | 'status' | 'promote'
 export type StopMode = 'smart' | 'fast' | 'immediate'
 
-/** Slack on top of pg_ctl's own -t so pg_ctl reports its timeout before we kill it. */
-export const PGCTL_SLACK_MS = 5000
+/**
+ * Taken off pg_ctl's own -t (inside the caller's timeout, not on top of it) so pg_ctl reports
+ * its timeout before we kill it, and the whole call still ends within the timeout given.
+ */
+export const PGCTL_SLACK_MS = 1000
 
 export function binary(pgs: Pick<PgSettings, 'bindir'>, name: string): string {
   return join(pgs.bindir, name)
@@ -120,8 +123,8 @@ export function pgFailure(r: RunResult): string {
 
 const asOsUser = (cfg: Config) => ({asUser: cfg.postgres.osUser})
 
-export async function pgCtlStatus(ctx: SystemContext, cfg: Config): Promise<{running: boolean; pid?: number; detail: string; exitCode: number}> {
-  const r = await ctx.probe(pgCtlArgv(cfg.postgres, 'status'), {...asOsUser(cfg), timeoutMs: 10_000, env: {LC_MESSAGES: 'C'}})
+export async function pgCtlStatus(ctx: SystemContext, cfg: Config, opts: {timeoutMs?: number} = {}): Promise<{running: boolean; pid?: number; detail: string; exitCode: number}> {
+  const r = await ctx.probe(pgCtlArgv(cfg.postgres, 'status'), {...asOsUser(cfg), timeoutMs: opts.timeoutMs ?? 10_000, env: {LC_MESSAGES: 'C'}})
   if (r.exitCode !== 0 && r.exitCode !== 3) {
     throw new StepFailedError(`cannot tell whether PostgreSQL runs: ${describeFailure(r)}`, `check postgres.datadir (${cfg.postgres.datadir}) and postgres.osUser (${cfg.postgres.osUser})`)
   }
@@ -131,7 +134,8 @@ export async function pgCtlStatus(ctx: SystemContext, cfg: Config): Promise<{run
 /** A mutating pg_ctl action (start/stop/restart/promote), recorded under --dry-run. */
 export function pgCtlChange(ctx: SystemContext, cfg: Config, action: Exclude<PgCtlAction, 'status'>, why: string, opts: {timeoutMs?: number; mode?: StopMode} = {}): Promise<RunResult> {
   const timeoutMs = opts.timeoutMs ?? cfg.postgres.stepTimeout
-  return ctx.change(pgCtlArgv(cfg.postgres, action, {...opts, timeoutMs}), {...asOsUser(cfg), timeoutMs: timeoutMs + PGCTL_SLACK_MS, env: {LC_MESSAGES: 'C'}}, why)
+  const waitMs = Math.max(1000, timeoutMs - PGCTL_SLACK_MS)
+  return ctx.change(pgCtlArgv(cfg.postgres, action, {...opts, timeoutMs: waitMs}), {...asOsUser(cfg), timeoutMs, env: {LC_MESSAGES: 'C'}}, why)
 }
 
 /** Read-only SQL via psql (runs under --dry-run too). Throws StepFailedError on failure. */
@@ -162,7 +166,7 @@ export async function psqlChange(
 }
 
 /** File names in the data directory (read directly when we may, else `ls` as the OS user). */
-export async function listDataDir(ctx: SystemContext, cfg: Config): Promise<string[]> {
+export async function listDataDir(ctx: SystemContext, cfg: Config, opts: {timeoutMs?: number} = {}): Promise<string[]> {
   try {
     return readdirSync(cfg.postgres.datadir)
   } catch (error) {
@@ -170,7 +174,7 @@ export async function listDataDir(ctx: SystemContext, cfg: Config): Promise<stri
     if (code === 'ENOENT') throw new StepFailedError(`data directory ${cfg.postgres.datadir} does not exist`, 'fix postgres.datadir or create the cluster (initdb / pg_basebackup)')
     if (code !== 'EACCES' && code !== 'EPERM') throw error
   }
-  const r = await ctx.probe(['ls', '-1A', cfg.postgres.datadir], {...asOsUser(cfg), timeoutMs: 10_000})
+  const r = await ctx.probe(['ls', '-1A', cfg.postgres.datadir], {...asOsUser(cfg), timeoutMs: opts.timeoutMs ?? 10_000})
   if (r.exitCode !== 0) throw new StepFailedError(`cannot list ${cfg.postgres.datadir}: ${describeFailure(r)}`, 'run pgha as root or as postgres.osUser')
   return r.stdout.split('\n').filter(Boolean)
 }
@@ -201,8 +205,8 @@ export async function readServerMajor(ctx: SystemContext, cfg: Config): Promise<
   return parsePgVersionFile(await readDataFile(ctx, cfg, 'PG_VERSION'))
 }
 
-export async function pgControldata(ctx: SystemContext, cfg: Config): Promise<Record<string, string>> {
-  const r = await ctx.probe(pgControldataArgv(cfg.postgres), {...asOsUser(cfg), timeoutMs: 10_000, env: {LC_ALL: 'C'}})
+export async function pgControldata(ctx: SystemContext, cfg: Config, opts: {timeoutMs?: number} = {}): Promise<Record<string, string>> {
+  const r = await ctx.probe(pgControldataArgv(cfg.postgres), {...asOsUser(cfg), timeoutMs: opts.timeoutMs ?? 10_000, env: {LC_ALL: 'C'}})
   if (r.exitCode !== 0) throw new StepFailedError(`pg_controldata failed: ${describeFailure(r)}`, 'check postgres.bindir and postgres.datadir')
   return parseControldata(r.stdout)
 }
