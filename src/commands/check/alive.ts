@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {parseDuration} from '../../lib/config/units.js'
+import {formatDuration, parseDuration} from '../../lib/config/units.js'
 import {UsageError} from '../../lib/errors.js'
 import {CheckCommand} from '../../lib/ha/check-command.js'
 import {aliveCheck} from '../../lib/ha/nagios.js'
@@ -16,10 +16,11 @@ export default class CheckAlive extends CheckCommand<typeof CheckAlive> {
   }
 
   async run() {
-    const cfg = await this.pghaConfig()
     const crit = parseDuration(this.flags['max-age'])
     const warn = this.flags['warn-age'] === undefined ? (crit === undefined ? undefined : Math.floor(crit / 2)) : parseDuration(this.flags['warn-age'])
     if (crit === undefined || warn === undefined) throw new UsageError('--max-age/--warn-age must be durations', 'use e.g. 60s, 2m')
+    if (warn >= crit) throw new UsageError(`--warn-age ${formatDuration(warn)} must be less than --max-age ${formatDuration(crit)}`, 'WARNING has to come before CRITICAL; e.g. --warn-age 30s --max-age 60s')
+    const cfg = await this.pghaConfig()
     const s = readWatchState(cfg.stateDir)
     if (!s) return this.finish(aliveCheck(undefined, warn, crit, `no state file ${cfg.stateDir}/state.json: pgha watch has not run on ${cfg.node.name}`))
     const runs = watchProcessRuns(s.pid) ? `PID ${s.pid}` : `PID ${s.pid} not running`

@@ -84,10 +84,8 @@ function readPassword(file: string, want: Parameters<typeof lookupPgpass>[1]): s
   return lookupPgpass(parsePgpass(text), want)
 }
 
-/** Pure: strip the prefix from "a.b.c.d/nn". */
-export function hostOf(cidrOrAddress: string): string {
-  return cidrOrAddress.split('/')[0]
-}
+/** Pure: strip the prefix from "a.b.c.d/nn" (the config's one address parser does it). */
+export {addressOf as hostOf} from '../config/net.js'
 
 export function localEndpoint(cfg: Config): PgEndpoint {
   return {kind: 'socket', dir: cfg.postgres.socketDir, port: cfg.postgres.port}
