@@ -10,6 +10,13 @@ export interface UnitLimits {
 }
 const unitLimits = new WeakMap<z.ZodTypeAny, UnitLimits>()
 export const limitsOf = (s: z.ZodTypeAny): UnitLimits | undefined => unitLimits.get(s)
+/** A readable type name for refined strings ("IPv4 address"), for the generated docs. */
+const typeLabels = new WeakMap<z.ZodTypeAny, string>()
+export const typeLabelOf = (s: z.ZodTypeAny): string | undefined => typeLabels.get(s)
+const labelled = <T extends z.ZodTypeAny>(s: T, label: string): T => {
+  typeLabels.set(s, label)
+  return s
+}
 
 /** Node timers overflow above 2^31-1 ms (about 24.8 days) and then fire at once; every duration max stays below. */
 export const TIMER_MAX_MS = 2 ** 31 - 1
@@ -33,7 +40,7 @@ const duration = (dflt: string, min: string, max: string) => {
       return ms
     })
   unitLimits.set(s, {kind: 'duration', min: lo, max: hi})
-  return s
+  return labelled(s, 'duration')
 }
 
 const size = (dflt: string, min: string, max: string) => {
@@ -55,7 +62,7 @@ const size = (dflt: string, min: string, max: string) => {
       return n
     })
   unitLimits.set(s, {kind: 'size', min: lo, max: hi})
-  return s
+  return labelled(s, 'size')
 }
 
 // eslint-disable-next-line no-control-regex
@@ -67,41 +74,41 @@ const refineText = <T extends z.ZodString>(t: T, what: string) =>
     if (r !== true) ctx.addIssue({code: z.ZodIssueCode.custom, message: r.message})
   })
 
-const ipv4 = z.string().refine((s) => parseIPv4(s) !== undefined, (s) => ({message: `expected an IPv4 address like 192.0.2.11 (four numbers 0-255, no leading zeros), found ${JSON.stringify(s)}`}))
-const cidr = z.string().refine((s) => parseCidr(s) !== undefined, (s) => ({message: `expected an IPv4 address with prefix like 192.0.2.100/24 (prefix 1-32, no leading zeros), found ${JSON.stringify(s)}`}))
+const ipv4 = labelled(z.string().refine((s) => parseIPv4(s) !== undefined, (s) => ({message: `expected an IPv4 address like 192.0.2.11 (four numbers 0-255, no leading zeros), found ${JSON.stringify(s)}`})), 'IPv4 address')
+const cidr = labelled(z.string().refine((s) => parseCidr(s) !== undefined, (s) => ({message: `expected an IPv4 address with prefix like 192.0.2.100/24 (prefix 1-32, no leading zeros), found ${JSON.stringify(s)}`})), 'IPv4 address/prefix')
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'expected a name of letters, digits, "-", "_" or "." (1-63, starting with a letter or digit)')
-const absPath = refineText(z.string(), 'a path').refine((s) => s.startsWith('/'), (s) => ({message: `expected an absolute path, found ${JSON.stringify(s)}`}))
+const absPath = labelled(refineText(z.string(), 'a path').refine((s) => s.startsWith('/'), (s) => ({message: `expected an absolute path, found ${JSON.stringify(s)}`})), 'absolute path')
 const lagLimit = (age: string, bytes: string) =>
   z.object({maxAge: duration(age, '1s', '168h'), maxBytes: size(bytes, '0', '1TB')}).strict().default({})
 
 /** Linux accepts 1-15 bytes, not "." or "..", no "/", ":" or whitespace; a leading "-" would read as an option to ip/arping. */
 export const IFNAME = /^[A-Za-z0-9_.@-]{1,15}$/
-const ifname = z.string().superRefine((s, ctx) => {
+const ifname = labelled(z.string().superRefine((s, ctx) => {
   const bad = (why: string) => ctx.addIssue({code: z.ZodIssueCode.custom, message: `${JSON.stringify(s)} is not a network interface name: ${why}; use the name \`ip link\` shows, like eth0`})
   if (s.length === 0 || s.length > 15) bad('it must be 1-15 characters')
   else if (s === '.' || s === '..') bad('"." and ".." are not allowed')
   else if (s.startsWith('-')) bad('it must not start with "-"')
   else if (!IFNAME.test(s)) bad('only letters, digits, "_", ".", "@" and "-" are allowed')
-})
+}), 'interface name')
 
 /** A BMC host name or address: no whitespace or control characters; all-digit forms must be valid IPv4. */
-const bmcAddress = z.string().superRefine((s, ctx) => {
+const bmcAddress = labelled(z.string().superRefine((s, ctx) => {
   const bad = (why: string) => ctx.addIssue({code: z.ZodIssueCode.custom, message: `${JSON.stringify(s)} ${why}; use the BMC's IPv4 address or host name`})
   if (CONTROL.test(s)) bad('contains control characters (newline, tab, ...)')
   else if (!/^[A-Za-z0-9._:-]{1,253}$/.test(s)) bad('is not a host name or address (letters, digits, ".", "-", ":" only)')
   else if (s.startsWith('-')) bad('must not start with "-"')
   else if (/^[\d.]+$/.test(s) && parseIPv4(s) === undefined) bad('is not a valid IPv4 address (four numbers 0-255, no leading zeros)')
-})
+}), 'host name or IPv4 address')
 
 /** Keys pgha puts on the fence agent's stdin itself; fence.options must not override them. */
 export const RESERVED_FENCE_OPTIONS = ['action', 'option']
-const fenceOptions = z.record(z.string()).superRefine((rec, ctx) => {
+const fenceOptions = labelled(z.record(z.string()).superRefine((rec, ctx) => {
   for (const [k, v] of Object.entries(rec)) {
     if (RESERVED_FENCE_OPTIONS.includes(k)) ctx.addIssue({code: z.ZodIssueCode.custom, path: [k], message: 'pgha sets the action itself (off, on, status); remove this key'})
     else if (!/^[A-Za-z0-9_-]{1,64}$/.test(k)) ctx.addIssue({code: z.ZodIssueCode.custom, path: [k], message: `option name ${JSON.stringify(k)} must be 1-64 letters, digits, "_" or "-"`})
     else if (CONTROL.test(v)) ctx.addIssue({code: z.ZodIssueCode.custom, path: [k], message: `value must not contain control characters (newline, tab, ...): the fence-agents stdin protocol is one key=value per line`})
   }
-})
+}), 'mapping of name: string')
 
 export const configSchema = z
   .object({
