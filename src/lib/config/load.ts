@@ -42,7 +42,11 @@ function keysAt(path: (string | number)[]): string[] {
   return s instanceof z.ZodObject ? Object.keys(s.shape) : []
 }
 
-const keyPath = (path: (string | number)[]) => (path.length === 0 ? '(top level)' : path.join('.'))
+// eslint-disable-next-line no-control-regex
+const segment = (p: string | number) => (/[\u0000-\u001f\u007f]/.test(String(p)) ? JSON.stringify(String(p)) : String(p))
+/** A key path as printed: dotted, a segment with control characters JSON-quoted so a problem stays one line. */
+export const formatKeyPath = (path: (string | number)[]) => (path.length === 0 ? '(top level)' : path.map(segment).join('.'))
+const keyPath = formatKeyPath
 
 function describeFound(v: unknown): string {
   if (v === undefined) return 'nothing'
@@ -67,7 +71,7 @@ export function formatIssues(issues: z.ZodIssue[], raw: unknown): string[] {
       for (const k of i.keys) {
         const guess = didYouMean(k, known)
         const where = keyPath([...i.path, k])
-        out.push(`${where}: unknown key${guess ? ` (did you mean "${[...i.path, guess].join('.')}"?)` : ''}; expected one of: ${known.join(', ')}`)
+        out.push(`${where}: unknown key${guess ? ` (did you mean "${keyPath([...i.path, guess])}"?)` : ''}; expected one of: ${known.join(', ')}`)
       }
       continue
     }
