@@ -155,12 +155,12 @@ export function validateConfig(raw: unknown, filepath = '(inline)', opts: {check
   const parsed = configSchema.safeParse(raw)
   if (!parsed.success) {
     const lines = formatIssues(parsed.error.issues, raw)
-    throw new ConfigError(`config ${filepath} has ${lines.length} problem${lines.length === 1 ? '' : 's'}`, lines, 'fix the keys named above; see README "Configuration"')
+    throw new ConfigError(`config ${filepath} has ${lines.length} problem${lines.length === 1 ? '' : 's'}`, lines, 'fix the keys named above; see docs/configuration.md')
   }
   const problems = semanticProblems(parsed.data)
   if (opts.checkFiles !== false) problems.push(...fileProblems(parsed.data, opts.env))
   if (problems.length > 0) {
-    throw new ConfigError(`config ${filepath} has ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems, 'fix the keys named above; see README "Configuration"')
+    throw new ConfigError(`config ${filepath} has ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems, 'fix the keys named above; see docs/configuration.md')
   }
   return parsed.data
 }
