@@ -24,7 +24,8 @@ export function parseConfigText(text: string, filepath: string): unknown {
     try {
       return JSON.parse(text)
     } catch (error) {
-      const reason = (error as Error).message.replace(/\s+in JSON at position \d+.*$/s, '').replace(/^Unexpected token .*?, (".*") is not valid JSON$/s, 'unexpected text $1')
+      // V8 quotes a slice of the file after "is not valid JSON"; the position is enough.
+      const reason = (error as Error).message.replace(/\s+in JSON at position \d+.*$/s, '').replace(/, ".*" is not valid JSON$/s, '')
       const pos = /position (\d+)/.exec((error as Error).message)
       const where = pos ? lineColumn(text, Number(pos[1])) : lineColumn(text, text.length)
       throw new ConfigError(`cannot parse config ${filepath}: line ${where.line}, column ${where.col}: ${reason}`, [], 'fix the JSON syntax at that place')
