@@ -51,7 +51,9 @@ describe('config fuzz through the CLI', () => {
           writeFileSync(file, JSON.stringify(v.raw))
           const r = await pgha([...command, '--config', file], files)
           const lines = r.stderr.split('\n').map((l) => l.replace(/^ {2}- /, ''))
-          if (r.code !== 2 || !namesKey(lines, v.key)) failures.push(`#${i} ${v.kind} on ${v.key}: exit ${r.code}\n${r.stderr}${r.stdout}`)
+          // One line per problem: a control character in a value or key must not start a new line.
+          const stray = r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('pgha: ') && !l.startsWith('  - '))
+          if (r.code !== 2 || !namesKey(lines, v.key) || stray.length > 0) failures.push(`#${i} ${v.kind} on ${v.key}: exit ${r.code}\n${r.stderr}${r.stdout}`)
         }
       }
       await Promise.all(Array.from({length: PARALLEL}, worker))

@@ -55,6 +55,8 @@ describe('config fuzz (in-process, loadConfig)', () => {
       }
       assert.ok(err instanceof ConfigError, `${v.kind} on ${v.key} was accepted (or threw ${err})`)
       assert.equal(err.exitCode, EXIT.USAGE)
+      // eslint-disable-next-line no-control-regex
+      assert.ok(!(err.details ?? []).some((d) => /[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/.test(d)), `${v.kind} on ${v.key}: a problem line carries a raw control character: ${JSON.stringify(err.details)}`)
       assert.ok(namesKey(err.details ?? [], v.key), `${v.kind}: no problem line names ${v.key}:\n${[err.message, ...(err.details ?? [])].join('\n')}`)
     }
     for (const v of knownBadVariants(base)) await check(v)

@@ -8,6 +8,7 @@ import {readConfigFile} from './read.js'
 import {fileProblems} from './file-checks.js'
 import {type Config, configSchema} from './schema.js'
 import {didYouMean} from './suggest.js'
+import {quote} from './quote.js'
 
 export const SEARCH_PLACES = [
   'pgha.config.yaml',
@@ -43,7 +44,7 @@ function keysAt(path: (string | number)[]): string[] {
 }
 
 // eslint-disable-next-line no-control-regex
-const segment = (p: string | number) => (/[\u0000-\u001f\u007f]/.test(String(p)) ? JSON.stringify(String(p)) : String(p))
+const segment = (p: string | number) => (/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/.test(String(p)) ? quote(String(p)) : String(p))
 /** A key path as printed: dotted, a segment with control characters JSON-quoted so a problem stays one line. */
 export const formatKeyPath = (path: (string | number)[]) => (path.length === 0 ? '(top level)' : path.map(segment).join('.'))
 const keyPath = formatKeyPath
@@ -53,7 +54,7 @@ function describeFound(v: unknown): string {
   if (v === null) return 'null'
   if (Array.isArray(v)) return 'a list'
   if (typeof v === 'object') return 'a mapping'
-  return `${typeof v} ${JSON.stringify(v)}`
+  return `${typeof v} ${quote(v)}`
 }
 
 function valueAt(raw: unknown, path: (string | number)[]): unknown {
