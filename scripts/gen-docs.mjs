@@ -4,7 +4,7 @@
 //   docs/runbook.md        the warn/alert rules of the transition table + src/lib/core/runbook.ts
 //   docs/commands.md       `oclif readme` between <!-- commands --> and <!-- commandsstop -->
 //   docs/design.md         the mermaid diagram between <!-- fsm:start --> and <!-- fsm:end -->
-//   docs/configuration.md  renderConfigurationDoc() from the config schema, when it is built
+//   docs/configuration.md  renderConfigurationDoc() from the config schema
 // `--check` writes nothing and exits 1 naming every stale page. `--docs DIR` works on another
 // copy of docs/ (the freshness test uses it to prove the check can fail).
 import {spawnSync} from 'node:child_process'
@@ -52,19 +52,14 @@ function commandsPage(current) {
 
 const {renderRunbookDoc} = await import(dist('lib/core/runbook-doc.js'))
 const {renderTableMermaid} = await import(dist('lib/core/fsm-render.js'))
-const describeJs = join(root, 'dist/src/lib/config/describe.js')
+const {renderConfigurationDoc} = await import(dist('lib/config/describe.js'))
 
 const pages = [
   {file: 'runbook.md', render: () => renderRunbookDoc()},
   {file: 'commands.md', render: (cur) => commandsPage(cur)},
   {file: 'design.md', render: (cur) => replaceBetween(cur, '<!-- fsm:start -->', '<!-- fsm:end -->', '```mermaid\n' + renderTableMermaid() + '\n```', 'design.md')},
+  {file: 'configuration.md', render: () => renderConfigurationDoc()},
 ]
-if (existsSync(describeJs)) {
-  const {renderConfigurationDoc} = await import(pathToFileURL(describeJs).href)
-  pages.push({file: 'configuration.md', render: () => renderConfigurationDoc()})
-} else {
-  console.error('gen-docs: dist/src/lib/config/describe.js not built yet: docs/configuration.md skipped')
-}
 
 const stale = []
 for (const {file, render} of pages) {

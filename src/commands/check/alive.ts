@@ -1,4 +1,6 @@
 import {durationFlag} from '../../flags.js'
+import {formatDuration} from '../../lib/config/units.js'
+import {UsageError} from '../../lib/errors.js'
 import {CheckCommand} from '../../check-command.js'
 import {aliveFromLiveness} from '../../lib/status/nagios.js'
 import {watchLiveness} from '../../lib/status/watch-liveness.js'
@@ -15,9 +17,10 @@ export default class CheckAlive extends CheckCommand<typeof CheckAlive> {
   }
 
   async run() {
-    const cfg = await this.pghaConfig()
     const crit = this.flags['max-age']
     const warn = this.flags['warn-age'] ?? Math.floor(crit / 2)
+    if (warn >= crit) throw new UsageError(`--warn-age ${formatDuration(warn)} must be less than --max-age ${formatDuration(crit)}`, 'WARNING has to come before CRITICAL; e.g. --warn-age 30s --max-age 60s')
+    const cfg = await this.pghaConfig()
     // The same liveness answer as pgha status; freshness here is judged by --warn-age/--max-age.
     const live = watchLiveness(readStateFile(cfg.stateDir), cfg.node.name, crit)
     return this.finish(aliveFromLiveness(live, warn, crit))

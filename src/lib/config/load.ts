@@ -1,12 +1,15 @@
 import {cosmiconfig} from 'cosmiconfig'
-import {existsSync, readFileSync, statSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {resolve} from 'node:path'
 import {z} from 'zod'
 import {ConfigError} from '../errors.js'
-import {parseCidr, parseIPv4, sameSubnet} from './net.js'
+import {formatIPv4, parseCidr, parseIPv4, reservedAddresses, sameSubnet} from './net.js'
+import {readConfigFile} from './read.js'
+import {fileProblems} from './file-checks.js'
 import {type Config, configSchema} from './schema.js'
 import {didYouMean} from './suggest.js'
 import {registerSecret} from '../system/redact.js'
+import {quote} from './quote.js'
 
 export const SEARCH_PLACES = [
   'pgha.config.yaml',
@@ -41,14 +44,18 @@ function keysAt(path: (string | number)[]): string[] {
   return s instanceof z.ZodObject ? Object.keys(s.shape) : []
 }
 
-const keyPath = (path: (string | number)[]) => (path.length === 0 ? '(top level)' : path.join('.'))
+// eslint-disable-next-line no-control-regex
+const segment = (p: string | number) => (/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/.test(String(p)) ? quote(String(p)) : String(p))
+/** A key path as printed: dotted, a segment with control characters JSON-quoted so a problem stays one line. */
+export const formatKeyPath = (path: (string | number)[]) => (path.length === 0 ? '(top level)' : path.map(segment).join('.'))
+const keyPath = formatKeyPath
 
 function describeFound(v: unknown): string {
   if (v === undefined) return 'nothing'
   if (v === null) return 'null'
   if (Array.isArray(v)) return 'a list'
   if (typeof v === 'object') return 'a mapping'
-  return `${typeof v} ${JSON.stringify(v)}`
+  return `${typeof v} ${quote(v)}`
 }
 
 function valueAt(raw: unknown, path: (string | number)[]): unknown {
@@ -66,7 +73,7 @@ export function formatIssues(issues: z.ZodIssue[], raw: unknown): string[] {
       for (const k of i.keys) {
         const guess = didYouMean(k, known)
         const where = keyPath([...i.path, k])
-        out.push(`${where}: unknown key${guess ? ` (did you mean "${[...i.path, guess].join('.')}"?)` : ''}; expected one of: ${known.join(', ')}`)
+        out.push(`${where}: unknown key${guess ? ` (did you mean "${keyPath([...i.path, guess])}"?)` : ''}; expected one of: ${known.join(', ')}`)
       }
       continue
     }
@@ -107,7 +114,13 @@ export function semanticProblems(c: Config): string[] {
       }
     }
     if (vip.value === self || vip.value === peer) p.push(`network.${key}: ${vip.address} is a host address; a VIP must be a separate address`)
+    if (vip.value === gw) p.push(`network.${key}: ${vip.address} is the gateway; a VIP must be a separate address`)
+    const reserved = reservedAddresses(vip)
+    if (reserved && vip.value === reserved.network) p.push(`network.${key}: ${vip.address} is the network address of /${vip.prefix}; pick a host address inside ${formatIPv4(reserved.network)}/${vip.prefix}`)
+    if (reserved && vip.value === reserved.broadcast) p.push(`network.${key}: ${vip.address} is the broadcast address of /${vip.prefix}; pick a host address inside ${formatIPv4(reserved.network)}/${vip.prefix}`)
   }
+  if (gw === self) p.push(`network.gateway: ${c.network.gateway} is node.address; the gateway must be another device (the router both hosts reach)`)
+  if (gw === peer) p.push(`network.gateway: ${c.network.gateway} is peer.address; the gateway must be another device (the router both hosts reach)`)
   if (!sameSubnet(gw, self, vipM.prefix)) p.push(`network.gateway: ${c.network.gateway} is outside the subnet of node.address ${c.node.address}`)
   if (c.archive.mode !== 'none' && !c.archive.source) p.push(`archive.source: required when archive.mode is ${c.archive.mode}`)
   if (c.archive.mode === 'nfs' && c.archive.source && !/^[^:\s]+:\/\S*$/.test(c.archive.source)) {
@@ -129,25 +142,7 @@ export function semanticProblems(c: Config): string[] {
   return p
 }
 
-/** Checks that touch the filesystem (read-only): files exist, secrets are private. */
-export function fileProblems(c: Config, env: NodeJS.ProcessEnv = process.env): string[] {
-  const p: string[] = []
-  if (!existsSync(c.postgres.datadir)) p.push(`postgres.datadir: ${c.postgres.datadir} does not exist; create the cluster (initdb or pg_basebackup) or fix the path`)
-  if (!existsSync(c.postgres.bindir + '/pg_ctl')) p.push(`postgres.bindir: no pg_ctl in ${c.postgres.bindir}; install PostgreSQL or fix the path`)
-  const secret = (key: string, path: string | undefined) => {
-    if (!path) return
-    if (!existsSync(path)) {
-      p.push(`${key}: ${path} does not exist`)
-      return
-    }
-    const mode = statSync(path).mode & 0o777
-    if (mode & 0o077) p.push(`${key}: ${path} is readable by group or others (mode ${mode.toString(8)}); run chmod 600 ${path}`)
-  }
-  secret('fence.passwordFile', c.fence.passwordFile)
-  secret('postgres.passfile', c.postgres.passfile)
-  if (c.fence.passwordEnv && !env[c.fence.passwordEnv]) p.push(`fence.passwordEnv: environment variable ${c.fence.passwordEnv} is not set`)
-  return p
-}
+export {fileProblems} from './file-checks.js'
 
 export interface LoadedConfig {
   config: Config
@@ -175,28 +170,24 @@ export function validateConfig(raw: unknown, filepath = '(inline)', opts: {check
 /** --config > PGHA_CONFIG > search from cwd (cosmiconfig) > /etc/pgha/pgha.config.yaml. */
 export async function loadConfig(opts: {path?: string; cwd?: string; checkFiles?: boolean; env?: NodeJS.ProcessEnv} = {}): Promise<LoadedConfig> {
   const env = opts.env ?? process.env
-  const explorer = cosmiconfig('pgha', {searchPlaces: SEARCH_PLACES, cache: false, searchStrategy: 'global'})
-  const explicit = opts.path ?? env.PGHA_CONFIG
-  let result: {config: unknown; filepath: string; isEmpty?: boolean} | null
-  try {
-    if (explicit) {
-      const file = resolve(opts.cwd ?? process.cwd(), explicit)
-      if (!existsSync(file)) throw new ConfigError(`config file ${file} does not exist`, [], 'pass --config with the right path, or set PGHA_CONFIG')
-      result = await explorer.load(file)
-    } else {
-      result = await explorer.search(opts.cwd)
-      if (!result && existsSync(SYSTEM_CONFIG)) result = await explorer.load(SYSTEM_CONFIG)
-    }
-  } catch (error) {
-    if (error instanceof ConfigError) throw error
-    const msg = (error as Error).message.split('\n')[0]
-    throw new ConfigError(`cannot parse config: ${msg}`, [], 'fix the YAML/JSON syntax at the place named')
+  if (opts.path !== undefined && opts.path.trim() === '') {
+    throw new ConfigError('--config is empty', [], 'pass --config FILE with a path, or leave --config out to search for pgha.config.yaml')
   }
-  if (!result) {
+  const explicit = opts.path ?? env.PGHA_CONFIG
+  let filepath: string | undefined
+  if (explicit) {
+    filepath = resolve(opts.cwd ?? process.cwd(), explicit)
+  } else {
+    // cosmiconfig only finds the file; readConfigFile parses it so errors keep line and column.
+    const explorer = cosmiconfig('pgha', {searchPlaces: SEARCH_PLACES, cache: false, searchStrategy: 'global', loaders: {noExt: () => ({}), '.yaml': () => ({}), '.yml': () => ({}), '.json': () => ({})}})
+    const found = await explorer.search(opts.cwd)
+    filepath = found?.filepath ?? (existsSync(SYSTEM_CONFIG) ? SYSTEM_CONFIG : undefined)
+  }
+  if (!filepath) {
     throw new ConfigError('no config file found', [], `pass --config FILE, set PGHA_CONFIG, or create ${SYSTEM_CONFIG} (see examples/node1.yaml)`)
   }
-  if (result.isEmpty) throw new ConfigError(`config ${result.filepath} is empty`, [], 'see examples/node1.yaml')
-  return {config: validateConfig(result.config, result.filepath, {checkFiles: opts.checkFiles, env}), filepath: result.filepath}
+  const raw = readConfigFile(filepath)
+  return {config: validateConfig(raw, filepath, {checkFiles: opts.checkFiles, env}), filepath}
 }
 
 export function readSecretFile(path: string): string {

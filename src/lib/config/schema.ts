@@ -1,40 +1,116 @@
 import {z} from 'zod'
 import {parseCidr, parseIPv4} from './net.js'
 import {pgCtlSafe} from './pgctl-paths.js'
-import {parseDuration, parseSize} from './units.js'
+import {formatBytes, parseDuration, parseSize} from './units.js'
+import {quote} from './quote.js'
 
-const duration = (dflt: string) =>
-  z
+/** Limits of a duration or size key, kept for the generated docs/configuration.md. */
+export interface UnitLimits {
+  kind: 'duration' | 'size'
+  min: number
+  max: number
+}
+const unitLimits = new WeakMap<z.ZodTypeAny, UnitLimits>()
+export const limitsOf = (s: z.ZodTypeAny): UnitLimits | undefined => unitLimits.get(s)
+/** A readable type name for refined strings ("IPv4 address"), for the generated docs. */
+const typeLabels = new WeakMap<z.ZodTypeAny, string>()
+export const typeLabelOf = (s: z.ZodTypeAny): string | undefined => typeLabels.get(s)
+const labelled = <T extends z.ZodTypeAny>(s: T, label: string): T => {
+  typeLabels.set(s, label)
+  return s
+}
+
+/** Node timers overflow above 2^31-1 ms (about 24.8 days) and then fire at once; every duration max stays below. */
+export const TIMER_MAX_MS = 2 ** 31 - 1
+
+const duration = (dflt: string, min: string, max: string) => {
+  const lo = parseDuration(min)!
+  const hi = parseDuration(max)!
+  const s = z
     .union([z.string(), z.number()])
     .default(dflt)
     .transform((v, ctx) => {
       const ms = parseDuration(v)
       if (ms === undefined) {
-        ctx.addIssue({code: z.ZodIssueCode.custom, message: `expected a duration like 500ms, 10s or 2m, found ${JSON.stringify(v)}`})
+        ctx.addIssue({code: z.ZodIssueCode.custom, message: `expected a duration like 500ms, 10s or 2m, found ${quote(v)}`})
+        return z.NEVER
+      }
+      if (ms < lo || ms > hi) {
+        ctx.addIssue({code: z.ZodIssueCode.custom, message: `${quote(v)} is ${ms < lo ? 'below the minimum' : 'above the maximum'} ${ms < lo ? min : max}; use a duration from ${min} to ${max}`})
         return z.NEVER
       }
       return ms
     })
+  unitLimits.set(s, {kind: 'duration', min: lo, max: hi})
+  return labelled(s, 'duration')
+}
 
-const size = (dflt: string) =>
-  z
+const size = (dflt: string, min: string, max: string) => {
+  const lo = parseSize(min)!
+  const hi = parseSize(max)!
+  const s = z
     .union([z.string(), z.number()])
     .default(dflt)
     .transform((v, ctx) => {
       const n = parseSize(v)
       if (n === undefined) {
-        ctx.addIssue({code: z.ZodIssueCode.custom, message: `expected a size like 80MB or 1GB, found ${JSON.stringify(v)}`})
+        ctx.addIssue({code: z.ZodIssueCode.custom, message: `expected a size like 80MB or 1GB, found ${quote(v)}`})
+        return z.NEVER
+      }
+      if (n < lo || n > hi) {
+        ctx.addIssue({code: z.ZodIssueCode.custom, message: `${quote(v)} is ${n < lo ? 'below the minimum' : 'above the maximum'} ${formatBytes(n < lo ? lo : hi)}; use a size from ${min} to ${max}`})
         return z.NEVER
       }
       return n
     })
+  unitLimits.set(s, {kind: 'size', min: lo, max: hi})
+  return labelled(s, 'size')
+}
 
-const ipv4 = z.string().refine((s) => parseIPv4(s) !== undefined, (s) => ({message: `expected an IPv4 address like 192.0.2.11, found ${JSON.stringify(s)}`}))
-const cidr = z.string().refine((s) => parseCidr(s) !== undefined, (s) => ({message: `expected an IPv4 address with prefix like 192.0.2.100/24, found ${JSON.stringify(s)}`}))
-const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'expected a name of letters, digits, "-", "_" or "."')
-const absPath = z.string().refine((s) => s.startsWith('/'), (s) => ({message: `expected an absolute path, found ${JSON.stringify(s)}`}))
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/
+const noControl = (what: string) => (s: string) => !CONTROL.test(s) || {message: `${what} must not contain control characters (newline, tab, ...), found ${quote(s)}`}
+const refineText = <T extends z.ZodString>(t: T, what: string) =>
+  t.superRefine((s, ctx) => {
+    const r = noControl(what)(s)
+    if (r !== true) ctx.addIssue({code: z.ZodIssueCode.custom, message: r.message})
+  })
+
+const ipv4 = labelled(z.string().refine((s) => parseIPv4(s) !== undefined, (s) => ({message: `expected an IPv4 address like 192.0.2.11 (four numbers 0-255, no leading zeros), found ${quote(s)}`})), 'IPv4 address')
+const cidr = labelled(z.string().refine((s) => parseCidr(s) !== undefined, (s) => ({message: `expected an IPv4 address with prefix like 192.0.2.100/24 (prefix 1-32, no leading zeros), found ${quote(s)}`})), 'IPv4 address/prefix')
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'expected a name of letters, digits, "-", "_" or "." (1-63, starting with a letter or digit)')
+const absPath = labelled(refineText(z.string(), 'a path').refine((s) => s.startsWith('/'), (s) => ({message: `expected an absolute path, found ${quote(s)}`})), 'absolute path')
 const lagLimit = (age: string, bytes: string) =>
-  z.object({maxAge: duration(age), maxBytes: size(bytes)}).strict().default({})
+  z.object({maxAge: duration(age, '1s', '168h'), maxBytes: size(bytes, '0', '1TB')}).strict().default({})
+
+/** Linux accepts 1-15 bytes, not "." or "..", no "/", ":" or whitespace; a leading "-" would read as an option to ip/arping. */
+export const IFNAME = /^[A-Za-z0-9_.@-]{1,15}$/
+const ifname = labelled(z.string().superRefine((s, ctx) => {
+  const bad = (why: string) => ctx.addIssue({code: z.ZodIssueCode.custom, message: `${quote(s)} is not a network interface name: ${why}; use the name \`ip link\` shows, like eth0`})
+  if (s.length === 0 || s.length > 15) bad('it must be 1-15 characters')
+  else if (s === '.' || s === '..') bad('"." and ".." are not allowed')
+  else if (s.startsWith('-')) bad('it must not start with "-"')
+  else if (!IFNAME.test(s)) bad('only letters, digits, "_", ".", "@" and "-" are allowed')
+}), 'interface name')
+
+/** A BMC host name or address: no whitespace or control characters; all-digit forms must be valid IPv4. */
+const bmcAddress = labelled(z.string().superRefine((s, ctx) => {
+  const bad = (why: string) => ctx.addIssue({code: z.ZodIssueCode.custom, message: `${quote(s)} ${why}; use the BMC's IPv4 address or host name`})
+  if (CONTROL.test(s)) bad('contains control characters (newline, tab, ...)')
+  else if (!/^[A-Za-z0-9._:-]{1,253}$/.test(s)) bad('is not a host name or address (letters, digits, ".", "-", ":" only)')
+  else if (s.startsWith('-')) bad('must not start with "-"')
+  else if (/^[\d.]+$/.test(s) && parseIPv4(s) === undefined) bad('is not a valid IPv4 address (four numbers 0-255, no leading zeros)')
+}), 'host name or IPv4 address')
+
+/** Keys pgha puts on the fence agent's stdin itself; fence.options must not override them. */
+export const RESERVED_FENCE_OPTIONS = ['action', 'option']
+const fenceOptions = labelled(z.record(z.string()).superRefine((rec, ctx) => {
+  for (const [k, v] of Object.entries(rec)) {
+    if (RESERVED_FENCE_OPTIONS.includes(k)) ctx.addIssue({code: z.ZodIssueCode.custom, path: [k], message: 'pgha sets the action itself (off, on, status); remove this key'})
+    else if (!/^[A-Za-z0-9_-]{1,64}$/.test(k)) ctx.addIssue({code: z.ZodIssueCode.custom, path: [k], message: `option name ${quote(k)} must be 1-64 letters, digits, "_" or "-"`})
+    else if (CONTROL.test(v)) ctx.addIssue({code: z.ZodIssueCode.custom, path: [k], message: `value must not contain control characters (newline, tab, ...): the fence-agents stdin protocol is one key=value per line`})
+  }
+}), 'mapping of name: string')
 
 export const configSchema = z
   .object({
@@ -43,7 +119,7 @@ export const configSchema = z
     peer: z.object({name, address: ipv4}).strict(),
     network: z
       .object({
-        interface: z.string().regex(/^[A-Za-z0-9_.@-]{1,15}$/, 'expected a network interface name like eth0'),
+        interface: ifname,
         gateway: ipv4,
         vipPrimary: cidr,
         vipStandby: cidr,
@@ -57,14 +133,14 @@ export const configSchema = z
         bindir: pgCtlSafe(absPath).default('/usr/lib/postgresql/15/bin'),
         datadir: pgCtlSafe(absPath),
         port: z.number().int().min(1).max(65535).default(5432),
-        osUser: z.string().min(1).default('postgres'),
+        osUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'expected a POSIX user name like postgres').default('postgres'),
         socketDir: absPath.default('/var/run/postgresql'),
         /** libpq password file for the heartbeat and replication users (PGPASSFILE). */
         passfile: absPath.optional(),
         heartbeat: z.object({database: name.default('pgha'), user: name.default('pgha')}).strict().default({}),
         replication: z.object({user: name.default('replicator')}).strict().default({}),
         /** Bound for pg_ctl start/stop/promote and other slow steps. */
-        stepTimeout: duration('60s'),
+        stepTimeout: duration('60s', '1s', '24h'),
         /** pg_ctl -l: server output before the logging collector starts (default: <datadir>/pgha-server.log). */
         logFile: pgCtlSafe(absPath).optional(),
         /** postgresql.conf outside the datadir (Debian: /etc/postgresql/15/main/postgresql.conf); passed as -c config_file. */
@@ -74,11 +150,11 @@ export const configSchema = z
     archive: z
       .object({
         mode: z.enum(['nfs', 'bind', 'none']).default('none'),
-        source: z.string().optional(),
+        source: refineText(z.string().min(1), 'archive.source').optional(),
         mountpoint: absPath.default('/var/lib/pgha/peer_archive'),
         /** Extra NFS mount options, appended to pgha's soft,timeo,retrans defaults. */
-        options: z.string().optional(),
-        timeout: duration('10s'),
+        options: z.string().regex(/^[A-Za-z0-9_=.,:/-]+$/, 'expected comma-separated mount options like vers=4.2,noatime').optional(),
+        timeout: duration('10s', '1s', '10m'),
       })
       .strict()
       .default({}),
@@ -86,12 +162,12 @@ export const configSchema = z
       .object({
         agent: z.enum(['ipmitool', 'fence-agent', 'command', 'none']),
         /** fence-agent: the program, e.g. fence_ipmilan or /usr/sbin/fence_ilo. */
-        name: z.string().optional(),
+        name: z.string().regex(/^[A-Za-z0-9_./-]{1,255}$/, 'expected a fence agent program like fence_ipmilan or /usr/sbin/fence_ilo').optional(),
         /** command: argv with an {action} placeholder (off|on|status|reboot). */
-        command: z.array(z.string()).min(1).optional(),
-        address: z.string().optional(),
+        command: z.array(refineText(z.string(), 'a fence.command element')).min(1).optional(),
+        address: bmcAddress.optional(),
         port: z.number().int().min(1).max(65535).default(623),
-        user: z.string().optional(),
+        user: refineText(z.string().min(1).max(64), 'fence.user').optional(),
         passwordFile: absPath.optional(),
         passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
         ipmi: z
@@ -99,19 +175,19 @@ export const configSchema = z
           .strict()
           .default({}),
         /** Extra key=value options passed to a fence-agent on stdin. */
-        options: z.record(z.string()).default({}),
-        timeout: duration('20s'),
-        delay: duration('500ms'),
+        options: fenceOptions.default({}),
+        timeout: duration('20s', '1s', '10m'),
+        delay: duration('500ms', '0s', '5m'),
         /** Only with agent none: allow promotion with no fence. Dangerous; logged loudly. */
         allowUnfencedPromotion: z.boolean().default(false),
       })
       .strict(),
     timing: z
       .object({
-        interval: duration('500ms'),
+        interval: duration('500ms', '100ms', '10m'),
         checkTimes: z.number().int().min(1).max(100).default(2),
-        probeTimeout: duration('500ms'),
-        startupDelay: duration('45s'),
+        probeTimeout: duration('500ms', '10ms', '1m'),
+        startupDelay: duration('45s', '0s', '24h'),
       })
       .strict()
       .default({}),

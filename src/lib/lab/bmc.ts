@@ -8,6 +8,7 @@ import {chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmS
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {realExec, type RunResult} from '../system/exec.js'
+import {parseIPv4} from '../config/net.js'
 
 export interface BmcOptions {
   /** BMC name in LAN.CONF (letters, digits, . _ -). */
@@ -52,7 +53,7 @@ export function labChassisProgram(): string {
 /** Pure: LAN.CONF for one BMC on one address (the layout ipmi_sim accepts). */
 export function lanConf(o: Pick<BmcOptions, 'name' | 'listenAddress' | 'port' | 'user' | 'password' | 'chassisProgram'>): string {
   if (!/^[A-Za-z0-9_.-]{1,32}$/.test(o.name)) throw new Error(`BMC name "${o.name}": use letters, digits, ".", "_" or "-"`)
-  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(o.listenAddress)) throw new Error(`BMC listenAddress "${o.listenAddress}" is not an IPv4 address`)
+  if (parseIPv4(o.listenAddress) === undefined) throw new Error(`BMC listenAddress "${o.listenAddress}" is not an IPv4 address`)
   if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) throw new Error(`BMC port ${o.port} is out of range`)
   for (const [what, v] of [['user', o.user], ['password', o.password]] as const) {
     if (!/^[\x21\x23-\x7e]{1,16}$/.test(v)) throw new Error(`BMC ${what}: 1-16 printable characters without spaces or quotes`)

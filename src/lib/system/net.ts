@@ -130,10 +130,8 @@ export function parseIpAddrJson(stdout: string): AddrEntry[] {
   return out
 }
 
-/** 192.0.2.100/24 → 192.0.2.100; a bare address stays as it is. */
-export function addressOf(cidr: string): string {
-  return cidr.split('/')[0]
-}
+/** 192.0.2.100/24 → 192.0.2.100 (the config's one address parser does it). */
+export {addressOf} from '../config/net.js'
 
 // ---------------------------------------------------------------- I/O
 

@@ -99,10 +99,8 @@ export function registerPassfileSecrets(cfg: Config, env: NodeJS.ProcessEnv = pr
   }
 }
 
-/** Pure: strip the prefix from "a.b.c.d/nn". */
-export function hostOf(cidrOrAddress: string): string {
-  return cidrOrAddress.split('/')[0]
-}
+/** Pure: strip the prefix from "a.b.c.d/nn" (the config's one address parser does it). */
+export {addressOf as hostOf} from '../config/net.js'
 
 export function localEndpoint(cfg: Config): PgEndpoint {
   return {kind: 'socket', dir: cfg.postgres.socketDir, port: cfg.postgres.port}

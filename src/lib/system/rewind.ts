@@ -1,6 +1,7 @@
 import {statfs} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import type {Config} from '../config/schema.js'
+import {addressOf} from '../config/net.js'
 import type {SystemContext} from './exec.js'
 
 /**
@@ -97,7 +98,7 @@ export function buildConninfo(p: ConninfoParts): string {
 
 /** VIP-M without its prefix: the address the standby streams from. */
 export function vipPrimaryHost(cfg: Config): string {
-  return cfg.network.vipPrimary.split('/')[0]
+  return addressOf(cfg.network.vipPrimary)
 }
 
 /** Where rejoin copies from: VIP-M on the configured port unless a test/lab overrides it. */

@@ -90,9 +90,10 @@ describe('fence-agents stdin protocol', () => {
       `action=status\nip=192.0.2.201\nipport=6230\nusername=admin\npassword=${SECRET}\nlanplus=1\ncipher=3\n`)
   })
   it('refuses options that break the protocol or take over the action', () => {
-    assert.throws(() => buildFenceAgentInput(config({agent: 'fence-agent', name: 'fence_x', options: {action: 'on'}}).fence, 'off', 'x'), /sets the action itself/)
+    // Validation refuses these configs (config-hardening.test); the builder still guards on its own.
+    assert.throws(() => buildFenceAgentInput({...agent, options: {action: 'on'}}, 'off', 'x'), /sets the action itself/)
     assert.throws(() => buildFenceAgentInput(agent, 'off', 'a\nb'), /password contains a line break/)
-    assert.throws(() => buildFenceAgentInput(config({agent: 'fence-agent', name: 'fence_x', options: {'bad key': '1'}}).fence, 'off', 'x'), /key "bad key"/)
+    assert.throws(() => buildFenceAgentInput({...agent, options: {'bad key': '1'}}, 'off', 'x'), /key "bad key"/)
   })
   it('maps status exit codes (FenceAgentAPI: 0 on, 1 unreachable, 2 off)', () => {
     assert.equal(fenceAgentStatusFromExit(0), 'on')

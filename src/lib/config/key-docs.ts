@@ -1,0 +1,72 @@
+/**
+ * What each config key means, next to the schema: docs/configuration.md is generated from
+ * this table plus the schema's types, defaults and limits (src/lib/config/describe.ts).
+ * `rules` states limits the schema enforces in code (refinements) and cannot be read from it.
+ * A unit test fails when a schema key has no entry here, or an entry names no key.
+ */
+export interface KeyDoc {
+  meaning: string
+  rules?: string
+}
+
+const lag = (what: string): Record<string, KeyDoc> => ({
+  maxAge: {meaning: `${what}: its replicated heartbeat is at most this old.`},
+  maxBytes: {meaning: `${what}: it is at most this much WAL behind.`},
+})
+const prefixed = (prefix: string, docs: Record<string, KeyDoc>) => Object.fromEntries(Object.entries(docs).map(([k, v]) => [`${prefix}.${k}`, v]))
+
+export const KEY_DOCS: Record<string, KeyDoc> = {
+  cluster: {meaning: 'Cluster name; the same on both hosts.'},
+  'node.name': {meaning: "This host's name; must differ from `peer.name`."},
+  'node.address': {meaning: "This host's own IPv4 address on `network.interface`."},
+  'node.canPrimary': {meaning: '`false`: this host hands the primary role back when the peer standby is within `lag.yield`.'},
+  'peer.name': {meaning: "The other host's name."},
+  'peer.address': {meaning: "The other host's IPv4 address; must differ from `node.address`."},
+  'network.interface': {
+    meaning: 'Interface that carries the VIPs, e.g. `eth0`.',
+    rules: '1-15 characters of letters, digits, `_ . @ -`; not `.` or `..`; not starting with `-`',
+  },
+  'network.gateway': {meaning: 'Probed by ARP every tick; a host that cannot reach it never acts.', rules: 'in the subnet of `node.address`; not `node.address` or `peer.address`'},
+  'network.vipPrimary': {meaning: 'VIP-M with prefix, e.g. `192.0.2.100/24`; always on the primary.', rules: 'in both hosts\' subnet; not a host address, the gateway, or the network/broadcast address of its prefix'},
+  'network.vipStandby': {meaning: 'VIP-S with prefix; on the standby (or on the survivor).', rules: 'as `network.vipPrimary`, and different from it'},
+  'network.arpCount': {meaning: 'Gratuitous ARP announcements sent after claiming a VIP.'},
+  'postgres.bindir': {meaning: 'Directory of the PostgreSQL programs.', rules: 'must contain `pg_ctl`'},
+  'postgres.datadir': {meaning: 'The data directory of the local cluster.', rules: 'must exist and be a directory'},
+  'postgres.port': {meaning: 'Port of the local server (and of the peer, through the VIPs).'},
+  'postgres.osUser': {meaning: 'pg_ctl, psql and pg_rewind run as this user.'},
+  'postgres.socketDir': {meaning: 'Unix socket directory of the local server.'},
+  'postgres.passfile': {meaning: '`.pgpass`-format file with the heartbeat and replication passwords (PGPASSFILE); unset: libpq default.', rules: 'must exist; mode 600 (no group/other access)'},
+  'postgres.heartbeat.database': {meaning: 'Database holding the `pgha.heartbeat` table.'},
+  'postgres.heartbeat.user': {meaning: 'Non-superuser role that writes and reads the heartbeat.'},
+  'postgres.replication.user': {meaning: 'Replication role a rejoined standby connects as.'},
+  'postgres.stepTimeout': {meaning: 'Bound for pg_ctl start/stop/promote and other slow steps.'},
+  'postgres.logFile': {meaning: 'pg_ctl `-l` file for server output before the logging collector starts; unset: `<datadir>/pgha-server.log`.'},
+  'postgres.configFile': {meaning: '`postgresql.conf` outside the datadir (Debian: `/etc/postgresql/15/main/postgresql.conf`), passed as `-c config_file=`.'},
+  'archive.mode': {meaning: "How the peer's WAL archive is mounted: `nfs`, `bind` or `none`."},
+  'archive.source': {meaning: '`HOST:/path` for nfs, a directory for bind.', rules: 'required unless mode is `none`; `HOST:/path` for nfs'},
+  'archive.mountpoint': {meaning: "Where the peer's archive is mounted."},
+  'archive.options': {meaning: "Extra NFS mount options, appended to pgha's `soft,timeo,retrans`."},
+  'archive.timeout': {meaning: 'No archive operation (mount, check, unmount) blocks longer than this.'},
+  'fence.agent': {meaning: 'How THIS host powers off its PEER: `ipmitool`, `fence-agent`, `command` or `none`.'},
+  'fence.name': {meaning: 'fence-agent program, e.g. `fence_ipmilan` or `/usr/sbin/fence_ilo`.', rules: 'required for agent `fence-agent`'},
+  'fence.command': {meaning: 'argv with an `{action}` placeholder (off, on, status, reboot), e.g. `[/usr/local/bin/pdu, node2, "{action}"]`.', rules: 'required for agent `command`; must contain `{action}`; no control characters'},
+  'fence.address': {meaning: "The peer's BMC: IPv4 address or host name.", rules: 'required for ipmitool and fence-agent; letters, digits, `. - :` only; not starting with `-`'},
+  'fence.port': {meaning: "The peer's BMC port."},
+  'fence.user': {meaning: 'BMC user.', rules: 'required for ipmitool and fence-agent; no control characters'},
+  'fence.passwordFile': {meaning: 'File whose first line is the BMC password; never put in argv.', rules: 'this or `fence.passwordEnv` for ipmitool and fence-agent; a non-empty regular file, mode 600'},
+  'fence.passwordEnv': {meaning: 'Name of an environment variable holding the BMC password.', rules: 'must be set in the environment of pgha'},
+  'fence.ipmi.interface': {meaning: 'ipmitool `-I` interface.'},
+  'fence.ipmi.cipherSuite': {meaning: 'ipmitool `-C` cipher suite (lanplus).'},
+  'fence.options': {meaning: 'Extra `key=value` options given to a fence-agent on stdin, e.g. `{lanplus: "1"}`.', rules: 'names of 1-64 letters, digits, `_ -`; not `action` or `option` (pgha sets the action); values without control characters'},
+  'fence.timeout': {meaning: 'Bound for one fence call.'},
+  'fence.delay': {meaning: 'The standby waits this long before fencing the primary, so in a mutual-fencing race the primary (which has the data) wins.'},
+  'fence.allowUnfencedPromotion': {meaning: 'Only with agent `none`: allow promotion without fencing (logged loudly every time).', rules: 'only with agent `none`'},
+  'timing.interval': {meaning: 'Watch tick, start to start.'},
+  'timing.checkTimes': {meaning: 'Consecutive failed checks before the peer counts as dead.'},
+  'timing.probeTimeout': {meaning: 'Bound for every probe in a tick; a probe that times out is a failed observation.', rules: 'at most 5 × `timing.interval`'},
+  'timing.startupDelay': {meaning: 'At startup, when VIP-M does not answer, wait this long so a peer mid-promotion can finish.'},
+  ...prefixed('lag.promote', lag('A standby promotes only when it is within both limits')),
+  ...prefixed('lag.releaseStandbyVip', lag('The survivor gives VIP-S back only to a peer standby within both limits')),
+  ...prefixed('lag.yield', lag('A `canPrimary: false` primary yields only to a standby within both limits')),
+  stateDir: {meaning: 'Directory of the watch state file (`state.json`, written atomically).'},
+}
