@@ -110,6 +110,9 @@ export const configSchema = z
         checkTimes: z.number().int().min(1).max(100).default(2),
         probeTimeout: duration('500ms'),
         startupDelay: duration('45s'),
+        // A peer whose PostgreSQL answers but is not ready (starting up, replaying WAL, rejecting
+        // the heartbeat role) is alive: the primary waits this long before it counts as failed.
+        peerStartTimeout: duration('300s'),
       })
       .strict()
       .default({}),

@@ -12,7 +12,7 @@ import pg from 'pg'
 import type {Config} from '../config/schema.js'
 import {CLUSTER_STATE_SQL, type ClusterState} from '../steps/pause.js'
 import type {HeartbeatResult, HeartbeatTarget} from '../steps/heartbeat.js'
-import {heartbeatEndpoint} from '../steps/heartbeat.js'
+import {heartbeatEndpoint, sqlStateOf} from '../steps/heartbeat.js'
 import {HEARTBEAT_CALL_SQL} from '../steps/init-sql.js'
 import {clientConfig, closeClient, describeEndpoint, type PgEndpoint, pgErrorLine} from '../system/pg.js'
 
@@ -97,7 +97,7 @@ export class PgProbe {
       return heartbeatFromRow(r.rows[0], {target: this.target, address, latencyMs: latency(), rolledBack: this.dryRun})
     } catch (error) {
       this.drop(c)
-      return {ok: false, target: this.target, address, latencyMs: latency(), error: pgErrorLine(error)}
+      return {ok: false, target: this.target, address, latencyMs: latency(), error: pgErrorLine(error), ...sqlStateOf(error)}
     }
   }
 

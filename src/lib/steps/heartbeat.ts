@@ -23,6 +23,8 @@ export interface HeartbeatResult {
   latencyMs: number
   /** Why the probe failed (one line). */
   error?: string
+  /** The server's SQLSTATE when PostgreSQL itself refused (57P03 starting up, 28000 no such role, …). */
+  sqlState?: string
   /** Under --dry-run the write was rolled back. */
   rolledBack?: boolean
 }
@@ -91,6 +93,12 @@ export async function heartbeatAt(
       ...(real ? {} : {rolledBack: true}),
     }
   } catch (error) {
-    return {ok: false, target, address, latencyMs: latency(), error: pgErrorLine(error)}
+    return {ok: false, target, address, latencyMs: latency(), error: pgErrorLine(error), ...sqlStateOf(error)}
   }
+}
+
+/** The SQLSTATE of an error PostgreSQL sent (node-postgres puts it in `code`), for the probe's classification. */
+export function sqlStateOf(error: unknown): {sqlState?: string} {
+  const code = (error as {code?: unknown})?.code
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? {sqlState: code} : {}
 }
