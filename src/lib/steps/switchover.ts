@@ -3,7 +3,7 @@ import type {Config} from '../config/schema.js'
 import {formatBytes} from '../config/units.js'
 import {SafetyRefusal, StepFailedError, UsageError} from '../errors.js'
 import {describeFailure, type SystemContext} from '../system/exec.js'
-import {localEndpoint, type PgEndpoint, withPgClient} from '../system/pg.js'
+import {hostOf, localEndpoint, type PgEndpoint, withPgClient} from '../system/pg.js'
 import {pgCtlChange, psqlChange, psqlQuery} from '../system/pgctl.js'
 import {defaultSource, readControlData, type SourceServer} from '../system/rewind.js'
 import {ensureDbRunning, ensureDbStopped} from './db.js'
@@ -16,19 +16,32 @@ import {
 import {readClusterState} from './pause.js'
 import {formatPlan, parseMarker, type SwitchoverMarker, type SwitchoverSide, switchoverPlan} from './switchover-plan.js'
 import type {StepOutcome} from './types.js'
-import {ensureVipClaimed, ensureVipsReleased} from './vip.js'
+import {ensureVipClaimed, ensureVipsReleased, vipCidr} from './vip.js'
+import {arpDuplicateCheck} from '../system/net.js'
 import {HalfLockBusy, heldBy, type HalfOwner, lockHalf} from './switchover-lock.js'
+
+/**
+ * The promote half's VIP-M duplicate check: 2 ARP probes within 1 s instead of the 2 s of a
+ * claim by hand. The holder is the old primary, which has stopped cleanly and released VIP-M
+ * itself (the check runs until it answers no more); still two probes, so one lost packet cannot
+ * hide it. Saves a second of the write outage.
+ */
+export const SWITCHOVER_DAD_MS = 1000
 
 /** VIP moves of this host. Tests without network namespaces pass a recorder (VIPs are then not moved). */
 export interface SwitchoverNetwork {
-  claim(which: 'primary' | 'standby'): Promise<void>
+  /** `handover`: the peer released it in this switchover (the shorter duplicate check). */
+  claim(which: 'primary' | 'standby', opts?: {handover?: boolean}): Promise<void>
   /** Release VIP-M (the demote half) or VIP-S (the promote half, at the end). */
   release(which: 'primary' | 'standby'): Promise<void>
 }
 
 export function vipNetwork(ctx: SystemContext, cfg: Config): SwitchoverNetwork {
   return {
-    claim: async (which) => void (await ensureVipClaimed(ctx, cfg, which)),
+    claim: async (which, opts) => {
+      const arpCheck = opts?.handover ? arpDuplicateCheck(ctx, cfg.network.interface, hostOf(vipCidr(cfg, which)), SWITCHOVER_DAD_MS, 2) : undefined
+      await ensureVipClaimed(ctx, cfg, which, arpCheck ? {arpCheck} : {})
+    },
     release: async (which) => void (await ensureVipsReleased(ctx, cfg, {all: which === 'primary'})),
   }
 }
@@ -147,11 +160,11 @@ class HalfRun {
   }
 
   /** Claim a VIP, retrying while it is still answered elsewhere (the peer lets go of it in parallel). */
-  private async claimWithin(which: 'primary' | 'standby', ms: number): Promise<void> {
+  private async claimWithin(which: 'primary' | 'standby', ms: number, opts?: {handover?: boolean}): Promise<void> {
     const end = Date.now() + ms
     for (;;) {
       try {
-        return await this.net.claim(which)
+        return await this.net.claim(which, opts)
       } catch (error) {
         if (!(error instanceof SafetyRefusal) || Date.now() > end) throw error
         await this.sleep(200)
@@ -262,7 +275,7 @@ class HalfRun {
     // Claim VIP-M from now on, in parallel with the proof and the promotion: its ARP duplicate
     // check (≥ 2 s) would otherwise add to the outage. Until the promotion ends VIP-M reaches a
     // read-only server: clients get an error, never a lost write. Released again on failure.
-    const vip: Promise<true | Error> = this.claimWithin('primary', 15_000).then((): true => true, (e: unknown) => e as Error)
+    const vip: Promise<true | Error> = this.claimWithin('primary', 15_000, {handover: true}).then((): true => true, (e: unknown) => e as Error)
     const giveBackVip = async () => {
       if ((await vip) === true) await this.net.release('primary').catch(() => undefined)
     }
