@@ -39,7 +39,7 @@ function check(t: {diagnostic(s: string): void}, d: SwitchoverDrill): void {
     assert.equal(run.exitCode, 0, `${node}: pgha switchover exited ${run.exitCode}\n${run.stderr}\n${run.stdout}`)
   }
   t.diagnostic(`${d.from} → ${d.to} (${d.results.map((r) => r.node).join(' and ')}): ${d.acked} writes acknowledged, ${d.failedAttempts} failed attempts, write outage ${d.outageMs} ms`)
-  for (const line of d.timeline) t.diagnostic(`  ${d.from}: ${line}`)
+  for (const line of d.timeline) t.diagnostic(`  ${d.results[0].node}: ${line}`)
   assert.ok(d.acked > 50, 'the client wrote before and after')
   assert.deepEqual(d.lost, [], 'every acknowledged write is on the new primary')
 }

@@ -167,7 +167,9 @@ class HalfRun {
         return await this.net.claim(which, opts)
       } catch (error) {
         if (!(error instanceof SafetyRefusal) || Date.now() > end) throw error
-        await this.sleep(200)
+        // Still answered elsewhere (arping returns at the first reply, in milliseconds): in a
+        // hand-over the old primary lets go any moment, so look again soon.
+        await this.sleep(opts?.handover ? 50 : 200)
       }
     }
   }
@@ -198,11 +200,13 @@ class HalfRun {
     this.mark('stopping PostgreSQL (fast): writes stop here')
     const stoppedAt = Date.now()
     await ensureDbStopped(ctx, cfg, {mode: 'fast'})
-    const control = await readControlData(ctx, cfg, 10_000)
+    // VIP-M goes at once (a stopped server takes no writes behind it), so the promote half's
+    // ARP check can start; the clean-stop check runs meanwhile. The standby proves the clean
+    // stop again from its own WAL before it promotes.
+    const [control] = await Promise.all([readControlData(ctx, cfg, 10_000), this.net.release('primary')])
+    this.mark('VIP-M released')
     if (control?.state !== 'shut down') throw new StepFailedError(`PostgreSQL did not shut down cleanly (state "${control?.state}")`, 'investigate before restarting it; the marker stays so the watch loops keep out')
     this.mark(`stopped cleanly; shutdown checkpoint at ${control.latestCheckpoint}`)
-    await this.net.release('primary')
-    this.mark('VIP-M released')
 
     const promoted = await this.until(`${cfg.peer.name} to become a writable primary`, this.partnerMs, async () => (await inRecoveryAt(cfg, {kind: 'tcp', ...this.source}))?.inRecovery === false)
     if (!promoted) return this.rollBack(marker, control.latestCheckpoint)
