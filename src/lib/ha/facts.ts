@@ -104,13 +104,15 @@ export function standbyNotReady(c: Ctx): DbProbe | undefined {
   if (!held(o.vipStandby) && answersNotReady(o.viaVipStandby)) return o.viaVipStandby
   return answersNotReady(o.peer) ? o.peer : undefined
 }
+/** A duration for a reason line, to the second (a countdown in ms reads as noise). */
+export const wholeSeconds = (ms: number) => formatDuration(Math.max(0, Math.round(ms / 1000)) * 1000)
 export const notReadyDeadline = (c: Ctx) => (c.mem.peerNotReadySince ?? c.now) + c.cfg.timing.peerStartTimeout
 export const notReadyWaitOver = (c: Ctx) => c.mem.peerNotReadySince !== undefined && c.now >= notReadyDeadline(c)
 /** For the reasons of rows that count a standby that answers but stayed not ready past the bound. */
 export function notReadyTooLong(c: Ctx): string {
   const p = standbyNotReady(c)
   if (!p || !notReadyWaitOver(c)) return ''
-  return `; it has been alive but not ready for ${formatDuration(c.now - (c.mem.peerNotReadySince ?? c.now))}, past timing.peerStartTimeout ${formatDuration(c.cfg.timing.peerStartTimeout)} (${describeDb(p)}): counting it as failed`
+  return `; it has been alive but not ready for ${wholeSeconds(c.now - (c.mem.peerNotReadySince ?? c.now))}, past timing.peerStartTimeout ${formatDuration(c.cfg.timing.peerStartTimeout)}${p === c.obs.viaVipStandby ? '' : ` (${describeDb(p)})`}: counting it as failed`
 }
 
 /** Consecutive failed checks including this tick's. */

@@ -14,7 +14,7 @@ import {
   localProblem, localPromoted, otherPrimaryAtVipM, peerCheck, peerDead, peerHealthy, peerIsStandby, peerSeen,
   resetPeer, withinLag,
 } from './facts.js'
-import {answersNotReady, notReadyDeadline, notReadyTooLong, notReadyWaitOver, standbyNotReady, waitNotReady} from './facts.js'
+import {answersNotReady, notReadyDeadline, notReadyTooLong, notReadyWaitOver, standbyNotReady, waitNotReady, wholeSeconds} from './facts.js'
 import {type ActionName, FENCE_TRIES_PER_TICK, type NodeMemory, type Role, ROLES, type Severity} from './types.js'
 
 export interface Transition {
@@ -222,7 +222,7 @@ export const TRANSITIONS: readonly Transition[] = [
     reason: 'the standby answers at its own address but has not claimed VIP-S yet: not counting it as failed'},
   {id: 'primary.standby-not-ready', from: PRIMARY, to: 'same', guard: 'standby alive but not ready, within timing.peerStartTimeout', actions: [], memory: waitNotReady, severity: 'warn',
     when: (c) => standbyNotReady(c) !== undefined && !notReadyWaitOver(c),
-    reason: (c) => `the standby is ${describeDb(standbyNotReady(c)!)}: not counting it as failed; waiting for it to become a standby (${dur(notReadyDeadline(c) - c.now)} of timing.peerStartTimeout ${dur(c.cfg.timing.peerStartTimeout)} left)`},
+    reason: (c) => `the standby is ${describeDb(standbyNotReady(c)!)}: not counting it as failed; waiting for it to become a standby (${wholeSeconds(notReadyDeadline(c) - c.now)} of timing.peerStartTimeout ${dur(c.cfg.timing.peerStartTimeout)} left)`},
   {id: 'primary.suspect', from: PRIMARY, to: 'same', guard: 'standby silent, fewer than checkTimes checks', actions: [], memory: countPeer, severity: 'warn',
     when: (c) => !peerDead(c),
     reason: (c) => `the standby does not answer through VIP-S (${describeDb(c.obs.viaVipStandby)}; VIP-S is ${describeVip(c.obs.vipStandby)})${notReadyTooLong(c)}: check ${checks(c)}`},
