@@ -10,6 +10,8 @@ import {probeExec} from '../lib/system/probe-exec.js'
 import {statePath, writeJsonAtomic} from '../lib/loop/state.js'
 import {FRESH_MEMORY, type Role, ROLES} from '../lib/core/types.js'
 import {readWatchState, watchProcessRuns} from '../lib/loop/watch-state.js'
+import {SwitchoverPartner} from '../lib/loop/switchover-partner.js'
+import {runSwitchover} from '../lib/steps/switchover.js'
 import {silentLogger} from '../lib/log.js'
 import {SystemContext} from '../lib/system/exec.js'
 import {sdNotify, watchdogIntervalMs} from '../lib/system/sd-notify.js'
@@ -51,10 +53,16 @@ export default class Watch extends BaseCommand<typeof Watch> {
     const log = this.logger
     const fromState = this.flags.once && !this.flags.role && prev ? prev : undefined
     const role: Role = (this.flags.role as Role | undefined) ?? fromState?.role ?? 'starting'
+    // A switchover started on the other host: this host's half runs beside the loop, never in a tick.
+    const partner = dry || this.flags.once ? undefined : new SwitchoverPartner({cfg, log, run: (opts) => runSwitchover(actionCtx, cfg, opts)})
     const loop = new WatchLoop(
       {
         cfg,
-        observe: (memory) => observer.observe(memory),
+        observe: async (memory) => {
+          const seen = await observer.observe(memory)
+          partner?.consider(seen.flags.marker)
+          return seen
+        },
         decide,
         confirmBeforeActing: (obs) => observer.confirmBeforeActing(obs),
         runAction: (action, decision, note, carry) => runAction(actionCtx, cfg, action, decision, {onFenceAttempt: note, warn: (m) => log.warn(m)}, carry),
@@ -91,6 +99,10 @@ export default class Watch extends BaseCommand<typeof Watch> {
     log.info(`pgha watch starting on ${cfg.node.name} (peer ${cfg.peer.name}): interval ${cfg.timing.interval} ms, checkTimes ${cfg.timing.checkTimes}, probeTimeout ${cfg.timing.probeTimeout} ms${dry ? ', DRY RUN: nothing is changed' : ''}`, {role})
     try {
       await loop.run()
+      if (partner?.busy) {
+        log.info('a switchover half runs: letting it finish (bounded by its own timeout) before exiting')
+        await partner.settle()
+      }
     } finally {
       observer.close()
     }

@@ -20,6 +20,10 @@ export const WRITABLE: DbProbe = {port: 'yes', heartbeat: 'ok', inRecovery: 'no'
 export const REPLAYING: DbProbe = {port: 'yes', heartbeat: 'ok', inRecovery: 'yes', heartbeatAgeMs: 500, lagBytes: 4096}
 export const STOPPED: DbProbe = {port: 'no', heartbeat: 'failed', inRecovery: 'unknown'}
 export const HUNG: DbProbe = {port: 'yes', heartbeat: 'timeout', inRecovery: 'unknown'}
+/** PostgreSQL answers 57P03 (starting up, replaying WAL): alive, not ready. */
+export const STARTING_UP: DbProbe = {port: 'yes', heartbeat: 'starting', inRecovery: 'unknown', answer: 'the database system is starting up (57P03)'}
+/** PostgreSQL answers, but the heartbeat role has not been replayed yet: alive, not ready. */
+export const NO_ROLE: DbProbe = {port: 'yes', heartbeat: 'rejected', inRecovery: 'unknown', answer: 'role "pgha" does not exist (28000)'}
 /** Nothing answers at all (host off or unreachable). */
 export const SILENT: DbProbe = {port: 'unknown', heartbeat: 'timeout', inRecovery: 'unknown'}
 

@@ -24,7 +24,9 @@ export interface Host {
   paused: boolean
   /** ARP probes for the VIPs time out on this host (the gateway still answers). */
   flaky: boolean
-  db: {dataDir: 'primary' | 'standby'; running: boolean; inRecovery: boolean; hung: boolean; crashed: boolean; replicatedAt: number; stale: boolean}
+  db: {dataDir: 'primary' | 'standby'; running: boolean; inRecovery: boolean; hung: boolean; crashed: boolean; replicatedAt: number; stale: boolean
+    /** The server answers the heartbeat with an error: 57P03 ('starting') or a role it has not replayed yet ('rejected'). */
+    notReady?: 'starting' | 'rejected'; notReadySince?: number}
   vips: Record<Vip, boolean>
   archiveMounted: boolean
   role: Role
@@ -68,6 +70,7 @@ function probeDb(w: World, from: Host, target: Host | undefined): DbProbe {
   const db = target.db
   if (!db.running) return {port: 'no', heartbeat: 'failed', inRecovery: 'unknown'}
   if (db.hung) return {port: 'yes', heartbeat: 'timeout', inRecovery: 'unknown'}
+  if (db.notReady) return {port: 'yes', heartbeat: db.notReady, inRecovery: 'unknown', answer: db.notReady === 'starting' ? 'the database system is starting up (57P03)' : 'role "pgha" does not exist (28000)'}
   if (!db.inRecovery) return {port: 'yes', heartbeat: 'ok', inRecovery: 'no'}
   return {port: 'yes', heartbeat: 'ok', inRecovery: 'yes', heartbeatAgeMs: w.now - db.replicatedAt, lagBytes: db.stale ? 1e12 : 4096}
 }
@@ -123,7 +126,7 @@ function execute(w: World, h: Host, a: ActionName, fencedThisTick: boolean): str
       h.archiveMounted = true
       return
     case 'startDb':
-      if (!db.running) h.db = {...db, running: true, inRecovery: db.dataDir === 'standby', hung: false, crashed: false}
+      if (!db.running) h.db = {...db, running: true, inRecovery: db.dataDir === 'standby', hung: false, crashed: false, notReady: undefined}
       return
     case 'stopDb':
       db.running = false
@@ -160,7 +163,7 @@ function execute(w: World, h: Host, a: ActionName, fencedThisTick: boolean): str
       db.dataDir = 'primary'
       return
     case 'rejoin':
-      if (!(canReach(w, h, p) && writable(p) && !p.db.hung)) return 'no primary to rebuild from'
+      if (!(canReach(w, h, p) && writable(p) && !p.db.hung && !p.db.notReady)) return 'no primary to rebuild from'
       h.db = {dataDir: 'standby', running: false, inRecovery: true, hung: false, crashed: false, replicatedAt: w.now, stale: false}
       return
     case 'writeHeartbeat':
@@ -172,6 +175,19 @@ export function checkInvariants(w: World): void {
   const primaries = w.hosts.filter((h) => writable(h) && h.vips.M)
   if (primaries.length > 1) throw new InvariantError('two hosts are writable and hold VIP-M')
   if (w.checkMutualFencing && w.hosts.every((h) => !h.powered && h.offByFence)) throw new InvariantError('the hosts fenced each other: both are off')
+}
+
+/**
+ * A starting node or a primary never fences a peer it can reach whose PostgreSQL answers but
+ * is not ready, before timing.peerStartTimeout has passed since it began answering so.
+ */
+function checkFenceOfLivePeer(w: World, h: Host, d: Decision): void {
+  const p = peerOf(w, h)
+  if (!d.rule.startsWith('starting.') && !d.rule.startsWith('primary.')) return
+  if (!(p.powered && p.db.running && p.db.notReady && canReach(w, h, p))) return
+  if (w.now - (p.db.notReadySince ?? w.now) < h.cfg.timing.peerStartTimeout) {
+    throw new InvariantError(`${h.cfg.node.name} fences ${p.cfg.node.name} (${d.rule}) whose PostgreSQL answers (${p.db.notReady}) before timing.peerStartTimeout`)
+  }
 }
 
 /** Checks on a decision before it runs. */
@@ -207,6 +223,7 @@ export function step(w: World, order: [number, number]): void {
     const done: ActionName[] = []
     let failed: TickOutcome['failed']
     for (const a of d.actions) {
+      if (a === 'fencePeer') checkFenceOfLivePeer(w, h, d)
       const error = execute(w, h, a, done.includes('fencePeer'))
       w.trace.push(`t=${w.now} ${h.cfg.node.name} ${d.rule} ${a}${error ? ` FAILED: ${error}` : ''}`)
       checkInvariants(w)
@@ -229,7 +246,7 @@ function replicate(w: World): void {
   for (const h of w.hosts) {
     const p = peerOf(w, h)
     const db = h.db
-    if (h.powered && db.running && db.inRecovery && !db.hung && !db.stale && canReach(w, h, p) && writable(p) && !p.db.hung) db.replicatedAt = w.now
+    if (h.powered && db.running && db.inRecovery && !db.hung && !db.stale && canReach(w, h, p) && writable(p) && !p.db.hung && !p.db.notReady) db.replicatedAt = w.now
   }
 }
 
@@ -267,7 +284,7 @@ export function simConfig(i: 0 | 1, p: SimParams): Config {
     archive: p.archive === 'bind' ? {mode: 'bind', source: '/srv/archive'} : {mode: 'none'},
     fence: p.agent === 'none' ? {agent: 'none'} : {agent: 'ipmitool', address: '192.0.2.1', user: 'admin', passwordEnv: 'IPMI_PASSWORD', delay: `${p.fenceDelayTicks}s`},
     // The yielding node restarts as primary only after startupDelay: give the peer time to take over first.
-    timing: {interval: '1s', checkTimes: p.checkTimes, probeTimeout: '1s', startupDelay: `${p.checkTimes + p.fenceDelayTicks + 3}s`},
+    timing: {interval: '1s', checkTimes: p.checkTimes, probeTimeout: '1s', startupDelay: `${p.checkTimes + p.fenceDelayTicks + 3}s`, peerStartTimeout: '6s'},
     lag: {promote: {maxAge: '10s', maxBytes: '160MB'}, releaseStandbyVip: {maxAge: '5s', maxBytes: '80MB'}, yield: {maxAge: '5s', maxBytes: '80MB'}},
   }
   return configSchemaParse(raw)

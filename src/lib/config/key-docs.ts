@@ -65,6 +65,7 @@ export const KEY_DOCS: Record<string, KeyDoc> = {
   'timing.checkTimes': {meaning: 'Consecutive failed checks before the peer counts as dead.'},
   'timing.probeTimeout': {meaning: 'Bound for every probe in a tick; a probe that times out is a failed observation.', rules: 'at most 5 × `timing.interval`'},
   'timing.startupDelay': {meaning: 'At startup, when VIP-M does not answer, wait this long so a peer mid-promotion can finish.'},
+  'timing.peerStartTimeout': {meaning: 'A peer whose PostgreSQL answers with an error (57P03 starting up, 28000/28P01 role or password, 3D000 database, missing heartbeat function) is alive: it is not fenced at startup, and the primary waits this long for it to become a standby before counting it as failed.'},
   ...prefixed('lag.promote', lag('A standby promotes only when it is within both limits')),
   ...prefixed('lag.releaseStandbyVip', lag('The survivor gives VIP-S back only to a peer standby within both limits')),
   ...prefixed('lag.yield', lag('A `canPrimary: false` primary yields only to a standby within both limits')),

@@ -188,6 +188,9 @@ export const configSchema = z
         checkTimes: z.number().int().min(1).max(100).default(2),
         probeTimeout: duration('500ms', '10ms', '1m'),
         startupDelay: duration('45s', '0s', '24h'),
+        // A peer whose PostgreSQL answers but is not ready (starting up, replaying WAL, rejecting
+        // the heartbeat role) is alive: the primary waits this long before it counts as failed.
+        peerStartTimeout: duration('300s', '0s', '24h'),
       })
       .strict()
       .default({}),

@@ -21,8 +21,14 @@ export const isWritable = (p: DbProbe) => p.heartbeat === 'ok' && p.inRecovery =
 /** Answered the heartbeat and is in recovery. */
 export const isStandbyDb = (p: DbProbe) => p.heartbeat === 'ok' && p.inRecovery === 'yes'
 
+/** PostgreSQL answered but refused the heartbeat (starting up, or our role/database/function missing): alive, not ready. */
+export const answersNotReady = (p: DbProbe) => p.heartbeat === 'starting' || p.heartbeat === 'rejected'
+
 export function describeDb(p: DbProbe): string {
   if (p.heartbeat === 'ok') return p.inRecovery === 'yes' ? 'answers as a standby' : p.inRecovery === 'no' ? 'answers as a primary' : 'answers (recovery state unknown)'
+  const said = p.answer ? `: ${p.answer}` : ''
+  if (p.heartbeat === 'starting') return `alive but not ready, not yet accepting connections${said}`
+  if (p.heartbeat === 'rejected') return `alive but not ready, it rejects the heartbeat${said}`
   const port = p.port === 'yes' ? 'port open' : p.port === 'no' ? 'port closed' : 'port unknown'
   return `heartbeat ${p.heartbeat === 'timeout' ? 'timed out' : 'failed'} (${port})`
 }
@@ -89,6 +95,26 @@ export const peerSeen = (c: Ctx) => c.obs.peer.heartbeat === 'ok'
 /** The peer's own address answers as a standby (also before it claimed VIP-S). */
 export const peerIsStandby = (c: Ctx) => isStandbyDb(c.obs.peer)
 
+/**
+ * The primary's standby answers without being ready (through VIP-S, or at its own address
+ * while VIP-S is not held here): the probe that says so, else undefined.
+ */
+export function standbyNotReady(c: Ctx): DbProbe | undefined {
+  const o = c.obs
+  if (!held(o.vipStandby) && answersNotReady(o.viaVipStandby)) return o.viaVipStandby
+  return answersNotReady(o.peer) ? o.peer : undefined
+}
+/** A duration for a reason line, to the second (a countdown in ms reads as noise). */
+export const wholeSeconds = (ms: number) => formatDuration(Math.max(0, Math.round(ms / 1000)) * 1000)
+export const notReadyDeadline = (c: Ctx) => (c.mem.peerNotReadySince ?? c.now) + c.cfg.timing.peerStartTimeout
+export const notReadyWaitOver = (c: Ctx) => c.mem.peerNotReadySince !== undefined && c.now >= notReadyDeadline(c)
+/** For the reasons of rows that count a standby that answers but stayed not ready past the bound. */
+export function notReadyTooLong(c: Ctx): string {
+  const p = standbyNotReady(c)
+  if (!p || !notReadyWaitOver(c)) return ''
+  return `; it has been alive but not ready for ${wholeSeconds(c.now - (c.mem.peerNotReadySince ?? c.now))}, past timing.peerStartTimeout ${formatDuration(c.cfg.timing.peerStartTimeout)}${p === c.obs.viaVipStandby ? '' : ` (${describeDb(p)})`}: counting it as failed`
+}
+
 /** Consecutive failed checks including this tick's. */
 export const failuresNow = (c: Ctx) => c.mem.peerFailures + 1
 export const peerDead = (c: Ctx) => failuresNow(c) >= c.cfg.timing.checkTimes
@@ -122,8 +148,11 @@ export const unfenced = (cfg: Config) => cfg.fence.agent === 'none' && cfg.fence
 export const keep = (c: Ctx): NodeMemory => c.mem
 
 export const resetPeer = (c: Ctx): NodeMemory => ({
-  ...c.mem, peerFailures: 0, peerFailingSince: undefined, peerDeadSince: undefined, fenceAttempts: 0,
+  ...c.mem, peerFailures: 0, peerFailingSince: undefined, peerDeadSince: undefined, fenceAttempts: 0, peerNotReadySince: undefined,
 })
+
+/** The peer is alive but not ready: no failure counted, the timing.peerStartTimeout clock runs. */
+export const waitNotReady = (c: Ctx): NodeMemory => ({...resetPeer(c), peerNotReadySince: c.mem.peerNotReadySince ?? c.now})
 
 /** One more failed check; the tick that reaches checkTimes starts the fence.delay clock. */
 export function countPeer(c: Ctx): NodeMemory {

@@ -14,6 +14,7 @@ import {
   localProblem, localPromoted, otherPrimaryAtVipM, peerCheck, peerDead, peerHealthy, peerIsStandby, peerSeen,
   resetPeer, withinLag,
 } from './facts.js'
+import {answersNotReady, notReadyDeadline, notReadyTooLong, notReadyWaitOver, standbyNotReady, waitNotReady, wholeSeconds} from './facts.js'
 import {type ActionName, FENCE_TRIES_PER_TICK, type NodeMemory, type Role, ROLES, type Severity} from './types.js'
 
 export interface Transition {
@@ -114,6 +115,11 @@ export const TRANSITIONS: readonly Transition[] = [
   {id: 'starting.primary-standby', from: STARTING, to: 'primary_standby', guard: 'primary data directory, both VIPs free, peer answers but is no standby', actions: ['startDb', 'claimVipPrimary', 'claimVipStandby', 'writeHeartbeat'],
     when: (c) => mayStartPrimary(c) && peerSeen(c),
     reason: (c) => `both VIPs are free and the peer answers but is not a standby (${describeDb(c.obs.peer)}): starting as primary_standby`},
+  // A peer whose PostgreSQL answers with an error (starting up, role not replayed yet) is alive:
+  // fencing it powered off a live standby after a cold start (lab). VIP-S stays the peer's.
+  {id: 'starting.primary-peer-not-ready', from: STARTING, to: 'primary', guard: 'primary data directory, VIP-M free, peer alive but not ready', actions: ['startDb', 'claimVipPrimary', 'writeHeartbeat'], severity: 'warn',
+    when: (c) => mayStartPrimary(c) && answersNotReady(c.obs.peer),
+    reason: (c) => `VIP-M is free and the peer at ${c.cfg.peer.address} is ${describeDb(c.obs.peer)}: it is alive, so not fencing it; starting as primary, leaving VIP-S to it (waiting up to timing.peerStartTimeout ${dur(c.cfg.timing.peerStartTimeout)} for it to become a standby)`},
   noFence('starting.fence-then-primary', STARTING, 'primary data directory, VIP-M free, peer silent', (c) => mayStartPrimary(c) && peerGone(c), 'starting as primary while the peer does not answer'),
   {id: 'starting.fence-then-primary', from: STARTING, to: 'primary_standby', guard: 'primary data directory, VIP-M free, peer silent',
     actions: ['fencePeer', 'startDb', 'claimVipPrimary', 'claimVipStandby', 'writeHeartbeat'], severity: 'warn',
@@ -216,13 +222,16 @@ export const TRANSITIONS: readonly Transition[] = [
   {id: 'primary.standby-claiming', from: PRIMARY, to: 'same', guard: 'VIP-S free, peer answers as a standby', actions: [], memory: resetPeer,
     when: (c) => free(c.obs.vipStandby) && peerIsStandby(c),
     reason: 'the standby answers at its own address but has not claimed VIP-S yet: not counting it as failed'},
+  {id: 'primary.standby-not-ready', from: PRIMARY, to: 'same', guard: 'standby alive but not ready, within timing.peerStartTimeout', actions: [], memory: waitNotReady, severity: 'warn',
+    when: (c) => standbyNotReady(c) !== undefined && !notReadyWaitOver(c),
+    reason: (c) => `the standby is ${describeDb(standbyNotReady(c)!)}: not counting it as failed; waiting for it to become a standby (${wholeSeconds(notReadyDeadline(c) - c.now)} of timing.peerStartTimeout ${dur(c.cfg.timing.peerStartTimeout)} left)`},
   {id: 'primary.suspect', from: PRIMARY, to: 'same', guard: 'standby silent, fewer than checkTimes checks', actions: [], memory: countPeer, severity: 'warn',
     when: (c) => !peerDead(c),
-    reason: (c) => `the standby does not answer through VIP-S (${describeDb(c.obs.viaVipStandby)}; VIP-S is ${describeVip(c.obs.vipStandby)}): check ${checks(c)}`},
+    reason: (c) => `the standby does not answer through VIP-S (${describeDb(c.obs.viaVipStandby)}; VIP-S is ${describeVip(c.obs.vipStandby)})${notReadyTooLong(c)}: check ${checks(c)}`},
   noFence('primary.fence-standby', PRIMARY, 'standby dead', () => true, 'taking VIP-S from the dead standby', countPeer),
   {id: 'primary.fence-standby', from: PRIMARY, to: 'primary_standby', guard: 'standby dead', actions: ['fencePeer', 'claimVipStandby'], severity: 'alert',
     when: () => true, memory: countFence,
-    reason: (c) => `the standby failed ${failuresNow(c)} checks in a row (${describeDb(c.obs.viaVipStandby)}): fencing it (attempt ${c.mem.fenceAttempts + 1}, up to ${FENCE_TRIES_PER_TICK} tries this tick), then claiming VIP-S`},
+    reason: (c) => `the standby failed ${failuresNow(c)} checks in a row (${describeDb(c.obs.viaVipStandby)})${notReadyTooLong(c)}: fencing it (attempt ${c.mem.fenceAttempts + 1}, up to ${FENCE_TRIES_PER_TICK} tries this tick), then claiming VIP-S`},
 
   // ── primary_standby ───────────────────────────────────────────────────────────────
   {id: 'primary_standby.vips-taken', from: BOTH_VIPS, to: 'primary', guard: 'VIP-S now held by another host', actions: [],

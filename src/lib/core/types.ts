@@ -21,8 +21,13 @@ export type Probe = 'yes' | 'no' | 'unknown'
  * The heartbeat SQL call (a write on a primary, a read of the replicated row on a standby).
  * 'timeout': no answer within timing.probeTimeout — a hung database with an open port is down.
  * 'failed': refused, connection error, SQL error.
+ * 'starting' and 'rejected': PostgreSQL itself answered, so the server is alive, but not ready:
+ *   'starting' = cannot_connect_now (57P03: starting up, replaying WAL, not yet accepting
+ *   connections); 'rejected' = it refused our role, password or database, or lacks the
+ *   heartbeat function (28000, 28P01, 3D000, 3F000, 42883, 42P01: a standby that has not yet
+ *   replayed the WAL creating them). Alive is not failed: such a peer is not fenced at once.
  */
-export type Heartbeat = 'ok' | 'failed' | 'timeout'
+export type Heartbeat = 'ok' | 'failed' | 'timeout' | 'starting' | 'rejected'
 
 /** One heartbeat probe against one endpoint (socket, a VIP, the peer's address). */
 export interface DbProbe {
@@ -35,6 +40,8 @@ export interface DbProbe {
   heartbeatAgeMs?: number
   /** When the answerer is a standby: its replication lag in bytes as the primary last wrote it. */
   lagBytes?: number
+  /** With heartbeat 'starting' or 'rejected': the server's answer, one line with its SQLSTATE. */
+  answer?: string
 }
 
 /** What the files say when the server is stopped (standby.signal / recovery.conf present → standby). */
@@ -138,6 +145,8 @@ export interface NodeMemory {
   fenceAttempts: number
   /** This startup already tried to mount the archive (a dead peer must not block startup). */
   archiveMountTried: boolean
+  /** When the primary first saw its standby answer without being ready (timing.peerStartTimeout counts from here). */
+  peerNotReadySince?: number
 }
 
 export const FRESH_MEMORY: NodeMemory = Object.freeze({peerFailures: 0, fenceAttempts: 0, archiveMountTried: false})

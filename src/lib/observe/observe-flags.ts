@@ -5,7 +5,7 @@
  */
 import type {Config} from '../config/schema.js'
 import type {ClusterState} from '../sql/heartbeat.js'
-import {switchoverStatus} from '../steps/switchover-plan.js'
+import {type SwitchoverMarker, switchoverStatus} from '../steps/switchover-plan.js'
 import {pgErrorLine} from '../system/pg.js'
 import {mountAt, normalizeMountpoint, parseMountinfo, readMountinfo} from '../system/mount.js'
 import type {Observations} from '../core/types.js'
@@ -15,6 +15,8 @@ export interface ClusterFlags {
   switchover: boolean
   /** The marker's description ("switchover so-… node1 → node2 (requested)"), when one is set. */
   switchoverText?: string
+  /** The marker itself, when one is set and readable (the watch runs this host's half from it). */
+  marker?: SwitchoverMarker
   /** Which database answered: the local one, the peer's, or none (last known / default). */
   source: 'local' | 'peer' | 'last-known' | 'default'
   /** One sentence about where the flags came from when it was not the local database. */
@@ -45,6 +47,7 @@ export async function clusterFlags(cfg: Config, sources: FlagSource[], last: Clu
         paused: st.paused,
         switchover: so.active,
         ...(so.active ? {switchoverText: so.text} : {}),
+        ...(so.marker ? {marker: so.marker} : {}),
         source: src.source,
         note: src.source === 'local' ? 'flags read from the local database' : `flags read from the peer's database at ${src.where} (the local database did not answer: ${errors[0]})`,
         readAt: now,

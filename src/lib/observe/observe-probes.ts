@@ -33,9 +33,25 @@ export function bounded<T>(p: Promise<T>, ms: number, fallback: (why: string) =>
 
 // ── pure mappings (unit-tested) ───────────────────────────────────────────────────────
 
+/**
+ * SQLSTATEs with which a live PostgreSQL refuses the heartbeat while it is not ready: it
+ * answered, so it is alive ('starting' / 'rejected', see Heartbeat). Anything else is 'failed'.
+ */
+export const NOT_READY_SQLSTATES: Readonly<Record<string, 'starting' | 'rejected'>> = {
+  '57P03': 'starting', // cannot_connect_now: starting up, in recovery, not yet accepting connections
+  '28000': 'rejected', // invalid_authorization_specification: role does not exist, no pg_hba entry
+  '28P01': 'rejected', // invalid_password
+  '3D000': 'rejected', // invalid_catalog_name: database does not exist (yet)
+  '3F000': 'rejected', // invalid_schema_name: schema pgha not replayed yet
+  '42883': 'rejected', // undefined_function: pgha.heartbeat() not replayed yet
+  '42P01': 'rejected', // undefined_table
+}
+
 /** A failed heartbeat that ran into its timeout is 'timeout' (a hung database with an open port is down). */
 export function heartbeatState(r: HeartbeatResult, timeoutMs: number): Heartbeat {
   if (r.ok) return 'ok'
+  const notReady = r.sqlState ? NOT_READY_SQLSTATES[r.sqlState] : undefined
+  if (notReady) return notReady
   if (/timeout|timed out|time out|canceling statement/i.test(r.error ?? '') || r.latencyMs >= timeoutMs) return 'timeout'
   return 'failed'
 }
@@ -43,10 +59,12 @@ export function heartbeatState(r: HeartbeatResult, timeoutMs: number): Heartbeat
 export function toDbProbe(r: HeartbeatResult, port: Probe, timeoutMs: number): DbProbe {
   const heartbeat = heartbeatState(r, timeoutMs)
   const probe: DbProbe = {
-    port: heartbeat === 'ok' ? 'yes' : port,
+    // PostgreSQL answered (ok, or a not-ready refusal): the port is open whatever the TCP probe said.
+    port: heartbeat === 'ok' || heartbeat === 'starting' || heartbeat === 'rejected' ? 'yes' : port,
     heartbeat,
     inRecovery: heartbeat !== 'ok' ? 'unknown' : r.role === 'standby' ? 'yes' : 'no',
   }
+  if ((heartbeat === 'starting' || heartbeat === 'rejected') && r.error) probe.answer = r.error
   if (heartbeat === 'ok' && r.role === 'standby') {
     if (r.ageMs !== undefined) probe.heartbeatAgeMs = r.ageMs
     if (r.lagBytes !== undefined && r.lagBytes !== null) probe.lagBytes = r.lagBytes

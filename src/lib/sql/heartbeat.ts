@@ -24,6 +24,8 @@ export interface HeartbeatResult {
   latencyMs: number
   /** Why the probe failed (one line). */
   error?: string
+  /** The server's SQLSTATE when PostgreSQL itself refused (57P03 starting up, 28000 no such role, …). */
+  sqlState?: string
   /** Under --dry-run the write was rolled back. */
   rolledBack?: boolean
 }

@@ -1,6 +1,6 @@
 import type {Config} from '../config/schema.js'
 import type {SystemContext} from '../system/exec.js'
-import {describeEndpoint, hostOf, localEndpoint, type PgEndpoint, pgErrorLine, withPgClient} from '../system/pg.js'
+import {describeEndpoint, hostOf, localEndpoint, type PgEndpoint, pgErrorLine, sqlStateOf, withPgClient} from '../system/pg.js'
 import {HEARTBEAT_CALL_SQL, heartbeatFromRow, type HeartbeatResult, type HeartbeatRow, type HeartbeatTarget} from '../sql/heartbeat.js'
 
 export {HEARTBEAT_TARGETS, type HeartbeatResult, type HeartbeatTarget} from '../sql/heartbeat.js'
@@ -57,6 +57,6 @@ export async function heartbeatAt(
     })
     return heartbeatFromRow(row, {target, address, latencyMs: latency(), rolledBack: !real})
   } catch (error) {
-    return {ok: false, target, address, latencyMs: latency(), error: pgErrorLine(error)}
+    return {ok: false, target, address, latencyMs: latency(), error: pgErrorLine(error), ...sqlStateOf(error)}
   }
 }

@@ -1,5 +1,3 @@
-import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
 import type pg from 'pg'
 import type {Config} from '../config/schema.js'
 import {formatBytes} from '../config/units.js'
@@ -19,21 +17,9 @@ import {readClusterState} from './pause.js'
 import {ensurePromoted} from './promote.js'
 import {formatPlan, parseMarker, type SwitchoverMarker, type SwitchoverSide, switchoverPlan} from './switchover-plan.js'
 import type {StepOutcome} from './types.js'
-import {ensureVipClaimed, ensureVipsReleased} from './vip.js'
-
-/** VIP moves of this host. Tests without network namespaces pass a recorder (VIPs are then not moved). */
-export interface SwitchoverNetwork {
-  claim(which: 'primary' | 'standby'): Promise<void>
-  /** Release VIP-M (the demote half) or VIP-S (the promote half, at the end). */
-  release(which: 'primary' | 'standby'): Promise<void>
-}
-
-export function vipNetwork(ctx: SystemContext, cfg: Config): SwitchoverNetwork {
-  return {
-    claim: async (which) => void (await ensureVipClaimed(ctx, cfg, which)),
-    release: async (which) => void (await ensureVipsReleased(ctx, cfg, {all: which === 'primary'})),
-  }
-}
+import {type SwitchoverNetwork, vipNetwork} from './switchover-network.js'
+export {SWITCHOVER_DAD_MS, type SwitchoverNetwork, vipNetwork} from './switchover-network.js'
+import {HalfLockBusy, heldBy, type HalfOwner, lockHalf} from './switchover-lock.js'
 
 export interface SwitchoverOptions {
   /** Target node name; must be the current standby (default: it is). */
@@ -48,6 +34,8 @@ export interface SwitchoverOptions {
   source?: SourceServer
   network?: SwitchoverNetwork
   sleep?: (ms: number) => Promise<void>
+  /** Who runs the half (the lock says so): `pgha switchover` (default) or `pgha watch`. */
+  lockOwner?: HalfOwner
 }
 
 export interface SwitchoverOutcome extends StepOutcome {
@@ -73,39 +61,21 @@ export async function runSwitchover(ctx: SystemContext, cfg: Config, opts: Switc
   }
   const plan = formatPlan(switchoverPlan(primary, standby, {vips: opts.network === undefined, archive: cfg.archive.mode !== 'none'}))
   const run = new HalfRun(ctx, cfg, opts, side)
-  const unlock = ctx.dryRun ? () => undefined : lockHalf(cfg)
+  let unlock: () => void = () => undefined
+  if (!ctx.dryRun) {
+    try {
+      unlock = lockHalf(cfg, opts.lockOwner ?? 'cli')
+    } catch (error) {
+      // This host's watch already runs the half (it saw the marker first): follow it.
+      if (error instanceof HalfLockBusy && error.owner === 'watch' && opts.lockOwner !== 'watch') return followWatchHalf(ctx, cfg, run, side, plan, error.pid)
+      throw error
+    }
+  }
   try {
     return side === 'demote' ? await run.demote(plan) : await run.promote(plan)
   } finally {
     await run.close()
     unlock()
-  }
-}
-
-/** One half per host at a time (a DBA and a watch loop must not both run one): stateDir/switchover.lock. */
-function lockHalf(cfg: Config): () => void {
-  const file = join(cfg.stateDir, 'switchover.lock')
-  mkdirSync(cfg.stateDir, {recursive: true, mode: 0o750})
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(file, `${process.pid}\n`, {flag: 'wx', mode: 0o640})
-      return () => rmSync(file, {force: true})
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      const pid = Number(readFileSync(file, 'utf8').trim())
-      if (pid > 0 && pidAlive(pid)) throw new UsageError(`another pgha switchover runs on this host (PID ${pid}, ${file})`, 'wait for it to finish')
-      rmSync(file, {force: true}) // left by a process that died
-    }
-  }
-  throw new UsageError(`cannot take ${file}`, 'remove it if no pgha switchover runs')
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 
@@ -162,14 +132,16 @@ class HalfRun {
   }
 
   /** Claim a VIP, retrying while it is still answered elsewhere (the peer lets go of it in parallel). */
-  private async claimWithin(which: 'primary' | 'standby', ms: number): Promise<void> {
+  private async claimWithin(which: 'primary' | 'standby', ms: number, opts?: {handover?: boolean}): Promise<void> {
     const end = Date.now() + ms
     for (;;) {
       try {
-        return await this.net.claim(which)
+        return await this.net.claim(which, opts)
       } catch (error) {
         if (!(error instanceof SafetyRefusal) || Date.now() > end) throw error
-        await this.sleep(200)
+        // Still answered elsewhere (arping returns at the first reply, in milliseconds): in a
+        // hand-over the old primary lets go any moment, so look again soon.
+        await this.sleep(opts?.handover ? 50 : 200)
       }
     }
   }
@@ -200,11 +172,13 @@ class HalfRun {
     this.mark('stopping PostgreSQL (fast): writes stop here')
     const stoppedAt = Date.now()
     await ensureDbStopped(ctx, cfg, {mode: 'fast'})
-    const control = await readControlData(ctx, cfg, 10_000)
+    // VIP-M goes at once (a stopped server takes no writes behind it), so the promote half's
+    // ARP check can start; the clean-stop check runs meanwhile. The standby proves the clean
+    // stop again from its own WAL before it promotes.
+    const [control] = await Promise.all([readControlData(ctx, cfg, 10_000), this.net.release('primary')])
+    this.mark('VIP-M released')
     if (control?.state !== 'shut down') throw new StepFailedError(`PostgreSQL did not shut down cleanly (state "${control?.state}")`, 'investigate before restarting it; the marker stays so the watch loops keep out')
     this.mark(`stopped cleanly; shutdown checkpoint at ${control.latestCheckpoint}`)
-    await this.net.release('primary')
-    this.mark('VIP-M released')
 
     const promoted = await this.until(`${cfg.peer.name} to become a writable primary`, this.partnerMs, async () => (await inRecoveryAt(cfg, {kind: 'tcp', ...this.source}))?.inRecovery === false)
     if (!promoted) return this.rollBack(marker, control.latestCheckpoint)
@@ -277,7 +251,7 @@ class HalfRun {
     // Claim VIP-M from now on, in parallel with the proof and the promotion: its ARP duplicate
     // check (≥ 2 s) would otherwise add to the outage. Until the promotion ends VIP-M reaches a
     // read-only server: clients get an error, never a lost write. Released again on failure.
-    const vip: Promise<true | Error> = this.claimWithin('primary', 15_000).then((): true => true, (e: unknown) => e as Error)
+    const vip: Promise<true | Error> = this.claimWithin('primary', 15_000, {handover: true}).then((): true => true, (e: unknown) => e as Error)
     const giveBackVip = async () => {
       if ((await vip) === true) await this.net.release('primary').catch(() => undefined)
     }
@@ -326,6 +300,20 @@ class HalfRun {
     this.mark(`${cfg.peer.name} holds VIP-S and cleared the marker`)
     return this.outcome(true, `switched over: ${cfg.node.name} is primary (shutdown checkpoint ${checkpoint.lsn} replayed before promotion), ${cfg.peer.name} streams from it`, plan, marker, {outageMs, shutdownCheckpoint: checkpoint.lsn})
   }
+}
+
+/**
+ * `pgha switchover` on a host whose watch runs the half already: wait (bounded by the half's
+ * deadline) until the watch's half ends, then report the role this host ended in.
+ */
+async function followWatchHalf(ctx: SystemContext, cfg: Config, run: HalfRun, side: SwitchoverSide, plan: string[], pid: number): Promise<SwitchoverOutcome> {
+  run.mark(`pgha watch (PID ${pid}) runs this host's ${side} half already: following it`)
+  const ended = await run.until(`pgha watch's ${side} half to end`, run.deadline - Date.now(), async () => heldBy(cfg) === undefined)
+  if (!ended) throw new StepFailedError(`pgha watch's ${side} half (PID ${pid}) did not end within the switchover timeout`, 'see the pgha watch log on this host')
+  const role = await detectRole(ctx, cfg)
+  const wanted = side === 'demote' ? 'standby' : 'primary'
+  if (role.role !== wanted) throw new StepFailedError(`pgha watch's ${side} half ended with ${cfg.node.name} ${role.running ? role.role : 'stopped'}, not ${wanted}`, 'see the pgha watch log on this host (journalctl -u pgha)')
+  return {changed: true, summary: `switched over by pgha watch's ${side} half (PID ${pid}): ${cfg.node.name} is now ${wanted}`, side, plan, timeline: run.timeline}
 }
 
 /** Clear a switchover marker left by a half that died (on whichever server is the writable primary). */

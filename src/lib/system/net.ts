@@ -49,10 +49,14 @@ export function arpingSeconds(timeoutMs: number): number {
   return Math.max(1, Math.floor(timeoutMs / 1000))
 }
 
-/** Duplicate address detection: probes from 0.0.0.0; exit 1 with replies = someone has the IP. */
-export function arpingDadArgv(iface: string, ip: string, timeoutMs: number): string[] {
+/**
+ * Duplicate address detection: probes from 0.0.0.0; exit 1 with replies = someone has the IP
+ * (arping returns at the first reply). One probe a second by default; `probes` 2 with 1 s sends
+ * the second probe at the deadline (arping's interval is whole seconds).
+ */
+export function arpingDadArgv(iface: string, ip: string, timeoutMs: number, probes?: number): string[] {
   const s = String(arpingSeconds(timeoutMs))
-  return ['arping', '-D', '-I', iface, '-c', s, '-w', s, ip]
+  return ['arping', '-D', '-I', iface, '-c', String(probes ?? s), '-w', s, ip]
 }
 
 /** Plain reachability probe (the gateway check); -f returns on the first reply. */
@@ -136,8 +140,8 @@ export {addressOf} from '../config/net.js'
 // ---------------------------------------------------------------- I/O
 
 /** Is `ip` held by another host on the link? Never throws; 'unknown' when arping gave no verdict. */
-export async function arpDuplicateCheck(ctx: SystemContext, iface: string, ip: string, timeoutMs: number): Promise<{state: ArpState; detail: string}> {
-  const argv = arpingDadArgv(iface, ip, timeoutMs)
+export async function arpDuplicateCheck(ctx: SystemContext, iface: string, ip: string, timeoutMs: number, probes?: number): Promise<{state: ArpState; detail: string}> {
+  const argv = arpingDadArgv(iface, ip, timeoutMs, probes)
   const r = await ctx.probe(argv, {timeoutMs: arpingKillAfterMs(arpingSeconds(timeoutMs)), privileged: true})
   return classifyDad(r)
 }

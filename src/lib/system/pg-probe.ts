@@ -11,7 +11,7 @@
 import pg from 'pg'
 import type {Config} from '../config/schema.js'
 import {CLUSTER_STATE_SQL, type ClusterState, clusterStateFromRow, HEARTBEAT_CALL_SQL, heartbeatFromRow, type HeartbeatResult, type HeartbeatRow, type HeartbeatTarget} from '../sql/heartbeat.js'
-import {clientConfig, closeClient, describeEndpoint, type PgEndpoint, pgErrorLine} from './pg.js'
+import {clientConfig, closeClient, describeEndpoint, type PgEndpoint, pgErrorLine, sqlStateOf} from './pg.js'
 
 export class PgProbe {
   private client?: pg.Client
@@ -71,7 +71,7 @@ export class PgProbe {
       return heartbeatFromRow(r.rows[0], {target: this.target, address, latencyMs: latency(), rolledBack: this.dryRun})
     } catch (error) {
       this.drop(c)
-      return {ok: false, target: this.target, address, latencyMs: latency(), error: pgErrorLine(error)}
+      return {ok: false, target: this.target, address, latencyMs: latency(), error: pgErrorLine(error), ...sqlStateOf(error)}
     }
   }
 

@@ -205,3 +205,9 @@ export function pgErrorLine(err: unknown): string {
   const msg = (e?.message ?? String(err)).split('\n')[0]
   return e?.code && !msg.includes(e.code) ? `${msg} (${e.code})` : msg
 }
+
+/** The SQLSTATE of an error PostgreSQL sent (node-postgres puts it in `code`), for the probe's classification. */
+export function sqlStateOf(error: unknown): {sqlState?: string} {
+  const code = (error as {code?: unknown})?.code
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? {sqlState: code} : {}
+}

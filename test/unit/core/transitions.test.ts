@@ -9,7 +9,7 @@ import {decide} from '../../../src/lib/core/decide.js'
 import {TRANSITIONS} from '../../../src/lib/core/transitions.js'
 import {type ActionName, FRESH_MEMORY, type NodeMemory, type Observations, type Role} from '../../../src/lib/core/types.js'
 import {
-  bootObs, FREE, HERE, HUNG, local, primaryObs, REPLAYING, SILENT, standbyObs, STOPPED, survivorObs, testConfig, THERE,
+  bootObs, FREE, HERE, HUNG, local, NO_ROLE, primaryObs, REPLAYING, SILENT, standbyObs, STARTING_UP, STOPPED, survivorObs, testConfig, THERE,
   UNSURE, WRITABLE,
 } from '../../helpers/ha-fixtures.js'
 
@@ -72,6 +72,8 @@ const CASES: Case[] = [
     reason: 'starting as primary while the peer does not answer needs a fence, but fence.agent is none and fence.allowUnfencedPromotion is false: taking no action — make sure the peer is down, then act by hand'},
   {rule: 'starting.fence-then-primary', role: 'starting', obs: bootObs('primary', started), next: 'primary_standby', actions: ['fencePeer', 'startDb', 'claimVipPrimary', 'claimVipStandby', 'writeHeartbeat'],
     reason: 'VIP-M is free but the peer does not answer at 192.0.2.12 (heartbeat timed out (port unknown)): fencing it (attempt 1, up to 2 tries this tick) before starting as primary_standby, since it may be alive behind a partition'},
+  {rule: 'starting.primary-peer-not-ready', role: 'starting', obs: bootObs('primary', {...started, vipStandby: THERE, peer: NO_ROLE}), next: 'primary', actions: ['startDb', 'claimVipPrimary', 'writeHeartbeat'],
+    reason: 'VIP-M is free and the peer at 192.0.2.12 is alive but not ready, it rejects the heartbeat: role "pgha" does not exist (28000): it is alive, so not fencing it; starting as primary, leaving VIP-S to it (waiting up to timing.peerStartTimeout 5m for it to become a standby)'},
   {rule: 'starting.vipm-unknown', role: 'starting', obs: bootObs('primary', {vipPrimary: UNSURE}), next: 'same', actions: [],
     reason: 'cannot tell whether VIP-M is free (unknown (probe timed out)): not starting as primary yet'},
   {rule: 'starting.standby', role: 'starting', obs: bootObs('standby', {local: local(REPLAYING, 'standby'), vipPrimary: THERE, viaVipPrimary: WRITABLE}), next: 'standby', actions: ['startDb', 'claimVipStandby'],
@@ -130,8 +132,14 @@ const CASES: Case[] = [
     reason: 'the standby answers through VIP-S (heartbeat 500ms old, 4kB behind)'},
   {rule: 'primary.standby-claiming', role: 'primary', obs: primaryObs({vipStandby: FREE, viaVipStandby: SILENT}), next: 'same', actions: [],
     reason: 'the standby answers at its own address but has not claimed VIP-S yet: not counting it as failed'},
+  {rule: 'primary.standby-not-ready', role: 'primary', obs: primaryObs({viaVipStandby: STARTING_UP, peer: STARTING_UP}), mem: {peerNotReadySince: NOW - 60_000}, next: 'same', actions: [],
+    reason: 'the standby is alive but not ready, not yet accepting connections: the database system is starting up (57P03): not counting it as failed; waiting for it to become a standby (4m of timing.peerStartTimeout 5m left)'},
   {rule: 'primary.suspect', role: 'primary', obs: primaryObs({vipStandby: FREE, viaVipStandby: SILENT, peer: SILENT}), next: 'same', actions: [],
     reason: 'the standby does not answer through VIP-S (heartbeat timed out (port unknown); VIP-S is free): check 1 of 3'},
+  {rule: 'primary.suspect', role: 'primary', obs: primaryObs({viaVipStandby: NO_ROLE, peer: NO_ROLE}), mem: {peerNotReadySince: NOW - 300_000}, next: 'same', actions: [],
+    reason: 'the standby does not answer through VIP-S (alive but not ready, it rejects the heartbeat: role "pgha" does not exist (28000); VIP-S is on another host); it has been alive but not ready for 5m, past timing.peerStartTimeout 5m: counting it as failed: check 1 of 3'},
+  {rule: 'primary.fence-standby', role: 'primary', obs: primaryObs({vipStandby: FREE, viaVipStandby: SILENT, peer: STARTING_UP}), mem: {peerFailures: 2, peerNotReadySince: NOW - 301_400}, next: 'primary_standby', actions: ['fencePeer', 'claimVipStandby'],
+    reason: 'the standby failed 3 checks in a row (heartbeat timed out (port unknown)); it has been alive but not ready for 301s, past timing.peerStartTimeout 5m (alive but not ready, not yet accepting connections: the database system is starting up (57P03)): counting it as failed: fencing it (attempt 1, up to 2 tries this tick), then claiming VIP-S'},
   {rule: 'primary.fence-standby.no-fence', role: 'primary', cfg: NO_FENCE, obs: primaryObs({vipStandby: FREE, viaVipStandby: SILENT, peer: SILENT}), mem: {peerFailures: 2}, next: 'same', actions: [],
     reason: 'taking VIP-S from the dead standby needs a fence, but fence.agent is none and fence.allowUnfencedPromotion is false: taking no action — make sure the peer is down, then act by hand'},
   {rule: 'primary.fence-standby', role: 'primary', obs: primaryObs({viaVipStandby: HUNG}), mem: {peerFailures: 2, fenceAttempts: 1}, next: 'primary_standby', actions: ['fencePeer', 'claimVipStandby'],

@@ -15,12 +15,12 @@ import {
 
 type Fault =
   | {kind: 'powerOff' | 'powerOn' | 'dbCrash' | 'dbHang' | 'dbUnhang' | 'linkDown' | 'linkUp' | 'fenceBroken' | 'fenceFixed'
-    | 'stale' | 'fresh' | 'pause' | 'unpause' | 'flaky' | 'steady' | 'vipDrop'; host: 0 | 1}
+    | 'stale' | 'fresh' | 'pause' | 'unpause' | 'flaky' | 'steady' | 'vipDrop' | 'startingUp' | 'roleMissing' | 'ready'; host: 0 | 1}
   | {kind: 'gatewayDown' | 'gatewayUp' | 'partition' | 'unpartition'}
 
 const hostFault = fc.record({
   kind: fc.constantFrom('powerOff', 'powerOn', 'dbCrash', 'dbHang', 'dbUnhang', 'linkDown', 'linkUp', 'fenceBroken', 'fenceFixed',
-    'stale', 'fresh', 'pause', 'unpause', 'flaky', 'steady', 'vipDrop'),
+    'stale', 'fresh', 'pause', 'unpause', 'flaky', 'steady', 'vipDrop', 'startingUp', 'roleMissing', 'ready'),
   host: fc.constantFrom(0 as const, 1 as const),
 }) as fc.Arbitrary<Fault>
 const netFault = fc.record({kind: fc.constantFrom('gatewayDown', 'gatewayUp', 'partition', 'unpartition')}) as fc.Arbitrary<Fault>
@@ -59,7 +59,12 @@ function apply(w: World, f: Fault): void {
     case 'stale': case 'fresh': h.db.stale = f.kind === 'stale'; return
     case 'pause': case 'unpause': h.paused = f.kind === 'pause'; return
     case 'flaky': case 'steady': h.flaky = f.kind === 'flaky'; return
-    case 'vipDrop': h.vips = {M: false, S: false} // an operator's mistake or an interface restart
+    case 'vipDrop': h.vips = {M: false, S: false}; return // an operator's mistake or an interface restart
+    // A live server that answers the heartbeat with an error (57P03, or a role not replayed yet).
+    case 'startingUp': case 'roleMissing':
+      if (h.powered && h.db.running && !h.db.notReady) Object.assign(h.db, {notReady: f.kind === 'startingUp' ? 'starting' : 'rejected', notReadySince: w.now})
+      return
+    case 'ready': h.db.notReady = undefined
   }
 }
 
@@ -71,6 +76,7 @@ function heal(w: World): void {
     Object.assign(h, {linkUp: true, fenceBroken: false, paused: false, flaky: false})
     h.db.hung = false
     h.db.stale = false
+    h.db.notReady = undefined
     if (h.powered && h.db.crashed) Object.assign(h.db, {running: true, crashed: false, inRecovery: h.db.dataDir === 'standby'})
     powerOn(h)
   }
@@ -194,4 +200,30 @@ test('an old primary restarted behind a partition never becomes a second primary
     fc.array(fc.boolean(), {minLength: 25, maxLength: 25}),
   )
   fc.assert(fc.property(arb, ([p, orders]) => runRestartBehindPartition(p, orders)), {numRuns: 100, seed: SEED, includeErrorInReport: true})
+})
+
+/** Cold start of both hosts while the standby's server answers but is not ready (57P03 or its role not replayed yet). */
+test('a cold start spares a standby that answers but is not ready, and fences it only after timing.peerStartTimeout', () => {
+  const arb = fc.tuple(
+    fc.record({checkTimes: fc.integer({min: 1, max: 3}), fenceDelayTicks: fc.integer({min: 1, max: 2}), agent: fc.constant('ipmitool' as const), archive: fc.constant('none' as const)}),
+    fc.constantFrom('starting' as const, 'rejected' as const),
+    fc.array(fc.boolean(), {minLength: 60, maxLength: 60}),
+  )
+  fc.assert(fc.property(arb, ([p, kind, orders]) => {
+    const w = newWorld(p, true)
+    const [primary, standby] = w.hosts
+    const bound = primary.cfg.timing.peerStartTimeout / primary.cfg.timing.interval
+    withTrace(w, () => {
+      let t = 0
+      const tick = () => step(w, order(orders[t++ % orders.length]))
+      tick() // the standby's server starts, and answers with an error from then on
+      Object.assign(standby.db, {notReady: kind, notReadySince: w.now})
+      while (primary.role !== 'primary' && t < 30) tick()
+      assert.ok(primary.role === 'primary' && primary.vips.M && !primary.vips.S, `the primary starts with VIP-M only: ${describe(w.hosts)}`)
+      for (let i = 0; i < bound - 1; i++) tick()
+      assert.ok(standby.powered, `the live standby was fenced within timing.peerStartTimeout: ${describe(w.hosts)}`)
+      for (let i = 0; i < p.checkTimes + 2; i++) tick()
+      assert.ok(!standby.powered && standby.offByFence, `a standby not ready past timing.peerStartTimeout is fenced: ${describe(w.hosts)}`)
+    })
+  }), {numRuns: 100, seed: SEED, includeErrorInReport: true})
 })

@@ -33,6 +33,20 @@ test('a heartbeat answer becomes a DbProbe: standby lag fields, hung database = 
   assert.equal(heartbeatState({ok: false, target: 'peer', address: 'x', latencyMs: 1000, error: 'Connection terminated unexpectedly'}, 1000), 'timeout')
 })
 
+test('a live server that refuses the heartbeat is classified by its SQLSTATE: starting / rejected, never failed', () => {
+  const hb = (sqlState: string | undefined, error: string, latencyMs = 4) => ({ok: false, target: 'peer' as const, address: 'x', latencyMs, error, ...(sqlState ? {sqlState} : {})})
+  assert.equal(heartbeatState(hb('57P03', 'the database system is starting up (57P03)'), 1000), 'starting')
+  assert.equal(heartbeatState(hb('57P03', 'the database system is not yet accepting connections (57P03)'), 1000), 'starting')
+  for (const code of ['28000', '28P01', '3D000', '3F000', '42883', '42P01']) assert.equal(heartbeatState(hb(code, `x (${code})`), 1000), 'rejected', code)
+  // Other SQLSTATEs, and no SQLSTATE (socket errors), keep their old meaning.
+  assert.equal(heartbeatState(hb('53300', 'sorry, too many clients already (53300)'), 1000), 'failed')
+  assert.equal(heartbeatState(hb(undefined, 'connect ECONNREFUSED 192.0.2.12:5432'), 1000), 'failed')
+  assert.equal(heartbeatState(hb(undefined, 'Connection terminated unexpectedly', 1000), 1000), 'timeout')
+  // The answer proves the port open and is kept for the reason, whatever the TCP probe said.
+  assert.deepEqual(toDbProbe(hb('28000', 'role "pgha" does not exist (28000)'), 'unknown', 1000),
+    {port: 'yes', heartbeat: 'rejected', inRecovery: 'unknown', answer: 'role "pgha" does not exist (28000)'})
+})
+
 test('the heartbeat row is read like the heartbeat step reads it', () => {
   const r = heartbeatFromRow({role: 'standby', last_alive: new Date(0), age_ms: 812.6, lag_bytes: '160', written_by: 'node1'}, {target: 'local', address: 's', latencyMs: 2, rolledBack: false})
   assert.deepEqual(r, {ok: true, target: 'local', address: 's', role: 'standby', lastAlive: '1970-01-01T00:00:00.000Z', ageMs: 813, lagBytes: 160, writtenBy: 'node1', latencyMs: 2})

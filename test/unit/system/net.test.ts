@@ -79,6 +79,8 @@ describe('arping argv', () => {
   })
   it('builds duplicate-detection, reachability and announce commands', () => {
     assert.deepEqual(arpingDadArgv('eth0', '192.0.2.101', 2000), ['arping', '-D', '-I', 'eth0', '-c', '2', '-w', '2', '192.0.2.101'])
+    // The switchover hand-over: still two probes, within one second.
+    assert.deepEqual(arpingDadArgv('eth0', '192.0.2.100', 1000, 2), ['arping', '-D', '-I', 'eth0', '-c', '2', '-w', '1', '192.0.2.100'])
     assert.deepEqual(arpingProbeArgv('eth0', '192.0.2.1', 1000), ['arping', '-f', '-I', 'eth0', '-c', '1', '-w', '1', '192.0.2.1'])
     assert.deepEqual(arpingAnnounceArgv('eth0', '192.0.2.100', 3), ['arping', '-U', '-I', 'eth0', '-c', '3', '-w', '3', '192.0.2.100'])
     assert.deepEqual(arpingAnnounceArgv('eth0', '192.0.2.100', 0).slice(4, 6), ['-c', '1'])
