@@ -1,4 +1,3 @@
-import {execa} from 'execa'
 import type {Logger} from '../log.js'
 import {silentLogger} from '../log.js'
 
@@ -50,6 +49,8 @@ export function wrapArgv(argv: string[], opts: Pick<RunOptions, 'asUser' | 'priv
 export const realExec: Exec = {
   async run(argv, opts) {
     const full = wrapArgv(argv, opts)
+    // Loaded on first use: execa is a large share of a CLI start, and checks never run a process.
+    const {execa} = await import('execa')
     const started = performance.now()
     const r = await execa(full[0], full.slice(1), {
       timeout: opts.timeoutMs,
