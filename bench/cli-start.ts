@@ -11,38 +11,15 @@
  * on a busy machine.
  */
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {dirname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {dirname, join} from 'node:path'
+import {REPO, writeUnreachableConfig} from '../test/helpers/unreachable-config.js'
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const bin = process.env.PGHA_BENCH_BIN ?? join(repo, 'bin', 'run.js')
+const bin = process.env.PGHA_BENCH_BIN ?? join(REPO, 'bin', 'run.js')
 const runs = Number(process.env.PGHA_BENCH_RUNS ?? 21)
 const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
 const say = (s: string) => process.stdout.write(s + '\n')
-
-/** examples/node1.yaml pointed at nothing on this machine: every probe fails fast and for real. */
-function writeConfig(dir: string): string {
-  const sock = join(dir, 'sock')
-  mkdirSync(sock)
-  for (const f of ['pgpass', 'fence.password']) writeFileSync(join(dir, f), '', {mode: 0o600})
-  const yaml = readFileSync(join(repo, 'examples', 'node1.yaml'), 'utf8')
-    .replace('/etc/pgha/pgpass', join(dir, 'pgpass'))
-    .replace('/etc/pgha/fence.password', join(dir, 'fence.password'))
-    .replace('socketDir: /var/run/postgresql', `socketDir: ${sock}`)
-    .replace('stateDir: /var/lib/pgha', `stateDir: ${dir}`)
-    .replace('mode: nfs', 'mode: none')
-    .replace('interface: eth0', 'interface: lo')
-    .replace('192.0.2.100/24', '127.0.0.100/8')
-    .replace('192.0.2.101/24', '127.0.0.101/8')
-    .replace('address: 192.0.2.11', 'address: 127.0.0.1')
-    .replace('address: 192.0.2.12', 'address: 127.0.0.2')
-    .replace('gateway: 192.0.2.1 ', 'gateway: 127.0.0.3 ')
-  const path = join(dir, 'pgha.config.yaml')
-  writeFileSync(path, yaml)
-  return path
-}
 
 interface Sample {
   wallMs: number
@@ -80,7 +57,7 @@ function bench(label: string, argv: string[], dir: string): void {
 function main(): void {
   const dir = mkdtempSync(join(tmpdir(), 'pgha-bench-cli-'))
   try {
-    const config = writeConfig(dir)
+    const config = writeUnreachableConfig(dir)
     const node = process.execPath
     say(`bench:cli — ${runs} cold starts each of ${bin}${existsSync(join(dirname(bin), '..', 'oclif.manifest.json')) ? ' (with oclif.manifest.json)' : ' (no oclif.manifest.json)'}`)
     bench('node -e 0', [node, '-e', '0'], dir)
