@@ -1,4 +1,4 @@
-import {cosmiconfig} from 'cosmiconfig'
+import {cosmiconfig, defaultLoaders} from 'cosmiconfig'
 import {existsSync, readFileSync, statSync} from 'node:fs'
 import {resolve} from 'node:path'
 import {z} from 'zod'
@@ -174,7 +174,8 @@ export function validateConfig(raw: unknown, filepath = '(inline)', opts: {check
 /** --config > PGHA_CONFIG > search from cwd (cosmiconfig) > /etc/pgha/pgha.config.yaml. */
 export async function loadConfig(opts: {path?: string; cwd?: string; checkFiles?: boolean; env?: NodeJS.ProcessEnv} = {}): Promise<LoadedConfig> {
   const env = opts.env ?? process.env
-  const explorer = cosmiconfig('pgha', {searchPlaces: SEARCH_PLACES, cache: false, searchStrategy: 'global'})
+  // '.example': the package's /etc/pgha/pgha.config.yaml.example, checked with pgha config -c.
+  const explorer = cosmiconfig('pgha', {searchPlaces: SEARCH_PLACES, cache: false, searchStrategy: 'global', loaders: {'.example': defaultLoaders['.yaml']}})
   const explicit = opts.path ?? env.PGHA_CONFIG
   let result: {config: unknown; filepath: string; isEmpty?: boolean} | null
   try {
