@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-import {execute} from '@oclif/core'
+// The subpath loads less than '@oclif/core' (see base-command.ts); commands come from oclif.manifest.json.
+import {execute} from '@oclif/core/execute'
 
 await execute({dir: import.meta.url})

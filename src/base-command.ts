@@ -1,4 +1,7 @@
-import {Command, Flags, Interfaces} from '@oclif/core'
+// Subpaths, not '@oclif/core': its index loads help, ux and more that a check never uses.
+import {Command} from '@oclif/core/command'
+import * as Flags from '@oclif/core/flags'
+import type {Interfaces} from '@oclif/core'
 import chalk from 'chalk'
 import type {Config as PghaConfig} from './lib/config/schema.js'
 import {loadConfig} from './lib/config/load.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {formatDuration, parseDuration} from './lib/config/units.js'
 import {UsageError} from './lib/errors.js'
 

@@ -1,4 +1,3 @@
-import {execa} from 'execa'
 import type {Logger} from '../log.js'
 import {silentLogger} from '../log.js'
 import {redact, registerSecret, registerSecretEnv} from './redact.js'
@@ -60,6 +59,8 @@ export const KILL_GRACE_MS = 250
 export const realExec: Exec = {
   async run(argv, opts) {
     const full = wrapArgv(argv, opts)
+    // Loaded on first use: execa is a large share of a CLI start, and checks never run a process.
+    const {execa} = await import('execa')
     // Whatever secret this child gets (env, stdin) it may echo back: never let its output carry it.
     registerSecretEnv(opts.env)
     for (const s of opts.secrets ?? []) registerSecret(s)

@@ -19,8 +19,8 @@ const CORE_BAD = [
   "import fs from 'fs'",
   "import {execa} from 'execa'",
   "import pg from 'pg'",
-  "import type {Exec} from '../../../../../system/exec.js'",
-  "import {ensureVip} from '../../../../../steps/vip.js'",
+  "import type {Exec} from '../system/exec.js'",
+  "import {ensureVip} from '../steps/vip.js'",
 ]
 
 for (const file of ['src/lib/core/decide.ts', 'src/lib/core/transitions.ts', 'src/lib/core/new-rule.ts']) {
@@ -36,7 +36,7 @@ test('the core may not import the loop, the probes, the status code, the lab or 
 })
 
 test('the core may import the config and its own modules', async () => {
-  const ok = "import type {Config} from '../../../../../config/schema.js'\nimport {ROLES} from '../../../../types.js'\nexport const x: [Config?, unknown?] = [undefined, ROLES]\n"
+  const ok = "import type {Config} from '../config/schema.js'\nimport {ROLES} from './types.js'\nexport const x: [Config?, unknown?] = [undefined, ROLES]\n"
   assert.deepEqual(await restricted('src/lib/core/decide.ts', ok), [])
 })
 
@@ -57,7 +57,7 @@ test('system/ is the bottom layer: it may not import steps, the loop, observatio
   for (const mod of ['../steps/heartbeat', '../loop/loop', '../observe/observe', '../status/nagios']) {
     assert.ok((await restricted('src/lib/system/new-io.ts', `import * as m from '${mod}.js'\nexport const x = m\n`)).length > 0, mod)
   }
-  assert.deepEqual(await restricted('src/lib/system/new-io.ts', "import {HEARTBEAT_CALL_SQL} from '../../../../../sql/heartbeat.js'\nexport const x = HEARTBEAT_CALL_SQL\n"), [])
+  assert.deepEqual(await restricted('src/lib/system/new-io.ts', "import {HEARTBEAT_CALL_SQL} from '../sql/heartbeat.js'\nexport const x = HEARTBEAT_CALL_SQL\n"), [])
 })
 
 test('sql/ is pure like the core', async () => {
