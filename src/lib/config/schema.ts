@@ -1,6 +1,7 @@
 import {z} from 'zod'
 import {parseCidr, parseIPv4} from './net.js'
 import {parseDuration, parseSize} from './units.js'
+import {EVENT_NAMES} from '../ha/events.js'
 
 const duration = (dflt: string) =>
   z
@@ -122,6 +123,31 @@ export const configSchema = z
       .strict()
       .default({}),
     stateDir: absPath.default('/var/lib/pgha'),
+    // ── hooks and the HTTP API (docs/monitoring.md) ──
+    /** Programs run beside the loop on events (failover, fence, …); never a shell string. */
+    hooks: z
+      .array(
+        z
+          .object({
+            on: z.array(z.enum(EVENT_NAMES)).min(1).optional(),
+            run: z.array(z.string().min(1)).min(1).refine((a) => a[0].startsWith('/'), (a) => ({message: `expected the program as an absolute path, found ${JSON.stringify(a[0])}`})),
+            timeout: duration('10s'),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** Read-only health endpoints and /metrics inside pgha watch; listen "off" disables. */
+    api: z.preprocess((v) => (v === 'off' || v === false ? {listen: 'off'} : v ?? {}), z
+      .object({
+        listen: z
+          .string()
+          .default('127.0.0.1:8008')
+          .refine((s) => s === 'off' || /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(s) && Number(s.split(':').pop()) <= 65535,
+            (s) => ({message: `expected host:port like 127.0.0.1:8008, or off, found ${JSON.stringify(s)}`})),
+        /** /liveness answers 503 when no tick finished for this long. */
+        livenessTimeout: duration('30s'),
+      })
+      .strict()),
   })
   .strict()
 

@@ -14,6 +14,8 @@ export interface RunOptions {
   /** Needs root (ip, arping, mount): prefixed with `sudo -n` when pgha is not root. */
   privileged?: boolean
   cwd?: string
+  /** Cap on captured stdout/stderr (bytes, each); a child writing more is stopped. Default: execa's. */
+  maxBuffer?: number
 }
 
 export interface RunResult {
@@ -59,6 +61,7 @@ export const realExec: Exec = {
       env: opts.env,
       extendEnv: true,
       cwd: opts.cwd,
+      ...(opts.maxBuffer ? {maxBuffer: opts.maxBuffer} : {}),
       reject: false,
       stripFinalNewline: true,
       encoding: 'utf8',
