@@ -16,6 +16,8 @@ export interface RunOptions {
   cwd?: string
   /** Cap on captured stdout/stderr (bytes, each); a child writing more is stopped. Default: execa's. */
   maxBuffer?: number
+  /** Aborting it kills the child (TERM, then KILL): e.g. hooks still running at shutdown. */
+  signal?: AbortSignal
 }
 
 export interface RunResult {
@@ -62,6 +64,7 @@ export const realExec: Exec = {
       extendEnv: true,
       cwd: opts.cwd,
       ...(opts.maxBuffer ? {maxBuffer: opts.maxBuffer} : {}),
+      ...(opts.signal ? {cancelSignal: opts.signal} : {}),
       reject: false,
       stripFinalNewline: true,
       encoding: 'utf8',

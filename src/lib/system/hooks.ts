@@ -47,6 +47,7 @@ export class HookRunner {
   private readonly maxQueue: number
   private readonly scrub: Record<string, undefined>
   private waiters: (() => void)[] = []
+  private readonly abort = new AbortController()
   /** Counters for /metrics and tests. */
   readonly stats = {started: 0, succeeded: 0, failed: 0, timedOut: 0, dropped: 0}
 
@@ -72,6 +73,7 @@ export class HookRunner {
 
   /** Queue the events for every hook that wants them. Returns at once (never a promise). */
   fire(events: readonly PghaEvent[]): void {
+    if (this.abort.signal.aborted) return
     for (const q of this.queues) {
       for (const e of events) {
         if (!hookWants(q.spec.on, e.event)) continue
@@ -81,9 +83,19 @@ export class HookRunner {
           this.log.error(`hook ${q.name}: queue full (${this.maxQueue} events waiting, the hook is too slow): dropped event ${lost.event} of ${lost.time}`, {hook: q.spec.run[0], event: lost.event})
         }
         q.waiting.push(e)
+        this.pump(q)
       }
-      this.pump(q)
     }
+  }
+
+  /** Drop what waits and kill what runs (shutdown); fire() queues nothing afterwards. */
+  close(): Promise<void> {
+    for (const q of this.queues) {
+      this.stats.dropped += q.waiting.length
+      q.waiting.length = 0
+    }
+    this.abort.abort()
+    return this.idle()
   }
 
   /** Resolves when no hook runs and none waits (tests, shutdown). */
@@ -115,10 +127,14 @@ export class HookRunner {
         input: JSON.stringify(e) + '\n',
         env: {...this.scrub, ...eventEnv(e)},
         maxBuffer: OUTPUT_CAP,
+        signal: this.abort.signal,
       })
       const out = lastChars([r.stdout, r.stderr].filter(Boolean).join(' | '))
       const tail = out ? `: ${out}` : ''
-      if (r.timedOut) {
+      if (this.abort.signal.aborted) {
+        this.stats.failed++
+        this.log.warn(`hook ${q.name} for event ${e.event} killed: pgha watch is stopping`, fields)
+      } else if (r.timedOut) {
         this.stats.timedOut++
         this.log.error(`hook ${q.name} for event ${e.event} still ran at its timeout ${q.spec.timeout} ms: killed${tail}`, fields)
       } else if (r.exitCode === 0) {

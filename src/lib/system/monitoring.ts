@@ -55,6 +55,7 @@ export async function startMonitoring(cfg: Config, log: Logger, opts: {api: bool
         log.info(`waiting up to ${maxHookMs + 1000} ms for ${hooks.running + hooks.queued} hook run(s) to finish`)
         await Promise.race([hooks.idle(), new Promise((r) => setTimeout(r, maxHookMs + 1000).unref())])
       }
+      await hooks.close()
     },
   }
 }
