@@ -145,3 +145,11 @@ test('the connection cap refuses more clients instead of queueing them forever',
   await new Promise((res) => setTimeout(res, 100))
   assert.equal((await fetch(h.base + '/replica')).status, 200)
 })
+
+test('a port in use is one clear error, not a crash', async (t) => {
+  const c = new Cleanups()
+  t.after(() => c.run())
+  await harness(c, 18604)
+  const second = new ApiServer({snapshot: () => { throw new Error('unused') }, metrics: () => ''}, silentLogger)
+  await assert.rejects(second.listen('127.0.0.1:18604'), /^Error: api\.listen 127\.0\.0\.1:18604: the port is in use$/)
+})
