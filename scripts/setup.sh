@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for p in postgresql postgresql-contrib iproute2 iputils-arping ipmitool openipmi fence-agents util-linux bsdutils procps python3 systemd; do
+for p in postgresql postgresql-contrib iproute2 iputils-arping ipmitool openipmi fence-agents util-linux bsdutils procps python3 systemd prometheus haproxy curl; do
   have "$p" || need_pkgs+=("$p")
 done
 SUDO=""
@@ -16,7 +16,7 @@ if [ "${#need_pkgs[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
 fi
-for bin in ip arping ipmitool ipmi_sim runuser unshare script; do
+for bin in ip arping ipmitool ipmi_sim runuser unshare script promtool haproxy curl; do
   command -v "$bin" >/dev/null || { echo "setup: $bin is still missing after install" >&2; exit 1; }
 done
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { echo "setup: no PostgreSQL server binaries under /usr/lib/postgresql" >&2; exit 1; }

@@ -15,6 +15,7 @@ import {runSwitchover} from '../lib/steps/switchover.js'
 import {silentLogger} from '../lib/log.js'
 import {SystemContext} from '../lib/system/exec.js'
 import {sdNotify, watchdogIntervalMs} from '../lib/system/sd-notify.js'
+import {startMonitoring} from '../lib/loop/monitoring.js'
 
 export default class Watch extends BaseCommand<typeof Watch> {
   static override summary = 'The automatic HA loop: observe → decide → act, once per timing.interval (runs under systemd on both hosts).'
@@ -51,6 +52,8 @@ export default class Watch extends BaseCommand<typeof Watch> {
     const observer = new Observer(observeCtx, cfg, {arp: this.flags.once ? 'probe' : 'monitor', dryRun: dry})
     const actionCtx = this.system
     const log = this.logger
+    // Hooks, the HTTP API and the WAL reader run beside the loop; the loop only publishes to them.
+    const monitoring = await startMonitoring(cfg, log, {api: !this.flags.once && !dry})
     const fromState = this.flags.once && !this.flags.role && prev ? prev : undefined
     const role: Role = (this.flags.role as Role | undefined) ?? fromState?.role ?? 'starting'
     // A switchover started on the other host: this host's half runs beside the loop, never in a tick.
@@ -71,6 +74,7 @@ export default class Watch extends BaseCommand<typeof Watch> {
         notify: dry || this.flags.once ? async () => {} : (fields) => sdNotify(fields),
         actionBoundMs: (action, decision) => actionBoundMs(cfg, action, decision),
         onOverrun: () => process.exit(1),
+        onTick: monitoring.onTick,
       },
       {
         role,
@@ -87,6 +91,7 @@ export default class Watch extends BaseCommand<typeof Watch> {
         return this.printOnce(await loop.tick())
       } finally {
         observer.close()
+        await monitoring.stop()
       }
     }
 
@@ -105,6 +110,7 @@ export default class Watch extends BaseCommand<typeof Watch> {
       }
     } finally {
       observer.close()
+      await monitoring.stop()
     }
     if (dry) actionCtx.plan.length = 0
     // Probes still in flight (a dead peer's connect) must not hold the exit.

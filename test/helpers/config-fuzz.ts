@@ -129,6 +129,7 @@ const WRONG_TYPES: Record<string, unknown[]> = {
   'list of strings': ['x', 1, {}, [], [1], [null]],
   'mapping of name: string': ['x', 1, [], null, {timeout: 5}, {flag: true}],
   'one of': [1, true, [], {}, null, 'NONE', 'ipmi', ''],
+  'list of hooks': ['x', 1, {}, null, [1], [{run: 'x'}], [{run: ['relative/prog']}], [{run: ['/bin/true'], on: ['nope']}], [{run: ['/bin/true'], timeout: '0s'}], [{run: ['/bin/true'], extra: 1}]],
 }
 const STRING_WRONG = [123, true, false, [], ['x'], {}, {a: 1}, null]
 const SECTION_WRONG = ['x', 1, [], null, true]

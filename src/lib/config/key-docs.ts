@@ -70,4 +70,10 @@ export const KEY_DOCS: Record<string, KeyDoc> = {
   ...prefixed('lag.releaseStandbyVip', lag('The survivor gives VIP-S back only to a peer standby within both limits')),
   ...prefixed('lag.yield', lag('A `canPrimary: false` primary yields only to a standby within both limits')),
   stateDir: {meaning: 'Directory of the watch state file (`state.json`, written atomically).'},
+  hooks: {
+    meaning: 'Programs `pgha watch` runs on events, beside the loop (never delaying a tick): each `{on: [events], run: [argv], timeout}`; the event comes as `PGHA_*` variables and one JSON document on stdin. See docs/monitoring.md.',
+    rules: '`run`: an argv whose first element is an absolute path (never a shell string); `on`: event names (omit for every event); `timeout`: 1s to 1h, default 10s',
+  },
+  'api.listen': {meaning: 'Where `pgha watch` serves the read-only health endpoints and `/metrics` (HOST:PORT); `off` (or `api: off`) disables it.', rules: 'HOST:PORT with a port up to 65535, or `off`'},
+  'api.livenessTimeout': {meaning: '`/liveness` answers 503 when no tick finished for this long.'},
 }

@@ -3,6 +3,7 @@ import {parseCidr, parseIPv4} from './net.js'
 import {pgCtlSafe} from './pgctl-paths.js'
 import {formatBytes, parseDuration, parseSize} from './units.js'
 import {quote} from './quote.js'
+import {EVENT_NAMES} from '../core/events.js'
 
 /** Limits of a duration or size key, kept for the generated docs/configuration.md. */
 export interface UnitLimits {
@@ -203,6 +204,31 @@ export const configSchema = z
       .strict()
       .default({}),
     stateDir: absPath.default('/var/lib/pgha'),
+    // ── hooks and the HTTP API (docs/monitoring.md) ──
+    /** Programs run beside the loop on events (failover, fence, …); never a shell string. */
+    hooks: labelled(z
+      .array(
+        z
+          .object({
+            on: z.array(z.enum(EVENT_NAMES)).min(1).optional(),
+            run: z.array(z.string().min(1)).min(1).refine((a) => a[0].startsWith('/'), (a) => ({message: `expected the program as an absolute path, found ${JSON.stringify(a[0])}`})),
+            timeout: duration('10s', '1s', '1h'),
+          })
+          .strict(),
+      ), 'list of hooks')
+      .default([]),
+    /** Read-only health endpoints and /metrics inside pgha watch; listen "off" disables. */
+    api: z.preprocess((v) => (v === 'off' || v === false ? {listen: 'off'} : v ?? {}), z
+      .object({
+        listen: z
+          .string()
+          .default('127.0.0.1:8008')
+          .refine((s) => s === 'off' || /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(s) && Number(s.split(':').pop()) <= 65535,
+            (s) => ({message: `expected host:port like 127.0.0.1:8008, or off, found ${JSON.stringify(s)}`})),
+        /** /liveness answers 503 when no tick finished for this long. */
+        livenessTimeout: duration('30s', '1s', '1h'),
+      })
+      .strict()),
   })
   .strict()
 

@@ -36,6 +36,11 @@ export interface LoopDeps {
   confirmBeforeActing?: (obs: Observations) => Promise<Observations | undefined>
   /** A tick overran its hard bound and no systemd watchdog will restart us (default: exit 1). */
   onOverrun?: (message: string) => void
+  /**
+   * After each tick (hooks, the HTTP API's snapshot). Synchronous on purpose: the loop never
+   * waits for a listener; whatever is slow (a hook) must be queued by the listener itself.
+   */
+  onTick?: (report: TickReport, previousRule: string | undefined) => void
 }
 
 export interface LoopOptions {
@@ -114,6 +119,7 @@ export class WatchLoop {
     const t0 = this.now()
     this.watchdog.begin(t0 + this.observeBoundMs())
     const from = this.role
+    const previousRule = this.previous?.rule
     const seen = await this.deps.observe({flags: this.flags})
     this.flags = seen.flags
     let decision = this.decideOn(seen.obs)
@@ -167,6 +173,11 @@ export class WatchLoop {
     }
     this.persist(report)
     this.logTick(report)
+    try {
+      this.deps.onTick?.(report, previousRule)
+    } catch (error) {
+      this.deps.log.error(`after-tick listener failed: ${oneLine(error)}`)
+    }
     await this.watchdog.tickDone(report, this.ticks === 1)
     return report
   }

@@ -20,6 +20,10 @@ export interface RunOptions {
   cwd?: string
   /** Secrets this call hands the child some other way (stdin): masked in its output and everywhere pgha prints. */
   secrets?: string[]
+  /** Cap on captured stdout/stderr (bytes, each); a child writing more is stopped. Default: execa's. */
+  maxBuffer?: number
+  /** Aborting it kills the child (TERM, then KILL): e.g. hooks still running at shutdown. */
+  signal?: AbortSignal
 }
 
 export interface RunResult {
@@ -75,6 +79,8 @@ export const realExec: Exec = {
       env: opts.env,
       extendEnv: true,
       cwd: opts.cwd,
+      ...(opts.maxBuffer ? {maxBuffer: opts.maxBuffer} : {}),
+      ...(opts.signal ? {cancelSignal: opts.signal} : {}),
       reject: false,
       stripFinalNewline: true,
       encoding: 'utf8',
