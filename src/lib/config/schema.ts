@@ -122,6 +122,20 @@ export const configSchema = z
       .strict()
       .default({}),
     stateDir: absPath.default('/var/lib/pgha'),
+    /**
+     * sync: the primary waits for the standby to flush each commit (synchronous_standby_names =
+     * peer.name) and stops waiting only after a verified fence of the standby. async: no wait.
+     */
+    replication: z
+      .object({
+        mode: z.enum(['sync', 'async']).default('sync'),
+        /** The standby connected but not confirming WAL this long = a failed standby. */
+        stallTimeout: duration('2s'),
+        /** Bound of the sync-replication SQL (ALTER SYSTEM, pg_reload_conf, pg_stat_replication). */
+        sqlTimeout: duration('2s'),
+      })
+      .strict()
+      .default({}),
   })
   .strict()
 

@@ -22,6 +22,7 @@ interface HeartbeatRow {
   age_ms: number | null
   lag_bytes: string | null
   written_by: string | null
+  sync_with?: string | null
 }
 
 /** Pure: the heartbeat function's row → HeartbeatResult (as steps/heartbeat.ts reads it). */
@@ -35,6 +36,7 @@ export function heartbeatFromRow(row: HeartbeatRow | undefined, base: {target: H
     ageMs: row.age_ms === null ? undefined : Math.max(0, Math.round(row.age_ms)),
     lagBytes: row.lag_bytes === null ? null : Number(row.lag_bytes),
     writtenBy: row.written_by,
+    syncWith: row.sync_with ?? null,
     latencyMs,
     ...(base.rolledBack ? {rolledBack: true} : {}),
   }
@@ -112,6 +114,18 @@ export class PgProbe {
     } catch (error) {
       // A missing row is no reason to drop a good connection; anything else is.
       if (!/has no row/.test(String((error as Error).message))) this.drop(c)
+      throw error
+    }
+  }
+
+  /** Any read-only query on this connection, bounded; a failure drops the connection and throws. */
+  async rows<R extends pg.QueryResultRow>(text: string, values: unknown[], timeoutMs: number): Promise<R[]> {
+    let c: pg.Client | undefined
+    try {
+      c = await this.connected(timeoutMs)
+      return (await c.query<R>({text, values, query_timeout: timeoutMs} as pg.QueryConfig)).rows
+    } catch (error) {
+      this.drop(c)
       throw error
     }
   }

@@ -35,6 +35,8 @@ export interface DbProbe {
   heartbeatAgeMs?: number
   /** When the answerer is a standby: its replication lag in bytes as the primary last wrote it. */
   lagBytes?: number
+  /** The heartbeat row's sync_with: the standby the primary was synchronous with when it wrote it. */
+  syncWith?: string | null
 }
 
 /** What the files say when the server is stopped (standby.signal / recovery.conf present → standby). */

@@ -20,6 +20,8 @@ export interface HeartbeatResult {
   lagBytes?: number | null
   /** pgha node that wrote the row. */
   writtenBy?: string | null
+  /** application_name of the standby the primary was synchronous with when it wrote the row (null: none). */
+  syncWith?: string | null
   latencyMs: number
   /** Why the probe failed (one line). */
   error?: string
@@ -75,7 +77,7 @@ export async function heartbeatAt(
       if (!real) await c.query('BEGIN')
       const r = await c.query(HEARTBEAT_CALL_SQL, params)
       if (!real) await c.query('ROLLBACK')
-      return r.rows[0] as {role: string; last_alive: Date | null; age_ms: number | null; lag_bytes: string | null; written_by: string | null} | undefined
+      return r.rows[0] as {role: string; last_alive: Date | null; age_ms: number | null; lag_bytes: string | null; written_by: string | null; sync_with?: string | null} | undefined
     })
     if (!row) return {ok: false, target, address, latencyMs: latency(), error: 'heartbeat returned no row (pgha.heartbeat is empty; run pgha init on the primary)'}
     return {
@@ -87,6 +89,7 @@ export async function heartbeatAt(
       ageMs: row.age_ms === null ? undefined : Math.max(0, Math.round(row.age_ms)),
       lagBytes: row.lag_bytes === null ? null : Number(row.lag_bytes),
       writtenBy: row.written_by,
+      syncWith: row.sync_with ?? null,
       latencyMs: latency(),
       ...(real ? {} : {rolledBack: true}),
     }
