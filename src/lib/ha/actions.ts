@@ -13,6 +13,7 @@ import {makePromoteGuard, makeVipPrimaryTaken} from '../steps/guards.js'
 import {heartbeat} from '../steps/heartbeat.js'
 import {ensurePromotedFast} from '../steps/promote-fast.js'
 import {ensureRejoinedAsStandby} from '../steps/rejoin.js'
+import {type DegradeProof, ensureSyncArmed, ensureSyncDegraded} from '../steps/sync-replication.js'
 import type {StepOutcome} from '../steps/types.js'
 import {CLAIM_DAD_MIN_MS, ensureVipClaimed, ensureVipsReleased, IP_TIMEOUT_MS} from '../steps/vip.js'
 import {describeFailure, type SystemContext} from '../system/exec.js'
@@ -52,6 +53,12 @@ export function actionBoundMs(cfg: Config, action: ActionName, decision?: Pick<D
       return REJOIN_TIMEOUT_MS + pgStep
     case 'writeHeartbeat':
       return 2 * cfg.timing.probeTimeout + 2000
+    case 'armSync':
+      // Read, ALTER SYSTEM + reload, wait until taken; psql as a fallback.
+      return 3 * cfg.replication.sqlTimeout + 5000
+    case 'degradeSync':
+      // Plus a BMC status query when this tick did not fence.
+      return cfg.fence.timeout + 3 * cfg.replication.sqlTimeout + 5000
   }
 }
 
@@ -73,10 +80,31 @@ export const POST_FENCE_DAD_MS = 1000
  * failure), and an ARP reply from any host during the check — the old primary included, if
  * it was still up when the check began — still refuses the claim.
  */
+/** Decisions whose fencePeer verified the peer's power-off this tick: degradeSync's proof. */
+const fenceVerifiedBy = new WeakSet<object>()
+
+/**
+ * Why degradeSync may clear synchronous_standby_names, or undefined (the step then refuses).
+ * A fence verified by this decision; else the BMC saying off right now; else this node was a
+ * standby when the decision was made (a new primary has no commit waiting for a standby).
+ */
+async function degradeProof(ctx: SystemContext, cfg: Config, decision: object & {actions?: readonly ActionName[]; memory?: {role?: string}}): Promise<DegradeProof | undefined> {
+  if (fenceVerifiedBy.has(decision)) return {kind: 'fence-verified', detail: `${cfg.peer.name} is powered off, verified by this tick's fence`}
+  if (decision.memory?.role === 'standby' || decision.actions?.includes('promote')) return {kind: 'new-primary', detail: 'this node was just promoted: no commit of it waits for a standby'}
+  if (cfg.fence.agent === 'none') return undefined
+  try {
+    const st = await fencePower(ctx, cfg.fence, 'status', {timeoutMs: cfg.fence.timeout})
+    if (st.ok && st.power === 'off') return {kind: 'power-off', detail: `${cfg.peer.name}'s BMC says power is off`}
+  } catch {
+    // no proof
+  }
+  return undefined
+}
+
 const vipMCheckStartedWithFence = new WeakMap<object, Promise<{state: 'free' | 'taken' | 'unknown'; detail: string}>>()
 
 /** Run one action; resolves with the step's outcome, throws (PghaError) when it did not reach its goal. */
-export async function runAction(ctx: SystemContext, cfg: Config, action: ActionName, decision: Pick<Decision, 'fenceTries'> & {actions?: readonly ActionName[]}, hooks: ActionHooks = {}): Promise<StepOutcome> {
+export async function runAction(ctx: SystemContext, cfg: Config, action: ActionName, decision: Pick<Decision, 'fenceTries'> & {actions?: readonly ActionName[]; memory?: {role?: string}}, hooks: ActionHooks = {}): Promise<StepOutcome> {
   const vipM = addressOf(cfg.network.vipPrimary)
   const vipPrimaryState = () => arpDuplicateCheck(ctx, cfg.network.interface, vipM, arpTimeout(cfg))
   switch (action) {
@@ -105,8 +133,14 @@ export async function runAction(ctx: SystemContext, cfg: Config, action: ActionN
         check.catch(() => undefined) // consumed by claimVipPrimary; never an unhandled rejection
         vipMCheckStartedWithFence.set(decision, check)
       }
-      return fenceWithTries(ctx, cfg, decision.fenceTries ?? FENCE_TRIES_PER_TICK, hooks)
+      const fenced = await fenceWithTries(ctx, cfg, decision.fenceTries ?? FENCE_TRIES_PER_TICK, hooks)
+      fenceVerifiedBy.add(decision)
+      return fenced
     }
+    case 'armSync':
+      return ensureSyncArmed(ctx, cfg)
+    case 'degradeSync':
+      return ensureSyncDegraded(ctx, cfg, await degradeProof(ctx, cfg, decision))
     case 'promote': {
       const guard = makePromoteGuard(cfg, {
         powerStatus: () => fencePower(ctx, cfg.fence, 'status', {timeoutMs: cfg.fence.timeout}),

@@ -64,7 +64,7 @@ const isPermission = (e: unknown) => (e as {code?: string}).code === '42501'
  * Apply `want` on the local server. Returns the settings before, and whether it changed them.
  * Waits (bounded) until this session sees the new value, so "done" means the server took it.
  */
-async function applySync(ctx: SystemContext, cfg: Config, want: Partial<SyncSettings>, why: string): Promise<{before: SyncSettings; changed: boolean}> {
+async function applySync(ctx: SystemContext, cfg: Config, want: Partial<SyncSettings>, why: string, mayChange: (have: SyncSettings) => void = () => undefined): Promise<{before: SyncSettings; changed: boolean; planned?: boolean}> {
   const timeoutMs = cfg.replication.sqlTimeout
   let before: SyncSettings | undefined
   try {
@@ -72,7 +72,8 @@ async function applySync(ctx: SystemContext, cfg: Config, want: Partial<SyncSett
       before = await readSettings(c)
       const sql = syncChangeSql(before, want)
       if (sql.length === 0) return {before, changed: false}
-      if (!ctx.sqlChange(`${cfg.postgres.heartbeat.database}@local`, sql.join(';\n') + ';', why)) return {before, changed: false}
+      mayChange(before)
+      if (!ctx.sqlChange(`${cfg.postgres.heartbeat.database}@local`, sql.join(';\n') + ';', why)) return {before, changed: false, planned: true}
       for (const s of sql) await c.query(s)
       const deadline = Date.now() + timeoutMs
       for (;;) {
@@ -83,7 +84,7 @@ async function applySync(ctx: SystemContext, cfg: Config, want: Partial<SyncSett
       }
     })
   } catch (error) {
-    if (error instanceof StepFailedError) throw error
+    if (error instanceof StepFailedError || error instanceof SafetyRefusal) throw error
     if (!isPermission(error)) throw new StepFailedError(`cannot ${why}: ${pgErrorLine(error)}`, 'is the local PostgreSQL running and reachable as the heartbeat role?')
   }
   // No ALTER SYSTEM grant (PostgreSQL < 15, or init not re-run): as the OS user through psql.
@@ -91,8 +92,9 @@ async function applySync(ctx: SystemContext, cfg: Config, want: Partial<SyncSett
   before = {standbyNames: row?.[0] ?? '', commit: row?.[1] ?? ''}
   const sql = syncChangeSql(before, want)
   if (sql.length === 0) return {before, changed: false}
+  mayChange(before)
   const r = await psqlChange(ctx, cfg, sql.join(';\n') + ';', why, {timeoutMs})
-  return {before, changed: r !== undefined}
+  return {before, changed: r !== undefined, planned: r === undefined}
 }
 
 /** Arm: commits wait for the peer's flush. A no-op in async mode. */
@@ -100,19 +102,20 @@ export async function ensureSyncArmed(ctx: SystemContext, cfg: Config): Promise<
   if (cfg.replication.mode !== 'sync') return {changed: false, summary: 'replication.mode is async: synchronous replication not armed'}
   const names = armedStandbyNames(cfg)
   const r = await applySync(ctx, cfg, {standbyNames: names, commit: 'on'}, `arm synchronous replication with ${cfg.peer.name}`)
-  if (!r.changed) return {changed: false, summary: ctx.dryRun ? `would arm synchronous replication: synchronous_standby_names = ${names}` : `synchronous replication already armed with ${cfg.peer.name}`}
+  if (!r.changed) return {changed: false, summary: r.planned ? `would arm synchronous replication: synchronous_standby_names = ${names}` : `synchronous replication already armed with ${cfg.peer.name}`}
   return {changed: true, summary: `synchronous replication re-armed: commits now wait for ${cfg.peer.name} (synchronous_standby_names was '${r.before.standbyNames}')`}
 }
 
-/** Degrade: commits stop waiting for a standby. Refuses without a proof. */
+/** Degrade: commits stop waiting for a standby. Refuses without a proof (when there is anything to clear). */
 export async function ensureSyncDegraded(ctx: SystemContext, cfg: Config, proof: DegradeProof | undefined): Promise<StepOutcome> {
-  if (!proof) {
+  const refuse = (have: SyncSettings) => {
+    if (proof) return
     throw new SafetyRefusal(
-      `refusing to stop waiting for ${cfg.peer.name}: its power-off is not verified, and it may hold commits this primary already acknowledged`,
-      `fence it (pgha fence-peer), or, if you know it is down, run pgha degrade --yes`,
+      `refusing to clear synchronous_standby_names '${have.standbyNames}': ${cfg.peer.name}'s power-off is not verified, so commits keep waiting for it`,
+      'fence it (pgha fence-peer), or, if you know it is down, run pgha degrade --yes',
     )
   }
-  const r = await applySync(ctx, cfg, {standbyNames: ''}, `degrade synchronous replication (${proof.detail})`)
-  if (!r.changed) return {changed: false, summary: ctx.dryRun ? `would degrade: ALTER SYSTEM SET synchronous_standby_names = '' (${proof.detail})` : 'synchronous replication is not armed (synchronous_standby_names is empty): nothing to release'}
-  return {changed: true, summary: `degraded to asynchronous: synchronous_standby_names '${r.before.standbyNames}' cleared, waiting commits released (${proof.detail})`}
+  const r = await applySync(ctx, cfg, {standbyNames: ''}, `degrade synchronous replication (${proof?.detail ?? 'no proof'})`, refuse)
+  if (!r.changed) return {changed: false, summary: r.planned ? `would degrade: ALTER SYSTEM SET synchronous_standby_names = '' (${proof?.detail})` : 'synchronous replication is not armed (synchronous_standby_names is empty): nothing to release'}
+  return {changed: true, summary: `degraded to asynchronous: synchronous_standby_names '${r.before.standbyNames}' cleared, waiting commits released (${proof?.detail})`}
 }
