@@ -5,7 +5,12 @@
  * standby is re-armed; the heartbeat row records whom the primary was synchronous with.
  */
 import assert from 'node:assert/strict'
+import {writeFileSync} from 'node:fs'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {after, before, describe, test} from 'node:test'
+import YAML from 'yaml'
+import {realExec} from '../../src/lib/system/exec.js'
 import {SafetyRefusal} from '../../src/lib/errors.js'
 import {nodePsql, startNode, stopNode} from '../../src/lib/lab/pgcluster.js'
 import {heartbeat} from '../../src/lib/steps/heartbeat.js'
@@ -26,7 +31,10 @@ describe('synchronous replication on a real pair', () => {
   let primary: TestNode
   let standby: TestNode
   let ready = false
+  let configFile = ''
   const ctx = () => new SystemContext()
+  const RUN_JS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/run.js')
+  const cli = (...args: string[]) => realExec.run([process.execPath, RUN_JS, ...args, '--config', configFile], {timeoutMs: 60_000, env: {PGHA_CONFIG: undefined}})
 
   before(async () => {
     if (!isRoot() || !hasCommand('runuser')) return
@@ -36,6 +44,14 @@ describe('synchronous replication on a real pair', () => {
     await ensureInit(ctx(), primary.cfg, {password: HB_PASSWORD})
     standby = await startStandby(c, root, passfile, primary.node, 55701, {}, 'hsstby')
     primary.cfg = nodeConfig(primary.node, passfile, {peer: {name: 'hsstby', address: '127.0.0.1'}, replication: {mode: 'sync', stallTimeout: '2s'}})
+    const p = primary.cfg.postgres
+    configFile = join(root, 'pgha.config.yaml')
+    writeFileSync(configFile, YAML.stringify({
+      cluster: 'hssync', node: {name: 'hsprim', address: '192.0.2.11'}, peer: {name: 'hsstby', address: '192.0.2.12'},
+      network: {interface: 'hsnone0', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
+      postgres: {bindir: p.bindir, datadir: p.datadir, port: p.port, socketDir: p.socketDir, passfile, stepTimeout: '30s'},
+      fence: {agent: 'none'}, timing: {probeTimeout: '2s'}, stateDir: join(root, 'state'),
+    }))
     await nodePsql(primary.node, 'CREATE TABLE IF NOT EXISTS t (id serial PRIMARY KEY, at timestamptz DEFAULT now());')
     await waitFor('standby streaming', 15_000, async () => (await nodePsql(primary.node, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'hsstby' AND state = 'streaming';")) === '1')
     ready = true
@@ -95,5 +111,24 @@ describe('synchronous replication on a real pair', () => {
     assert.equal(r.changed, true)
     await waitFor('sync again', 10_000, async () => (await heartbeat(ctx(), primary.cfg, 'local')).syncWith === 'hsstby')
     assert.equal(await settled(insert(), 5000), 'done')
+  })
+
+  test('pgha degrade: asks first, --dry-run shows the SQL and changes nothing, --yes degrades once', async (t) => {
+    if (!ready && !prerequisites(t, need)) return
+    assert.equal(await nodePsql(primary.node, 'SHOW synchronous_standby_names;'), '"hsstby"')
+    const unasked = await cli('degrade')
+    assert.equal(unasked.exitCode, 2, unasked.stderr)
+    assert.match(unasked.stderr, /refusing without confirmation: stop waiting for hsstby\? Commits acknowledged after this exist only on this host/)
+    const dry = await cli('degrade', '--dry-run', '--json')
+    assert.equal(dry.exitCode, 0, dry.stderr)
+    assert.match(JSON.stringify(JSON.parse(dry.stdout).plan), /ALTER SYSTEM SET synchronous_standby_names = ''/)
+    assert.equal(await nodePsql(primary.node, 'SHOW synchronous_standby_names;'), '"hsstby"', 'dry run changed nothing')
+    const done = await cli('degrade', '--yes')
+    assert.equal(done.exitCode, 0, done.stderr)
+    assert.match(done.stdout + done.stderr, /degraded to asynchronous/)
+    assert.equal(await nodePsql(primary.node, 'SHOW synchronous_standby_names;'), '')
+    const again = await cli('degrade', '--yes')
+    assert.equal(again.exitCode, 0)
+    assert.match(again.stdout + again.stderr, /nothing to release/)
   })
 })
