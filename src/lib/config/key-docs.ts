@@ -70,6 +70,9 @@ export const KEY_DOCS: Record<string, KeyDoc> = {
   ...prefixed('lag.releaseStandbyVip', lag('The survivor gives VIP-S back only to a peer standby within both limits')),
   ...prefixed('lag.yield', lag('A `canPrimary: false` primary yields only to a standby within both limits')),
   stateDir: {meaning: 'Directory of the watch state file (`state.json`, written atomically).'},
+  'replication.mode': {meaning: '`sync`: the primary names the standby in `synchronous_standby_names`, every commit waits until the standby has flushed it, and the primary stops waiting only after it has fenced (verified power-off) a failed standby: zero acknowledged-write loss on two hosts. `async`: commits never wait; a failover may lose the last commits. See docs/replication.md.'},
+  'replication.stallTimeout': {meaning: 'A standby that answers but confirms no WAL (while WAL is pending, or with no walreceiver) for this long counts as failed: fenced, then sync is degraded.'},
+  'replication.sqlTimeout': {meaning: 'Bound of each synchronous-replication query (ALTER SYSTEM, pg_reload_conf, pg_stat_replication).'},
   hooks: {
     meaning: 'Programs `pgha watch` runs on events, beside the loop (never delaying a tick): each `{on: [events], run: [argv], timeout}`; the event comes as `PGHA_*` variables and one JSON document on stdin. See docs/monitoring.md.',
     rules: '`run`: an argv whose first element is an absolute path (never a shell string); `on`: event names (omit for every event); `timeout`: 1s to 1h, default 10s',

@@ -229,6 +229,20 @@ export const configSchema = z
         livenessTimeout: duration('30s', '1s', '1h'),
       })
       .strict()),
+    /**
+     * sync: the primary waits for the standby to flush each commit (synchronous_standby_names =
+     * peer.name) and stops waiting only after a verified fence of the standby. async: no wait.
+     */
+    replication: z
+      .object({
+        mode: z.enum(['sync', 'async']).default('sync'),
+        /** The standby connected but not confirming WAL this long = a failed standby. */
+        stallTimeout: duration('2s', '100ms', '10m'),
+        /** Bound of the sync-replication SQL (ALTER SYSTEM, pg_reload_conf, pg_stat_replication). */
+        sqlTimeout: duration('2s', '100ms', '1m'),
+      })
+      .strict()
+      .default({}),
   })
   .strict()
 

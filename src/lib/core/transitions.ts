@@ -15,6 +15,7 @@ import {
   resetPeer, withinLag,
 } from './facts.js'
 import {answersNotReady, notReadyDeadline, notReadyTooLong, notReadyWaitOver, standbyNotReady, waitNotReady, wholeSeconds} from './facts.js'
+import {describeLoss, describeSyncStall, syncNeedsArm, syncStalled, syncWaitNote} from './sync-facts.js'
 import {type ActionName, FENCE_TRIES_PER_TICK, type NodeMemory, type Role, ROLES, type Severity} from './types.js'
 
 export interface Transition {
@@ -49,10 +50,12 @@ const lagLimits = (c: Ctx, which: 'promote' | 'releaseStandbyVip' | 'yield') => 
 
 /** The `.no-fence` twin of a row that needs fencePeer. */
 function noFence(id: string, from: readonly Role[], guard: string, when: (c: Ctx) => boolean, what: string, memory: (c: Ctx) => NodeMemory = keep): Transition {
+  const text = `${what} needs a fence, but fence.agent is none and fence.allowUnfencedPromotion is false: taking no action — make sure the peer is down, then act by hand`
   return {
     id: `${id}.no-fence`, from, to: 'same', guard: `${guard}, but fence.agent is none without allowUnfencedPromotion`,
     when: (c) => cannotFence(c.cfg) && when(c), actions: [], memory, severity: 'alert',
-    reason: `${what} needs a fence, but fence.agent is none and fence.allowUnfencedPromotion is false: taking no action — make sure the peer is down, then act by hand`,
+    // A primary losing its synchronous standby keeps commits waiting: say how to release them.
+    reason: (c) => text + (c.role === 'starting' || c.role === 'standby' ? '' : syncWaitNote(c)),
   }
 }
 
@@ -122,7 +125,7 @@ export const TRANSITIONS: readonly Transition[] = [
     reason: (c) => `VIP-M is free and the peer at ${c.cfg.peer.address} is ${describeDb(c.obs.peer)}: it is alive, so not fencing it; starting as primary, leaving VIP-S to it (waiting up to timing.peerStartTimeout ${dur(c.cfg.timing.peerStartTimeout)} for it to become a standby)`},
   noFence('starting.fence-then-primary', STARTING, 'primary data directory, VIP-M free, peer silent', (c) => mayStartPrimary(c) && peerGone(c), 'starting as primary while the peer does not answer'),
   {id: 'starting.fence-then-primary', from: STARTING, to: 'primary_standby', guard: 'primary data directory, VIP-M free, peer silent',
-    actions: ['fencePeer', 'startDb', 'claimVipPrimary', 'claimVipStandby', 'writeHeartbeat'], severity: 'warn',
+    actions: ['fencePeer', 'startDb', 'degradeSync', 'claimVipPrimary', 'claimVipStandby', 'writeHeartbeat'], severity: 'warn',
     when: (c) => mayStartPrimary(c) && peerGone(c), memory: (c) => ({...c.mem, fenceAttempts: c.mem.fenceAttempts + 1}),
     reason: (c) => `VIP-M is free but the peer does not answer at ${c.cfg.peer.address} (${describeDb(c.obs.peer)}): fencing it (attempt ${c.mem.fenceAttempts + 1}, up to ${FENCE_TRIES_PER_TICK} tries this tick) before starting as primary_standby, since it may be alive behind a partition`},
   {id: 'starting.vipm-unknown', from: STARTING, to: 'same', guard: 'primary data directory, VIP-M state unknown', actions: [], severity: 'warn',
@@ -146,9 +149,9 @@ export const TRANSITIONS: readonly Transition[] = [
     when: (c) => localPromoted(c) && otherPrimaryAtVipM(c),
     reason: 'the local database is writable but another host holds VIP-M with a writable database: stopping it; it will rejoin as a standby'},
   noFence('standby.promoted-claim', STANDBY, 'local database already writable', localPromoted, 'finishing a half-done failover'),
-  {id: 'standby.promoted-claim', from: STANDBY, to: 'primary_standby', guard: 'local database already writable', actions: ['fencePeer', 'claimVipPrimary', 'writeHeartbeat'], severity: 'warn',
+  {id: 'standby.promoted-claim', from: STANDBY, to: 'primary_standby', guard: 'local database already writable', actions: ['fencePeer', 'degradeSync', 'claimVipPrimary', 'writeHeartbeat'], severity: 'warn',
     when: localPromoted, memory: countFence,
-    reason: 'the local database is already promoted (a failover stopped half-way): fencing the peer again, then claiming VIP-M'},
+    reason: 'the local database is already promoted (a failover stopped half-way): fencing the peer again, starting degraded (no synchronous standby while it is fenced), then claiming VIP-M'},
   {id: 'standby.restart-db', from: STANDBY, to: 'same', guard: 'standby server stopped', actions: ['startDb'], severity: 'warn',
     when: (c) => c.obs.local.running === 'no' && c.obs.local.dataDir === 'standby',
     reason: 'the standby database is not running: starting it (a standby always runs)'},
@@ -190,9 +193,11 @@ export const TRANSITIONS: readonly Transition[] = [
     wait: (c) => ({until: fenceDeadline(c), for: 'fence.delay'}),
     reason: (c) => `the primary failed ${failuresNow(c)} checks in a row: waiting fence.delay ${dur(c.cfg.fence.delay)} (${dur(fenceDeadline(c) - c.now)} left) so a primary fencing this node at the same moment wins`},
   noFence('standby.failover', STANDBY, 'primary dead, fence.delay over', standbyFailover, 'promoting this standby', countPeer),
-  {id: 'standby.failover', from: STANDBY, to: 'primary_standby', guard: 'primary dead, fence.delay over', actions: ['fencePeer', 'promote', 'claimVipPrimary', 'writeHeartbeat'], severity: 'alert',
+  // degradeSync after promote: the new primary starts degraded (its peer is fenced), so a
+  // synchronous_standby_names it inherited cannot make its first commits wait.
+  {id: 'standby.failover', from: STANDBY, to: 'primary_standby', guard: 'primary dead, fence.delay over', actions: ['fencePeer', 'promote', 'degradeSync', 'claimVipPrimary', 'writeHeartbeat'], severity: 'alert',
     when: standbyFailover, memory: countFence,
-    reason: (c) => `the primary failed ${failuresNow(c)} checks in a row (${describeDb(c.obs.viaVipPrimary)}): fencing it (attempt ${c.mem.fenceAttempts + 1}, up to ${FENCE_TRIES_PER_TICK} tries this tick), then promoting and claiming VIP-M`},
+    reason: (c) => `the primary failed ${failuresNow(c)} checks in a row (${describeDb(c.obs.viaVipPrimary)}): fencing it (attempt ${c.mem.fenceAttempts + 1}, up to ${FENCE_TRIES_PER_TICK} tries this tick), then promoting and claiming VIP-M; ${describeLoss(c)}`},
 
   // ── primary and primary_standby: VIP-M ─────────────────────────────────────────────
   {id: 'primary.demote', from: WRITERS, to: 'starting', guard: 'another writable primary holds VIP-M', actions: ['stopDb'], severity: 'alert',
@@ -207,6 +212,19 @@ export const TRANSITIONS: readonly Transition[] = [
   {id: 'primary.vipm-missing', from: WRITERS, to: 'same', guard: 'VIP-M missing, not free', actions: [], severity: 'alert',
     when: (c) => !held(c.obs.vipPrimary),
     reason: (c) => `VIP-M is not on this primary (it is ${describeVip(c.obs.vipPrimary)}): skipping this round`},
+
+  // ── primary and primary_standby: synchronous replication (replication.mode sync) ────
+  noFence('primary.sync-stalled', PRIMARY, 'synchronous standby confirms no WAL for stallTimeout', syncStalled, 'stopping the wait for the stalled synchronous standby', countPeer),
+  {id: 'primary.sync-stalled', from: PRIMARY, to: 'primary_standby', guard: 'synchronous standby confirms no WAL for stallTimeout', actions: ['fencePeer', 'degradeSync', 'claimVipStandby'], severity: 'alert',
+    when: syncStalled, memory: countFence,
+    reason: (c) => `commits are waiting: ${describeSyncStall(c)}: treating it as failed — fencing it (attempt ${c.mem.fenceAttempts + 1}, up to ${FENCE_TRIES_PER_TICK} tries this tick), then degrading to asynchronous and claiming VIP-S${syncWaitNote(c)}`},
+  noFence('primary_standby.sync-stalled', BOTH_VIPS, 'synchronous standby confirms no WAL for stallTimeout', syncStalled, 'stopping the wait for the stalled synchronous standby', countPeer),
+  {id: 'primary_standby.sync-stalled', from: BOTH_VIPS, to: 'same', guard: 'synchronous standby confirms no WAL for stallTimeout', actions: ['fencePeer', 'degradeSync'], severity: 'alert',
+    when: syncStalled, memory: countFence,
+    reason: (c) => `commits are waiting: ${describeSyncStall(c)}: treating it as failed — fencing it (attempt ${c.mem.fenceAttempts + 1}, up to ${FENCE_TRIES_PER_TICK} tries this tick), then degrading to asynchronous${syncWaitNote(c)}`},
+  {id: 'primary.arm-sync', from: WRITERS, to: 'same', guard: 'sync mode, not armed, the standby streams and has caught up', actions: ['armSync'], severity: 'warn',
+    when: syncNeedsArm,
+    reason: (c) => `${c.cfg.peer.name} streams and has caught up (${c.obs.sync?.pendingBytes ?? 0} bytes pending): re-arming synchronous replication, commits wait for it again`},
 
   // ── primary ───────────────────────────────────────────────────────────────────────
   {id: 'primary.holds-vips', from: PRIMARY, to: 'primary_standby', guard: 'primary also holds VIP-S', actions: [],
@@ -229,9 +247,9 @@ export const TRANSITIONS: readonly Transition[] = [
     when: (c) => !peerDead(c),
     reason: (c) => `the standby does not answer through VIP-S (${describeDb(c.obs.viaVipStandby)}; VIP-S is ${describeVip(c.obs.vipStandby)})${notReadyTooLong(c)}: check ${checks(c)}`},
   noFence('primary.fence-standby', PRIMARY, 'standby dead', () => true, 'taking VIP-S from the dead standby', countPeer),
-  {id: 'primary.fence-standby', from: PRIMARY, to: 'primary_standby', guard: 'standby dead', actions: ['fencePeer', 'claimVipStandby'], severity: 'alert',
+  {id: 'primary.fence-standby', from: PRIMARY, to: 'primary_standby', guard: 'standby dead', actions: ['fencePeer', 'degradeSync', 'claimVipStandby'], severity: 'alert',
     when: () => true, memory: countFence,
-    reason: (c) => `the standby failed ${failuresNow(c)} checks in a row (${describeDb(c.obs.viaVipStandby)})${notReadyTooLong(c)}: fencing it (attempt ${c.mem.fenceAttempts + 1}, up to ${FENCE_TRIES_PER_TICK} tries this tick), then claiming VIP-S`},
+    reason: (c) => `the standby failed ${failuresNow(c)} checks in a row (${describeDb(c.obs.viaVipStandby)})${notReadyTooLong(c)}: fencing it (attempt ${c.mem.fenceAttempts + 1}, up to ${FENCE_TRIES_PER_TICK} tries this tick), then degrading to asynchronous and claiming VIP-S${syncWaitNote(c)}`},
 
   // ── primary_standby ───────────────────────────────────────────────────────────────
   {id: 'primary_standby.vips-taken', from: BOTH_VIPS, to: 'primary', guard: 'VIP-S now held by another host', actions: [],

@@ -42,6 +42,8 @@ export interface DbProbe {
   lagBytes?: number
   /** With heartbeat 'starting' or 'rejected': the server's answer, one line with its SQLSTATE. */
   answer?: string
+  /** The heartbeat row's sync_with: the standby the primary was synchronous with when it wrote it. */
+  syncWith?: string | null
 }
 
 /** What the files say when the server is stopped (standby.signal / recovery.conf present → standby). */
@@ -95,6 +97,23 @@ export interface Observations {
   peer: DbProbe
   /** archive.mountpoint state; 'not_configured' when archive.mode is none. */
   archive: 'mounted' | 'not_mounted' | 'not_configured' | 'unknown'
+  /** Synchronous replication as the local primary sees it; absent unless the local database is writable. */
+  sync?: SyncObservation
+  /** When this watch process started (epoch ms): heartbeat rows older than this prove nothing. */
+  watchStartedAt?: number
+}
+
+/** The local primary's synchronous replication (sync-probe.ts). */
+export interface SyncObservation {
+  /** synchronous_standby_names names the peer ('unknown': could not be read this tick). */
+  armed: Probe
+  standbyNames: string
+  /** The peer's walsender state (streaming, catchup, ...), or 'absent' when it has none. */
+  peerState: string
+  /** WAL the peer has not confirmed flushed (bytes); undefined when it has no walsender. */
+  pendingBytes?: number
+  /** How long the peer has confirmed no new WAL while WAL was pending, or had no walsender (0: keeping up). */
+  stalledMs: number
 }
 
 /**
@@ -104,6 +123,10 @@ export interface Observations {
  *    snapshot is stale; the step's own check is the last word).
  *  - fencePeer: up to Decision.fenceTries attempts this tick, each bounded by fence.timeout,
  *    WITHOUT fence.delay (decide already waited it). decide never plans it with agent none.
+ *  - armSync: synchronous_standby_names = the peer (replication.mode sync only).
+ *  - degradeSync: synchronous_standby_names = '' — the step itself refuses unless this
+ *    decision's fencePeer verified the power-off (or the BMC says off, or this node was just
+ *    promoted): never a degrade without a verified fence.
  */
 export type ActionName =
   | 'mountArchive'
@@ -117,10 +140,12 @@ export type ActionName =
   | 'promote'
   | 'rejoin'
   | 'writeHeartbeat'
+  | 'armSync'
+  | 'degradeSync'
 
 export const ACTION_NAMES: readonly ActionName[] = [
   'mountArchive', 'startDb', 'stopDb', 'claimVipPrimary', 'claimVipStandby', 'releaseVipPrimary',
-  'releaseVipStandby', 'fencePeer', 'promote', 'rejoin', 'writeHeartbeat',
+  'releaseVipStandby', 'fencePeer', 'promote', 'rejoin', 'writeHeartbeat', 'armSync', 'degradeSync',
 ]
 
 /** Fence attempts per tick (each bounded by fence.timeout); more come on later ticks. */

@@ -192,7 +192,7 @@ export async function initPrimary(node: PgNode, auth: ClusterAuth, opts: {settin
 
 /**
  * A streaming standby of `primary` (pg_basebackup -R -X stream), with its own port and socket
- * dir, then started. `passfile` must hold the replication user's password, readable by osUser;
+ * dir, then started; its walreceiver's application_name is node.name. `passfile` must hold the replication user's password, readable by osUser;
  * -R records it in primary_conninfo.
  */
 export async function createStandby(
@@ -205,7 +205,9 @@ export async function createStandby(
   await mustRun(
     node,
     'pg_basebackup',
-    [bin(node, 'pg_basebackup'), '-h', primary.host, '-p', String(primary.port), '-U', opts.replicationUser, '-D', node.dataDir, '-R', '-X', 'stream', '-c', 'fast', '-w'],
+    // application_name = the node's name: -R writes it into primary_conninfo, and the primary
+    // names this standby by it in synchronous_standby_names.
+    [bin(node, 'pg_basebackup'), '-d', `application_name=${node.name}`, '-h', primary.host, '-p', String(primary.port), '-U', opts.replicationUser, '-D', node.dataDir, '-R', '-X', 'stream', '-c', 'fast', '-w'],
     {timeoutMs: 120_000, env: {PGPASSFILE: opts.passfile, PGCONNECT_TIMEOUT: '10'}},
   )
   writeOwnedFile(join(node.dataDir, 'pgha-node.conf'), nodeSettings(node, nodeMajor(node), opts.settings), node.osUser)

@@ -13,9 +13,11 @@ import {makeVipPrimaryTaken} from '../steps/guards.js'
 import {heartbeat} from '../steps/heartbeat.js'
 import {ensurePromoted, promoteGuard} from '../steps/promote.js'
 import {ensureRejoinedAsStandby} from '../steps/rejoin.js'
+import {type DegradeProof, ensureSyncArmed, ensureSyncDegraded} from '../steps/sync-replication.js'
 import type {StepOutcome} from '../steps/types.js'
 import {CLAIM_DAD_MIN_MS, ensureVipClaimed, ensureVipsReleased, IP_TIMEOUT_MS} from '../steps/vip.js'
 import {describeFailure, type SystemContext} from '../system/exec.js'
+import {fencePower} from '../system/fence.js'
 import {addressOf, arpDuplicateCheck, arpingKillAfterMs, ipAddrDelArgv, localAddressEntries} from '../system/net.js'
 import {PGCTL_SLACK_MS} from '../system/pgctl.js'
 import {type ActionName, type Decision, FENCE_TRIES_PER_TICK} from '../core/types.js'
@@ -51,6 +53,12 @@ export function actionBoundMs(cfg: Config, action: ActionName, decision?: Pick<D
       return REJOIN_TIMEOUT_MS + pgStep
     case 'writeHeartbeat':
       return 2 * cfg.timing.probeTimeout + 2000
+    case 'armSync':
+      // Read, ALTER SYSTEM + reload, wait until taken; psql as a fallback.
+      return 3 * cfg.replication.sqlTimeout + 5000
+    case 'degradeSync':
+      // Plus a BMC status query when this tick did not fence.
+      return cfg.fence.timeout + 3 * cfg.replication.sqlTimeout + 5000
   }
 }
 
@@ -77,6 +85,26 @@ export interface ActionCarry {
    * during the check, the old primary's included, still refuses the claim.
    */
   vipMCheck?: Promise<{state: 'free' | 'taken' | 'unknown'; detail: string}>
+  /** Set by fencePeer once the peer's power-off is verified: degradeSync's proof. */
+  fenceVerified?: true
+}
+
+/**
+ * Why degradeSync may clear synchronous_standby_names, or undefined (the step then refuses).
+ * A fence verified by this decision; else this node was a standby when the decision was made
+ * (a new primary has no commit waiting for a standby); else the BMC saying off right now.
+ */
+async function degradeProof(ctx: SystemContext, cfg: Config, decision: {actions?: readonly ActionName[]; memory?: {role?: string}}, carry: ActionCarry): Promise<DegradeProof | undefined> {
+  if (carry.fenceVerified) return {kind: 'fence-verified', detail: `${cfg.peer.name} is powered off, verified by this tick's fence`}
+  if (decision.memory?.role === 'standby' || decision.actions?.includes('promote')) return {kind: 'new-primary', detail: 'this node was just promoted: no commit of it waits for a standby'}
+  if (cfg.fence.agent === 'none') return undefined
+  try {
+    const st = await fencePower(ctx, cfg.fence, 'status', {timeoutMs: cfg.fence.timeout})
+    if (st.ok && st.power === 'off') return {kind: 'power-off', detail: `${cfg.peer.name}'s BMC says power is off`}
+  } catch {
+    // no proof
+  }
+  return undefined
 }
 
 /** Run one action; resolves with the step's outcome, throws (PghaError) when it did not reach its goal. */
@@ -84,7 +112,7 @@ export async function runAction(
   ctx: SystemContext,
   cfg: Config,
   action: ActionName,
-  decision: Pick<Decision, 'fenceTries'> & {actions?: readonly ActionName[]},
+  decision: Pick<Decision, 'fenceTries'> & {actions?: readonly ActionName[]; memory?: {role?: string}},
   hooks: ActionHooks = {},
   carry: ActionCarry = {},
 ): Promise<StepOutcome> {
@@ -114,8 +142,14 @@ export async function runAction(
         check.catch(() => undefined) // consumed by claimVipPrimary; never an unhandled rejection
         carry.vipMCheck = check
       }
-      return fenceWithTries(ctx, cfg, decision.fenceTries ?? FENCE_TRIES_PER_TICK, hooks)
+      const fenced = await fenceWithTries(ctx, cfg, decision.fenceTries ?? FENCE_TRIES_PER_TICK, hooks)
+      carry.fenceVerified = true
+      return fenced
     }
+    case 'armSync':
+      return ensureSyncArmed(ctx, cfg)
+    case 'degradeSync':
+      return ensureSyncDegraded(ctx, cfg, await degradeProof(ctx, cfg, decision, carry))
     case 'promote': {
       const guard = promoteGuard(ctx, cfg, (m) => (hooks.warn ?? ctx.log.warn)(m))
       return ensurePromoted(ctx, cfg, {guard, checkpoint: false, via: 'heartbeat', restoreCommand: 'off-if-nfs'})

@@ -68,6 +68,7 @@ export function toDbProbe(r: HeartbeatResult, port: Probe, timeoutMs: number): D
   if (heartbeat === 'ok' && r.role === 'standby') {
     if (r.ageMs !== undefined) probe.heartbeatAgeMs = r.ageMs
     if (r.lagBytes !== undefined && r.lagBytes !== null) probe.lagBytes = r.lagBytes
+    if (r.syncWith !== undefined) probe.syncWith = r.syncWith
   }
   return probe
 }

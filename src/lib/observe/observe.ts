@@ -11,13 +11,14 @@ import type {Config} from '../config/schema.js'
 import {ArpMonitor, ARP_PROBE_EVERY_MS} from '../system/arp-monitor.js'
 import {archiveState, clusterFlags, type ClusterFlags, type FlagSource} from './observe-flags.js'
 import {PgProbe} from '../system/pg-probe.js'
+import {flushSample, StallTracker, SYNC_PROBE_SQL, syncObservation, type SyncRow} from './sync-probe.js'
 import type {SystemContext} from '../system/exec.js'
 import {arpDuplicateCheck, arpReachable} from '../system/net.js'
 import {InterfaceCheck} from '../system/net-device.js'
 import {describeEndpoint, hostOf} from '../system/pg.js'
 import type {HeartbeatResult, HeartbeatTarget} from '../sql/heartbeat.js'
 import {heartbeatEndpoint} from '../steps/heartbeat.js'
-import type {DbProbe, LocalDb, Observations, Probe, VipState} from '../core/types.js'
+import type {DbProbe, LocalDb, Observations, Probe, SyncObservation, VipState} from '../core/types.js'
 
 export type {ClusterFlags} from './observe-flags.js'
 export {bounded, dataDirKindFromFiles, heartbeatState, heldOn, portProbe, postmasterRunning, readDataDirKind, toDbProbe} from './observe-probes.js'
@@ -63,6 +64,9 @@ export class Observer {
   private readonly failing = new Set<HeartbeatTarget>()
   /** Asked only when the gateway does not answer: is network.interface there at all? */
   private readonly iface: InterfaceCheck
+  private readonly stall = new StallTracker()
+  /** Heartbeat rows written before this are no proof of anything (sync-facts.ts zeroLoss). */
+  readonly startedAt = Date.now()
 
   constructor(private readonly ctx: SystemContext, private readonly cfg: Config, opts: ObserverOptions = {}) {
     const dry = opts.dryRun ?? ctx.dryRun
@@ -138,6 +142,21 @@ export class Observer {
     return {heldLocally: heldOn(networkInterfaces(), this.cfg.network.interface, ip) ? 'yes' : 'no', answeredElsewhere: answered}
   }
 
+  /** The local primary's synchronous replication, on the local connection; bounded, never throws. */
+  private async sync(probeMs: Record<string, number>): Promise<SyncObservation> {
+    const started = performance.now()
+    try {
+      const rows = await bounded(this.pg.local.rows<SyncRow>(SYNC_PROBE_SQL, [this.cfg.peer.name], this.cfg.timing.probeTimeout), this.cfg.timing.probeTimeout + PG_GRACE_MS, () => [] as SyncRow[])
+      const row = rows[0]
+      if (!row) return syncObservation(this.cfg, undefined, 0)
+      return syncObservation(this.cfg, row, this.stall.sample(flushSample(row), Date.now()))
+    } catch {
+      return syncObservation(this.cfg, undefined, 0)
+    } finally {
+      probeMs.sync = Math.round(performance.now() - started)
+    }
+  }
+
   /** A fresh ARP probe of the gateway (one process): every tick without a monitor, else before acting. */
   async probeGateway(probeMs: Record<string, number> = {}): Promise<Probe> {
     const t = this.cfg.timing.probeTimeout
@@ -198,6 +217,10 @@ export class Observer {
     if (peer.heartbeat === 'ok') sources.push({source: 'peer', where: describeEndpoint(this.pg.peer.endpoint), read: (t) => this.pg.peer.clusterState(t)})
     const flags = await clusterFlags(cfg, sources, memory.flags, Date.now(), local.heartbeat === 'ok' ? undefined : `local database: heartbeat ${local.heartbeat}`)
     if (flags.source !== 'local') notes.push(flags.note)
+    // Only a writable local database has synchronous standbys to watch.
+    let sync: SyncObservation | undefined
+    if (local.heartbeat === 'ok' && local.inRecovery === 'no') sync = await this.sync(probeMs)
+    else this.stall.reset()
     if (this.arp && (vipPrimary.answeredElsewhere === 'unknown' || vipStandby.answeredElsewhere === 'unknown')) notes.push('the ARP monitors have not probed long enough yet: VIP answers unknown')
     if (this.arp && gateway !== 'yes') notes.push(`gateway monitor: ${gateway === 'no' ? `no ARP reply from ${cfg.network.gateway} within ${this.arpWindowMs} ms` : 'not running long enough yet'}`)
     const interfaceMissing = await ifaceMissing
@@ -206,6 +229,8 @@ export class Observer {
       ...(interfaceMissing ? {interfaceMissing} : {}),
       gateway, paused: flags.paused, switchover: flags.switchover, local, vipPrimary, vipStandby, viaVipPrimary, viaVipStandby, peer,
       archive: archiveState(cfg),
+      ...(sync ? {sync} : {}),
+      watchStartedAt: this.startedAt,
     }
     return {obs, flags, notes, ms: Math.round(performance.now() - started), probeMs}
   }

@@ -21,6 +21,8 @@ export interface HeartbeatResult {
   lagBytes?: number | null
   /** pgha node that wrote the row. */
   writtenBy?: string | null
+  /** application_name of the standby the primary was synchronous with when it wrote the row (null: none). */
+  syncWith?: string | null
   latencyMs: number
   /** Why the probe failed (one line). */
   error?: string
@@ -31,7 +33,7 @@ export interface HeartbeatResult {
 }
 
 /** The call every heartbeat makes (parameters: the standby address to report lag for, the writer's node name). */
-export const HEARTBEAT_CALL_SQL = 'SELECT role, last_alive, age_ms, lag_bytes, written_by FROM pgha.heartbeat($1, $2)'
+export const HEARTBEAT_CALL_SQL = 'SELECT role, last_alive, age_ms, lag_bytes, written_by, sync_with FROM pgha.heartbeat($1, $2)'
 
 /** A row of HEARTBEAT_CALL_SQL as node-postgres returns it. */
 export interface HeartbeatRow {
@@ -40,6 +42,7 @@ export interface HeartbeatRow {
   age_ms: number | null
   lag_bytes: string | null
   written_by: string | null
+  sync_with?: string | null
 }
 
 /** Pure: the heartbeat function's row → HeartbeatResult. */
@@ -58,6 +61,7 @@ export function heartbeatFromRow(
     ageMs: row.age_ms === null ? undefined : Math.max(0, Math.round(row.age_ms)),
     lagBytes: row.lag_bytes === null ? null : Number(row.lag_bytes),
     writtenBy: row.written_by,
+    syncWith: row.sync_with ?? null,
     latencyMs,
     ...(base.rolledBack ? {rolledBack: true} : {}),
   }

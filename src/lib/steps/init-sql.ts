@@ -6,7 +6,7 @@ import {sqlIdent, sqlLiteral} from '../system/pgctl.js'
  */
 
 /** Stored as the heartbeat function's comment; init is a no-op when it matches. */
-export const HEARTBEAT_SCHEMA_VERSION = 'pgha heartbeat v1'
+export const HEARTBEAT_SCHEMA_VERSION = 'pgha heartbeat v2'
 /** The psql variable that carries the heartbeat role's password (set on stdin, never shown). */
 export const PASSWORD_VARIABLE = 'pgha_password'
 
@@ -95,6 +95,16 @@ GRANT CONNECT ON DATABASE ${sqlIdent(n.database)} TO ${u};
 -- Function privileges are per database: pg_promote must be granted here, where the heartbeat
 -- role connects (the watch loop promotes through that connection), not only in postgres.
 GRANT EXECUTE ON FUNCTION pg_catalog.pg_promote(boolean, integer) TO ${u};
+-- PostgreSQL 15+: lets the watch loop arm and degrade synchronous replication over its own
+-- connection (no psql process on the failure path).
+DO $pgha$
+BEGIN
+  IF pg_catalog.current_setting('server_version_num')::int >= 150000 THEN
+    EXECUTE 'GRANT ALTER SYSTEM ON PARAMETER synchronous_standby_names, synchronous_commit TO ' || ${sqlLiteral(u)};
+  END IF;
+END
+$pgha$;
+GRANT EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() TO ${u};
 CREATE SCHEMA IF NOT EXISTS pgha AUTHORIZATION ${u};
 ALTER SCHEMA pgha OWNER TO ${u};
 REVOKE ALL ON SCHEMA pgha FROM PUBLIC;
@@ -106,6 +116,8 @@ CREATE TABLE IF NOT EXISTS pgha.heartbeat (
   written_by  text
 );
 INSERT INTO pgha.heartbeat (id) VALUES (1) ON CONFLICT (id) DO NOTHING;
+-- v2: the standby the primary was synchronous with when it wrote the row (NULL: none).
+ALTER TABLE pgha.heartbeat ADD COLUMN IF NOT EXISTS sync_with text;
 ALTER TABLE pgha.heartbeat OWNER TO ${u};
 
 CREATE TABLE IF NOT EXISTS pgha.cluster_state (
@@ -132,24 +144,35 @@ DROP TRIGGER IF EXISTS pgha_keep_row ON pgha.cluster_state;
 CREATE TRIGGER pgha_keep_row BEFORE DELETE OR TRUNCATE ON pgha.cluster_state
   FOR EACH STATEMENT EXECUTE FUNCTION pgha.forbid_removal();
 
--- Primary: write last_alive = now() and the standby's replay lag; standby: read the replicated row.
-CREATE OR REPLACE FUNCTION pgha.heartbeat(peer_addr text DEFAULT NULL, writer text DEFAULT NULL)
-RETURNS TABLE (role text, last_alive timestamptz, age_ms double precision, lag_bytes bigint, written_by text)
+-- Primary: write last_alive = now(), the standby's replay lag and which standby confirms
+-- commits synchronously; standby: read the replicated row. The return type changed in v2.
+DROP FUNCTION IF EXISTS pgha.heartbeat(text, text);
+CREATE FUNCTION pgha.heartbeat(peer_addr text DEFAULT NULL, writer text DEFAULT NULL)
+RETURNS TABLE (role text, last_alive timestamptz, age_ms double precision, lag_bytes bigint, written_by text, sync_with text)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 #variable_conflict use_column
 DECLARE
   lag bigint;
+  sync text;
 BEGIN
   IF pg_is_in_recovery() THEN
     RETURN QUERY
       SELECT 'standby'::text, h.last_alive,
              (extract(epoch FROM now() - h.last_alive) * 1000)::double precision,
-             h.rep_lag, h.written_by
+             h.rep_lag, h.written_by, h.sync_with
         FROM pgha.heartbeat h WHERE h.id = 1;
     RETURN;
   END IF;
+  -- The primary's own self-check must not wait for a standby (synchronous replication): this
+  -- transaction commits locally. No SET clause for it on the function, so it lasts to COMMIT.
+  PERFORM set_config('synchronous_commit', 'local', true);
+  SELECT r.application_name INTO sync
+    FROM pg_stat_replication r
+   WHERE r.sync_state IN ('sync', 'quorum') AND r.state = 'streaming'
+   ORDER BY r.application_name
+   LIMIT 1;
   SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), COALESCE(r.replay_lsn, r.flush_lsn, r.write_lsn, r.sent_lsn))::bigint
     INTO lag
     FROM pg_stat_replication r
@@ -162,11 +185,11 @@ BEGIN
       FROM pg_stat_replication r;
   END IF;
   RETURN QUERY
-    INSERT INTO pgha.heartbeat AS h (id, last_alive, rep_lag, written_by)
-    VALUES (1, now(), lag, writer)
+    INSERT INTO pgha.heartbeat AS h (id, last_alive, rep_lag, written_by, sync_with)
+    VALUES (1, now(), lag, writer, sync)
     ON CONFLICT (id) DO UPDATE
-      SET last_alive = EXCLUDED.last_alive, rep_lag = EXCLUDED.rep_lag, written_by = EXCLUDED.written_by
-    RETURNING 'primary'::text, h.last_alive, 0::double precision, h.rep_lag, h.written_by;
+      SET last_alive = EXCLUDED.last_alive, rep_lag = EXCLUDED.rep_lag, written_by = EXCLUDED.written_by, sync_with = EXCLUDED.sync_with
+    RETURNING 'primary'::text, h.last_alive, 0::double precision, h.rep_lag, h.written_by, h.sync_with;
 END
 $fn$;
 ALTER FUNCTION pgha.heartbeat(text, text) OWNER TO ${u};

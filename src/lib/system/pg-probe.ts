@@ -90,6 +90,18 @@ export class PgProbe {
     }
   }
 
+  /** Any read-only query on this connection, bounded; a failure drops the connection and throws. */
+  async rows<R extends pg.QueryResultRow>(text: string, values: unknown[], timeoutMs: number): Promise<R[]> {
+    let c: pg.Client | undefined
+    try {
+      c = await this.connected(timeoutMs)
+      return (await c.query<R>({text, values, query_timeout: timeoutMs} as pg.QueryConfig)).rows
+    } catch (error) {
+      this.drop(c)
+      throw error
+    }
+  }
+
   close(): void {
     this.drop()
   }

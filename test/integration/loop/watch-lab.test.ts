@@ -133,7 +133,7 @@ describe('pgha watch in the lab: steady, standby loss and return, primary loss',
     assert.ok(lines.some((l) => new RegExp(`^the primary does not answer through VIP-M .*: check 1 of ${checkTimes()}$`).test(l.reason)))
     const failover = lines.find((l) => /^the primary failed \d+ checks in a row .*: fencing it .* then promoting and claiming VIP-M$/.test(l.reason))
     assert.ok(failover, 'the failover line')
-    assert.deepEqual(failover.actions, ['fencePeer', 'promote', 'claimVipPrimary', 'writeHeartbeat'])
+    assert.deepEqual(failover.actions, ['fencePeer', 'promote', 'degradeSync', 'claimVipPrimary', 'writeHeartbeat'])
     assert.equal(readWatchState(lab.hosts.node2.stateDir)?.lastTransition?.rule, 'standby.failover')
     await until('the next tick observes node2 writable', 10_000, () => readWatchState(lab.hosts.node2.stateDir)?.observations.local.inRecovery === 'no')
     const power = await ipmiPower(lab, 'node1', 'status')

@@ -26,7 +26,7 @@ test('the standby fences only after checkTimes failed ticks and fence.delay, the
   assert.deepEqual(ds.map((d) => d.rule), ['standby.suspect', 'standby.suspect', 'standby.fence-wait', 'standby.fence-wait', 'standby.failover'])
   assert.deepEqual(ds[2].wait, {until: T0 + 4000, for: 'fence.delay'})
   assert.ok(ds.slice(0, 4).every((d) => d.actions.length === 0), 'nothing happens before the failover tick')
-  assert.deepEqual(ds[4].actions, ['fencePeer', 'promote', 'claimVipPrimary', 'writeHeartbeat'])
+  assert.deepEqual(ds[4].actions, ['fencePeer', 'promote', 'degradeSync', 'claimVipPrimary', 'writeHeartbeat'])
   assert.equal(ds[4].next, 'primary_standby')
 })
 
@@ -52,7 +52,7 @@ test('agent none with allowUnfencedPromotion promotes without fencePeer and says
   const cfg = testConfig({fence: {agent: 'none', allowUnfencedPromotion: true}})
   const d = decide('standby', primaryDead, cfg, T0, {peerFailures: 5, peerDeadSince: T0 - 5000, fenceAttempts: 0, archiveMountTried: false, role: 'standby', since: T0})
   assert.equal(d.rule, 'standby.failover')
-  assert.deepEqual(d.actions, ['promote', 'claimVipPrimary', 'writeHeartbeat'])
+  assert.deepEqual(d.actions, ['promote', 'degradeSync', 'claimVipPrimary', 'writeHeartbeat'])
   assert.match(d.reason, /^NOT FENCING \(fence\.agent none, fence\.allowUnfencedPromotion true\) — the peer may still be running: the primary failed/)
   assert.equal(d.fenceTries, undefined)
 })

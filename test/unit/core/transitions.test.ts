@@ -7,7 +7,7 @@ import {test} from 'node:test'
 import type {Config} from '../../../src/lib/config/schema.js'
 import {decide} from '../../../src/lib/core/decide.js'
 import {TRANSITIONS} from '../../../src/lib/core/transitions.js'
-import {type ActionName, FRESH_MEMORY, type NodeMemory, type Observations, type Role} from '../../../src/lib/core/types.js'
+import {type ActionName, FRESH_MEMORY, type NodeMemory, type Observations, type Role, type SyncObservation} from '../../../src/lib/core/types.js'
 import {
   bootObs, FREE, HERE, HUNG, local, NO_ROLE, primaryObs, REPLAYING, SILENT, standbyObs, STARTING_UP, STOPPED, survivorObs, testConfig, THERE,
   UNSURE, WRITABLE,
@@ -17,6 +17,9 @@ const NOW = 10_000_000
 const CFG = testConfig()
 const NO_FENCE = testConfig({fence: {agent: 'none', delay: '0s'}})
 const BIND = testConfig({archive: {mode: 'bind', source: '/srv/archive'}})
+const ARMED: SyncObservation = {armed: 'yes', standbyNames: '"node2"', peerState: 'streaming', pendingBytes: 0, stalledMs: 0}
+const STALLED: SyncObservation = {...ARMED, pendingBytes: 8192, stalledMs: 2500}
+const NO_WALSENDER: SyncObservation = {armed: 'yes', standbyNames: '"node2"', peerState: 'absent', stalledMs: 3000}
 
 interface Case {
   rule: string
@@ -70,7 +73,7 @@ const CASES: Case[] = [
     reason: 'both VIPs are free and the peer answers but is not a standby (answers as a primary): starting as primary_standby'},
   {rule: 'starting.fence-then-primary.no-fence', role: 'starting', cfg: NO_FENCE, obs: bootObs('primary', started), next: 'same', actions: [],
     reason: 'starting as primary while the peer does not answer needs a fence, but fence.agent is none and fence.allowUnfencedPromotion is false: taking no action — make sure the peer is down, then act by hand'},
-  {rule: 'starting.fence-then-primary', role: 'starting', obs: bootObs('primary', started), next: 'primary_standby', actions: ['fencePeer', 'startDb', 'claimVipPrimary', 'claimVipStandby', 'writeHeartbeat'],
+  {rule: 'starting.fence-then-primary', role: 'starting', obs: bootObs('primary', started), next: 'primary_standby', actions: ['fencePeer', 'startDb', 'degradeSync', 'claimVipPrimary', 'claimVipStandby', 'writeHeartbeat'],
     reason: 'VIP-M is free but the peer does not answer at 192.0.2.12 (heartbeat timed out (port unknown)): fencing it (attempt 1, up to 2 tries this tick) before starting as primary_standby, since it may be alive behind a partition'},
   {rule: 'starting.primary-peer-not-ready', role: 'starting', obs: bootObs('primary', {...started, vipStandby: THERE, peer: NO_ROLE}), next: 'primary', actions: ['startDb', 'claimVipPrimary', 'writeHeartbeat'],
     reason: 'VIP-M is free and the peer at 192.0.2.12 is alive but not ready, it rejects the heartbeat: role "pgha" does not exist (28000): it is alive, so not fencing it; starting as primary, leaving VIP-S to it (waiting up to timing.peerStartTimeout 5m for it to become a standby)'},
@@ -88,8 +91,8 @@ const CASES: Case[] = [
     reason: 'the local database is writable but another host holds VIP-M with a writable database: stopping it; it will rejoin as a standby'},
   {rule: 'standby.promoted-claim.no-fence', role: 'standby', cfg: NO_FENCE, obs: standbyObs({local: local(WRITABLE, 'primary'), ...deadPrimary}), next: 'same', actions: [],
     reason: 'finishing a half-done failover needs a fence, but fence.agent is none and fence.allowUnfencedPromotion is false: taking no action — make sure the peer is down, then act by hand'},
-  {rule: 'standby.promoted-claim', role: 'standby', obs: standbyObs({local: local(WRITABLE, 'primary'), ...deadPrimary}), next: 'primary_standby', actions: ['fencePeer', 'claimVipPrimary', 'writeHeartbeat'],
-    reason: 'the local database is already promoted (a failover stopped half-way): fencing the peer again, then claiming VIP-M'},
+  {rule: 'standby.promoted-claim', role: 'standby', obs: standbyObs({local: local(WRITABLE, 'primary'), ...deadPrimary}), next: 'primary_standby', actions: ['fencePeer', 'degradeSync', 'claimVipPrimary', 'writeHeartbeat'],
+    reason: 'the local database is already promoted (a failover stopped half-way): fencing the peer again, starting degraded (no synchronous standby while it is fenced), then claiming VIP-M'},
   {rule: 'standby.restart-db', role: 'standby', obs: standbyObs({local: local(STOPPED, 'standby')}), next: 'same', actions: ['startDb'],
     reason: 'the standby database is not running: starting it (a standby always runs)'},
   {rule: 'any.stand-down', role: 'standby', obs: standbyObs({local: local(HUNG, 'standby')}), mem: {peerFailures: 1}, next: 'same', actions: [],
@@ -114,8 +117,8 @@ const CASES: Case[] = [
     reason: 'the primary failed 3 checks in a row: waiting fence.delay 2s (2s left) so a primary fencing this node at the same moment wins'},
   {rule: 'standby.failover.no-fence', role: 'standby', cfg: NO_FENCE, obs: standbyObs(deadPrimary), mem: {peerFailures: 5}, next: 'same', actions: [],
     reason: 'promoting this standby needs a fence, but fence.agent is none and fence.allowUnfencedPromotion is false: taking no action — make sure the peer is down, then act by hand'},
-  {rule: 'standby.failover', role: 'standby', obs: standbyObs(deadPrimary), mem: {peerFailures: 3, peerDeadSince: NOW - 2000}, next: 'primary_standby', actions: ['fencePeer', 'promote', 'claimVipPrimary', 'writeHeartbeat'],
-    reason: 'the primary failed 4 checks in a row (heartbeat timed out (port unknown)): fencing it (attempt 1, up to 2 tries this tick), then promoting and claiming VIP-M'},
+  {rule: 'standby.failover', role: 'standby', obs: standbyObs(deadPrimary), mem: {peerFailures: 3, peerDeadSince: NOW - 2000}, next: 'primary_standby', actions: ['fencePeer', 'promote', 'degradeSync', 'claimVipPrimary', 'writeHeartbeat'],
+    reason: 'the primary failed 4 checks in a row (heartbeat timed out (port unknown)): fencing it (attempt 1, up to 2 tries this tick), then promoting and claiming VIP-M; possible data loss: up to 4kB / 500ms of commits (the last heartbeat row says the primary was not synchronous)'},
   {rule: 'primary.demote', role: 'primary', obs: primaryObs({vipPrimary: THERE}), next: 'starting', actions: ['stopDb'],
     reason: 'another host holds VIP-M with a writable database: this old primary stops its database and will rejoin as a standby'},
   {rule: 'primary.vipm-conflict', role: 'primary_standby', obs: survivorObs({vipPrimary: {heldLocally: 'yes', answeredElsewhere: 'yes'}}), next: 'same', actions: [],
@@ -138,12 +141,23 @@ const CASES: Case[] = [
     reason: 'the standby does not answer through VIP-S (heartbeat timed out (port unknown); VIP-S is free): check 1 of 3'},
   {rule: 'primary.suspect', role: 'primary', obs: primaryObs({viaVipStandby: NO_ROLE, peer: NO_ROLE}), mem: {peerNotReadySince: NOW - 300_000}, next: 'same', actions: [],
     reason: 'the standby does not answer through VIP-S (alive but not ready, it rejects the heartbeat: role "pgha" does not exist (28000); VIP-S is on another host); it has been alive but not ready for 5m, past timing.peerStartTimeout 5m: counting it as failed: check 1 of 3'},
-  {rule: 'primary.fence-standby', role: 'primary', obs: primaryObs({vipStandby: FREE, viaVipStandby: SILENT, peer: STARTING_UP}), mem: {peerFailures: 2, peerNotReadySince: NOW - 301_400}, next: 'primary_standby', actions: ['fencePeer', 'claimVipStandby'],
-    reason: 'the standby failed 3 checks in a row (heartbeat timed out (port unknown)); it has been alive but not ready for 301s, past timing.peerStartTimeout 5m (alive but not ready, not yet accepting connections: the database system is starting up (57P03)): counting it as failed: fencing it (attempt 1, up to 2 tries this tick), then claiming VIP-S'},
+  {rule: 'primary.fence-standby', role: 'primary', obs: primaryObs({vipStandby: FREE, viaVipStandby: SILENT, peer: STARTING_UP}), mem: {peerFailures: 2, peerNotReadySince: NOW - 301_400}, next: 'primary_standby', actions: ['fencePeer', 'degradeSync', 'claimVipStandby'],
+    reason: 'the standby failed 3 checks in a row (heartbeat timed out (port unknown)); it has been alive but not ready for 301s, past timing.peerStartTimeout 5m (alive but not ready, not yet accepting connections: the database system is starting up (57P03)): counting it as failed: fencing it (attempt 1, up to 2 tries this tick), then degrading to asynchronous and claiming VIP-S; commits wait for the standby until it is fenced; if you know it is down, `pgha degrade --yes` releases them (risk: commits acknowledged after that exist only on this host)'},
   {rule: 'primary.fence-standby.no-fence', role: 'primary', cfg: NO_FENCE, obs: primaryObs({vipStandby: FREE, viaVipStandby: SILENT, peer: SILENT}), mem: {peerFailures: 2}, next: 'same', actions: [],
-    reason: 'taking VIP-S from the dead standby needs a fence, but fence.agent is none and fence.allowUnfencedPromotion is false: taking no action — make sure the peer is down, then act by hand'},
-  {rule: 'primary.fence-standby', role: 'primary', obs: primaryObs({viaVipStandby: HUNG}), mem: {peerFailures: 2, fenceAttempts: 1}, next: 'primary_standby', actions: ['fencePeer', 'claimVipStandby'],
-    reason: 'the standby failed 3 checks in a row (heartbeat timed out (port open)): fencing it (attempt 2, up to 2 tries this tick), then claiming VIP-S'},
+    reason: 'taking VIP-S from the dead standby needs a fence, but fence.agent is none and fence.allowUnfencedPromotion is false: taking no action — make sure the peer is down, then act by hand; commits wait for the standby until it is fenced; if you know it is down, `pgha degrade --yes` releases them (risk: commits acknowledged after that exist only on this host)'},
+  {rule: 'primary.fence-standby', role: 'primary', obs: primaryObs({viaVipStandby: HUNG}), mem: {peerFailures: 2, fenceAttempts: 1}, next: 'primary_standby', actions: ['fencePeer', 'degradeSync', 'claimVipStandby'],
+    reason: 'the standby failed 3 checks in a row (heartbeat timed out (port open)): fencing it (attempt 2, up to 2 tries this tick), then degrading to asynchronous and claiming VIP-S; commits wait for the standby until it is fenced; if you know it is down, `pgha degrade --yes` releases them (risk: commits acknowledged after that exist only on this host)'},
+  // synchronous replication (replication.mode sync, the default)
+  {rule: 'primary.sync-stalled.no-fence', role: 'primary', cfg: NO_FENCE, obs: primaryObs({sync: STALLED}), next: 'same', actions: [],
+    reason: 'stopping the wait for the stalled synchronous standby needs a fence, but fence.agent is none and fence.allowUnfencedPromotion is false: taking no action — make sure the peer is down, then act by hand; commits wait for the standby until it is fenced; if you know it is down, `pgha degrade --yes` releases them (risk: commits acknowledged after that exist only on this host)'},
+  {rule: 'primary.sync-stalled', role: 'primary', obs: primaryObs({sync: STALLED}), next: 'primary_standby', actions: ['fencePeer', 'degradeSync', 'claimVipStandby'],
+    reason: 'commits are waiting: node2 (streaming) confirmed no WAL while 8kB were pending for 2500ms (replication.stallTimeout 2s): treating it as failed — fencing it (attempt 1, up to 2 tries this tick), then degrading to asynchronous and claiming VIP-S; commits wait for the standby until it is fenced; if you know it is down, `pgha degrade --yes` releases them (risk: commits acknowledged after that exist only on this host)'},
+  {rule: 'primary_standby.sync-stalled.no-fence', role: 'primary_standby', cfg: NO_FENCE, obs: survivorObs({sync: NO_WALSENDER}), next: 'same', actions: [],
+    reason: 'stopping the wait for the stalled synchronous standby needs a fence, but fence.agent is none and fence.allowUnfencedPromotion is false: taking no action — make sure the peer is down, then act by hand; commits wait for the standby until it is fenced; if you know it is down, `pgha degrade --yes` releases them (risk: commits acknowledged after that exist only on this host)'},
+  {rule: 'primary_standby.sync-stalled', role: 'primary_standby', obs: survivorObs({sync: NO_WALSENDER}), next: 'same', actions: ['fencePeer', 'degradeSync'],
+    reason: 'commits are waiting: node2 has no replication connection for 3s (replication.stallTimeout 2s): treating it as failed — fencing it (attempt 1, up to 2 tries this tick), then degrading to asynchronous; commits wait for the standby until it is fenced; if you know it is down, `pgha degrade --yes` releases them (risk: commits acknowledged after that exist only on this host)'},
+  {rule: 'primary.arm-sync', role: 'primary', obs: primaryObs({sync: {...ARMED, armed: 'no', standbyNames: '', pendingBytes: 512}}), next: 'same', actions: ['armSync'],
+    reason: 'node2 streams and has caught up (512 bytes pending): re-arming synchronous replication, commits wait for it again'},
   {rule: 'primary_standby.vips-taken', role: 'primary_standby', obs: survivorObs({vipStandby: THERE}), next: 'primary', actions: [],
     reason: 'VIP-S is now held by another host: continuing as primary'},
   {rule: 'primary_standby.reclaim-vips', role: 'primary_standby', obs: survivorObs({vipStandby: FREE}), next: 'same', actions: ['claimVipStandby'],

@@ -3,8 +3,10 @@
  * simulated world while faults hit in any order between ticks. On every step: never two
  * writable hosts holding VIP-M, never a promotion without a successful fence just before,
  * no action while the gateway is unreachable (or paused), never a VIP-M claim planned while
- * another host answers ARP, never both hosts fenced by each other. After every fault heals
- * (powered-off hosts are powered back on), the pair converges to primary + standby.
+ * another host answers ARP, never both hosts fenced by each other, never a degrade of
+ * synchronous replication while the standby is powered on, never a "zero data loss" promotion
+ * while an acknowledged commit is missing. After every fault heals (powered-off hosts are
+ * powered back on), the pair converges to primary + standby, re-armed in sync mode.
  */
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
@@ -31,6 +33,7 @@ const paramsArb: fc.Arbitrary<SimParams> = fc.record({
   agent: fc.constantFrom('ipmitool' as const, 'ipmitool' as const, 'none' as const),
   archive: fc.constantFrom('none' as const, 'bind' as const),
   cannotBePrimary: fc.constantFrom(undefined, 0 as const, 1 as const),
+  replication: fc.constantFrom('sync' as const, 'sync' as const, 'async' as const),
 })
 
 /** Mostly quiet ticks, sometimes one or two faults before a tick. */
@@ -226,4 +229,73 @@ test('a cold start spares a standby that answers but is not ready, and fences it
       assert.ok(!standby.powered && standby.offByFence, `a standby not ready past timing.peerStartTimeout is fenced: ${describe(w.hosts)}`)
     })
   }), {numRuns: 100, seed: SEED, includeErrorInReport: true})
+})
+
+// ── synchronous replication (replication.mode sync is the default in simConfig) ──────────────
+
+const SYNC: SimParams = {checkTimes: 2, fenceDelayTicks: 1, agent: 'ipmitool', archive: 'none'}
+const ticks = (w: World, n: number) => {
+  for (let i = 0; i < n; i++) step(w, order(i % 2 === 0))
+}
+const failoverReason = (w: World) => w.trace.find((l) => / standby\.failover promote$/.test(l))
+
+test('sync: the primary loses power, the standby promotes claiming zero loss, and no acknowledged commit is lost', () => {
+  const w = newWorld(SYNC, true)
+  withTrace(w, () => {
+    healAndConverge(w)
+    assert.ok(w.hosts.find((h) => h.role === 'primary')!.db.syncArmed, 'steady state is armed')
+    const acked = w.lastAcked ?? 0
+    assert.ok(acked > 0)
+    powerOff(w.hosts.find((h) => h.role === 'primary')!, false)
+    ticks(w, 8)
+    const survivor = w.hosts.find((h) => h.powered)!
+    assert.equal(survivor.db.inRecovery, false, 'promoted')
+    assert.ok(failoverReason(w), 'failed over')
+    assert.match(survivor.previous?.rule ?? '', /primary_standby|standby\.failover/)
+    assert.equal(w.lost ?? 0, 0)
+    assert.ok(survivor.db.lsn >= acked)
+  })
+})
+
+test('sync: a standby whose synchronous row predates its restart promotes without claiming zero loss', () => {
+  const w = newWorld(SYNC, false)
+  withTrace(w, () => {
+    healAndConverge(w)
+    const primary = w.hosts.find((h) => h.role === 'primary')!
+    const standby = w.hosts.find((h) => h.role === 'standby')!
+    // Its last row will be ~15 s old at the failover: allow that, so the claim is what is tested.
+    standby.cfg = {...standby.cfg, lag: {...standby.cfg.lag, promote: {...standby.cfg.lag.promote, maxAge: 60_000}}}
+    powerOff(standby, false) // the standby dies; the primary fences it, degrades, and acknowledges alone
+    ticks(w, 8)
+    assert.equal(primary.db.syncArmed, false, 'degraded behind the fence')
+    assert.ok((w.lastAcked ?? 0) > standby.db.lsn, 'commits the standby does not have were acknowledged')
+    assert.equal(standby.db.syncWith, standby.cfg.node.name, 'its last row still says synchronous')
+    powerOn(standby)
+    powerOff(primary, false) // before the standby could replicate anything new
+    let claimed = false
+    for (let i = 0; i < 20; i++) {
+      step(w, order(i % 2 === 0))
+      if (standby.previous?.rule === 'standby.failover' && standby.db.inRecovery === false) claimed = true
+    }
+    assert.equal(standby.db.inRecovery, false, 'the standby took over')
+    assert.ok(claimed)
+    assert.ok((w.lost ?? 0) > 0, 'the loss is counted, not hidden')
+  })
+})
+
+test('sync: with the standby\'s BMC broken the primary never degrades; commits keep waiting', () => {
+  const w = newWorld(SYNC, true)
+  withTrace(w, () => {
+    healAndConverge(w)
+    const primary = w.hosts.find((h) => h.role === 'primary')!
+    const standby = w.hosts.find((h) => h.role === 'standby')!
+    standby.fenceBroken = true
+    standby.db.hung = true // alive but not confirming WAL
+    const acked = w.lastAcked
+    ticks(w, 10)
+    assert.equal(primary.db.syncArmed, true, 'still armed: no degrade without a verified fence')
+    assert.equal(w.lastAcked, acked, 'no commit was acknowledged while the standby did not confirm it')
+    assert.notEqual(primary.db.waiting, undefined, 'a commit is waiting')
+    assert.match(w.trace.at(-1) ?? '', /fencePeer FAILED/)
+  })
 })

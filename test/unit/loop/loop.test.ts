@@ -113,7 +113,7 @@ test('with the real decide(): a silent primary is counted checkTimes times, then
   assert.match(reasons[0], /the primary does not answer through VIP-M .*check 1 of 3/)
   assert.match(reasons[1], /check 2 of 3/)
   assert.match(reasons[2], /^the primary failed 3 checks in a row .*fencing it .* then promoting and claiming VIP-M/)
-  assert.deepEqual(h.ran, ['fencePeer', 'promote', 'claimVipPrimary', 'writeHeartbeat'])
+  assert.deepEqual(h.ran, ['fencePeer', 'promote', 'degradeSync', 'claimVipPrimary', 'writeHeartbeat'])
   assert.equal(loop.role, 'primary_standby')
   assert.deepEqual(h.lines.map((l) => l.level), ['warn', 'warn', 'error'])
 })

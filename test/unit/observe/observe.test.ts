@@ -48,8 +48,10 @@ test('a live server that refuses the heartbeat is classified by its SQLSTATE: st
 })
 
 test('the heartbeat row is read like the heartbeat step reads it', () => {
-  const r = heartbeatFromRow({role: 'standby', last_alive: new Date(0), age_ms: 812.6, lag_bytes: '160', written_by: 'node1'}, {target: 'local', address: 's', latencyMs: 2, rolledBack: false})
-  assert.deepEqual(r, {ok: true, target: 'local', address: 's', role: 'standby', lastAlive: '1970-01-01T00:00:00.000Z', ageMs: 813, lagBytes: 160, writtenBy: 'node1', latencyMs: 2})
+  const r = heartbeatFromRow({role: 'standby', last_alive: new Date(0), age_ms: 812.6, lag_bytes: '160', written_by: 'node1', sync_with: 'node2'}, {target: 'local', address: 's', latencyMs: 2, rolledBack: false})
+  assert.deepEqual(r, {ok: true, target: 'local', address: 's', role: 'standby', lastAlive: '1970-01-01T00:00:00.000Z', ageMs: 813, lagBytes: 160, writtenBy: 'node1', syncWith: 'node2', latencyMs: 2})
+  const old = heartbeatFromRow({role: 'standby', last_alive: new Date(0), age_ms: 1, lag_bytes: null, written_by: 'node1'}, {target: 'local', address: 's', latencyMs: 2, rolledBack: false})
+  assert.equal(old.syncWith, null, 'a row without sync_with says: not synchronous')
   assert.equal(heartbeatFromRow(undefined, {target: 'local', address: 's', latencyMs: 2, rolledBack: false}).ok, false)
   assert.equal(heartbeatFromRow({role: 'primary', last_alive: null, age_ms: 0, lag_bytes: null, written_by: null}, {target: 'local', address: 's', latencyMs: 2, rolledBack: true}).rolledBack, true)
 })

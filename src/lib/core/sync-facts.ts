@@ -1,0 +1,62 @@
+/**
+ * Pure predicates and phrases for synchronous replication (replication.mode sync): when a
+ * primary re-arms, when a connected standby counts as stalled, and what a promotion may claim
+ * about lost commits. No I/O.
+ */
+import {formatBytes, formatDuration} from '../config/units.js'
+import {type Ctx, isStandbyDb, peerHealthy} from './facts.js'
+
+export const syncMode = (c: Ctx) => c.cfg.replication.mode === 'sync'
+export const syncArmed = (c: Ctx) => c.obs.sync?.armed === 'yes'
+
+/** Commits wait for a standby that has confirmed nothing for stallTimeout: treat it as failed. */
+export const syncStalled = (c: Ctx) => syncMode(c) && syncArmed(c) && (c.obs.sync?.stalledMs ?? 0) >= c.cfg.replication.stallTimeout
+
+/** Sync mode, not armed, and the peer streams (it has caught up) while answering as a standby. */
+export function syncNeedsArm(c: Ctx): boolean {
+  const s = c.obs.sync
+  if (!syncMode(c) || !s || s.armed !== 'no' || s.peerState !== 'streaming') return false
+  return c.role === 'primary' ? peerHealthy(c) : isStandbyDb(c.obs.peer)
+}
+
+export function describeSyncStall(c: Ctx): string {
+  const s = c.obs.sync
+  if (!s) return 'synchronous state unknown'
+  const what = s.peerState === 'absent'
+    ? `${c.cfg.peer.name} has no replication connection`
+    : `${c.cfg.peer.name} (${s.peerState}) confirmed no WAL while ${s.pendingBytes === undefined ? 'WAL was' : `${formatBytes(s.pendingBytes)} were`} pending`
+  return `${what} for ${formatDuration(s.stalledMs)} (replication.stallTimeout ${formatDuration(c.cfg.replication.stallTimeout)})`
+}
+
+/** The one command a DBA can run when the fence keeps failing. */
+export const DEGRADE_HINT = 'commits wait for the standby until it is fenced; if you know it is down, `pgha degrade --yes` releases them (risk: commits acknowledged after that exist only on this host)'
+
+/** What an unfenced standby loss means for waiting commits, appended to the standby-loss reasons in sync mode. */
+export const syncWaitNote = (c: Ctx) => (syncMode(c) && c.obs.sync?.armed !== 'no' ? `; ${DEGRADE_HINT}` : '')
+
+/**
+ * A promotion loses no acknowledged commit only if the latest replicated heartbeat row says
+ * the primary was synchronous with THIS standby AND that row was written after this watch
+ * started: while synchronous with us the primary stops waiting only after powering us off,
+ * which would have restarted this watch. Rows from before a power cycle prove nothing.
+ * (The row's write time is reckoned on this host's clock: now - its age; clocks in sync.)
+ */
+export function zeroLoss(c: Ctx): boolean {
+  const l = c.obs.local
+  const started = c.obs.watchStartedAt
+  return syncMode(c) && l.syncWith === c.cfg.node.name && l.heartbeatAgeMs !== undefined && started !== undefined && c.now - l.heartbeatAgeMs > started
+}
+
+/** The promotion's claim about data, for the failover reason. */
+export function describeLoss(c: Ctx): string {
+  if (zeroLoss(c)) return 'promoted with zero data loss (synchronous): the last heartbeat row says the primary was synchronous with this standby'
+  const l = c.obs.local
+  const why = !syncMode(c)
+    ? 'replication.mode is async'
+    : l.syncWith !== c.cfg.node.name
+      ? `the last heartbeat row says the primary was ${l.syncWith ? `synchronous with ${l.syncWith}` : 'not synchronous'}`
+      : 'the last synchronous heartbeat row predates this watch (it proves nothing after a restart)'
+  const bytes = l.lagBytes === undefined ? 'an unknown number of bytes' : formatBytes(l.lagBytes)
+  const secs = l.heartbeatAgeMs === undefined ? 'an unknown time' : formatDuration(l.heartbeatAgeMs)
+  return `possible data loss: up to ${bytes} / ${secs} of commits (${why})`
+}
