@@ -38,7 +38,9 @@ function setPath(o: Record<string, unknown>, path: string, value: string): void 
 /** Pids of `pgha watch` (the node process) in a lab host. */
 export function watchPids(lab: LabLayout, node: LabNode): number[] {
   const out: number[] = []
-  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number)) {
+  for (const pid of readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)) {
     try {
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
       if (argv.includes('watch') && argv.includes(lab.hosts[node].configFile) && /node$/.test(argv[0])) out.push(pid)

@@ -51,7 +51,13 @@ function bench(label: string, argv: string[], dir: string): void {
   const wall = samples.map((s) => s.wallMs)
   const codes = [...new Set(samples.map((s) => s.exitCode))].join(',')
   const cpu = samples.every((s) => s.cpuMs !== undefined) ? `  cpu median ${median(samples.map((s) => s.cpuMs!)).toFixed(0)} ms` : ''
-  say(`${label.padEnd(16)} median ${median(wall).toFixed(0).padStart(5)} ms  min ${Math.min(...wall).toFixed(0).padStart(5)} ms  max ${Math.max(...wall).toFixed(0).padStart(5)} ms${cpu}  exit ${codes}`)
+  say(
+    `${label.padEnd(16)} median ${median(wall).toFixed(0).padStart(5)} ms  min ${Math.min(...wall)
+      .toFixed(0)
+      .padStart(5)} ms  max ${Math.max(...wall)
+      .toFixed(0)
+      .padStart(5)} ms${cpu}  exit ${codes}`,
+  )
 }
 
 function main(): void {
@@ -59,7 +65,9 @@ function main(): void {
   try {
     const config = writeUnreachableConfig(dir)
     const node = process.execPath
-    say(`bench:cli — ${runs} cold starts each of ${bin}${existsSync(join(dirname(bin), '..', 'oclif.manifest.json')) ? ' (with oclif.manifest.json)' : ' (no oclif.manifest.json)'}`)
+    say(
+      `bench:cli — ${runs} cold starts each of ${bin}${existsSync(join(dirname(bin), '..', 'oclif.manifest.json')) ? ' (with oclif.manifest.json)' : ' (no oclif.manifest.json)'}`,
+    )
     bench('node -e 0', [node, '-e', '0'], dir)
     bench('pgha --version', [node, bin, '--version'], dir)
     bench('pgha check lag', [node, bin, 'check', 'lag', '-c', config], dir)

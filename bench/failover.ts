@@ -32,7 +32,9 @@ async function main(): Promise<void> {
   const runs = Number(arg('runs', '5'))
   const {lab, drill} = await benchLab('pgtwbench')
   const sets = overrides()
-  say(`bench:failover — ${runs} primary power-offs${Object.keys(sets).length ? `, overrides ${JSON.stringify(sets)}` : ', shipped default timings'}`)
+  say(
+    `bench:failover — ${runs} primary power-offs${Object.keys(sets).length ? `, overrides ${JSON.stringify(sets)}` : ', shipped default timings'}`,
+  )
   const results: Run[] = []
   try {
     for (let i = 1; i <= runs; i++) {
@@ -58,13 +60,17 @@ async function main(): Promise<void> {
       const lines = parseWatchLog(readFileSync(lab.hosts[roles.standby].watchLog, 'utf8')).filter((l) => l.t >= faultAt)
       const decided = lines.find((l) => (l.actions ?? []).includes('promote'))
       if (decided) r.detectMs = decided.t - faultAt
-      const raw = readFileSync(lab.hosts[roles.standby].watchLog, 'utf8').split('\n').filter((l) => l.includes('"promote"') && l.includes('"steps"'))
+      const raw = readFileSync(lab.hosts[roles.standby].watchLog, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"promote"') && l.includes('"steps"'))
       try {
         r.steps = (JSON.parse(raw.at(-1) ?? '{}').steps ?? []) as string[]
       } catch {}
       results.push(r)
-      say(`run ${i}: power off ${roles.primary} → first write through VIP-M after ${r.failoverMs === undefined ? 'NO WRITE' : `${(r.failoverMs / 1000).toFixed(2)} s`}` +
-        `${r.detectMs === undefined ? '' : ` (failover tick logged ${(r.detectMs / 1000).toFixed(2)} s after the power-off)`}`)
+      say(
+        `run ${i}: power off ${roles.primary} → first write through VIP-M after ${r.failoverMs === undefined ? 'NO WRITE' : `${(r.failoverMs / 1000).toFixed(2)} s`}` +
+          `${r.detectMs === undefined ? '' : ` (failover tick logged ${(r.detectMs / 1000).toFixed(2)} s after the power-off)`}`,
+      )
       for (const s of r.steps) say(`    ${s.slice(0, 160)}`)
     }
   } finally {
@@ -73,7 +79,9 @@ async function main(): Promise<void> {
   }
   const times = results.map((r) => r.failoverMs).filter((x): x is number => x !== undefined)
   say(`\nfailover (power-off command → first acknowledged write through VIP-M), ${times.length}/${results.length} runs:`)
-  say(`  median ${(median(times) / 1000).toFixed(2)} s, max ${(Math.max(...times) / 1000).toFixed(2)} s, min ${(Math.min(...times) / 1000).toFixed(2)} s  (target: median ≤ 3 s)`)
+  say(
+    `  median ${(median(times) / 1000).toFixed(2)} s, max ${(Math.max(...times) / 1000).toFixed(2)} s, min ${(Math.min(...times) / 1000).toFixed(2)} s  (target: median ≤ 3 s)`,
+  )
   if (times.length !== results.length) process.exitCode = 1
 }
 

@@ -36,15 +36,31 @@ async function main(): Promise<void> {
   const hooks = new HookRunner([{run: [hook], timeout: 30_000}], silentLogger, {maxQueue: 32})
   const pub = new WatchPublisher({cfg, startedAt: Date.now(), fire: (e) => hooks.fire(e), hookStats: () => hooks.stats})
   const report = (i: number): TickReport => ({
-    at: new Date().toISOString(), from: 'standby', role: 'standby', next: 'standby', committed: true, rule: i % 2 ? 'standby.stale' : 'standby.steady',
-    reason: 'bench', severity: i % 2 ? 'alert' : 'info', actions: [], done: [], steps: [], notes: [], ms: {observe: 3, actions: 0, tick: 4},
-    probeMs: {}, obs: standbyObs(), flags: {paused: false, switchover: false, source: 'local', note: ''}, dryRun: false,
+    at: new Date().toISOString(),
+    from: 'standby',
+    role: 'standby',
+    next: 'standby',
+    committed: true,
+    rule: i % 2 ? 'standby.stale' : 'standby.steady',
+    reason: 'bench',
+    severity: i % 2 ? 'alert' : 'info',
+    actions: [],
+    done: [],
+    steps: [],
+    notes: [],
+    ms: {observe: 3, actions: 0, tick: 4},
+    probeMs: {},
+    obs: standbyObs(),
+    flags: {paused: false, switchover: false, source: 'local', note: ''},
+    dryRun: false,
   })
   const N = 20_000
   let t0 = performance.now()
   for (let i = 0; i < N; i++) pub.onTick(report(i), i ? report(i - 1).rule : undefined)
   const perTick = ((performance.now() - t0) * 1000) / N
-  say(`onTick + fire (an alert event every 2nd tick, one hook busy): ${perTick.toFixed(2)} µs per tick (target < 50 µs); ${hooks.stats.dropped} events dropped by the full queue, as designed`)
+  say(
+    `onTick + fire (an alert event every 2nd tick, one hook busy): ${perTick.toFixed(2)} µs per tick (target < 50 µs); ${hooks.stats.dropped} events dropped by the full queue, as designed`,
+  )
 
   const api = new ApiServer(pub, silentLogger, {maxConnections: 64})
   await api.listen(`127.0.0.1:${PORT}`)
@@ -58,31 +74,49 @@ async function main(): Promise<void> {
       await r.arrayBuffer()
       ms.push(performance.now() - t0)
     }
-    say(`GET ${path}: p50 ${pct(ms, 0.5).toFixed(2)} ms, p99 ${pct(ms, 0.99).toFixed(2)} ms over 300 requests with 50 idle connections open (target p99 < 5 ms)`)
+    say(
+      `GET ${path}: p50 ${pct(ms, 0.5).toFixed(2)} ms, p99 ${pct(ms, 0.99).toFixed(2)} ms over 300 requests with 50 idle connections open (target p99 < 5 ms)`,
+    )
   }
   const size = (await (await fetch(`http://127.0.0.1:${PORT}/metrics`)).text()).length
   say(`/metrics body: ${size} bytes`)
 
   let n = 0
-  const decide = (): Decision => ({next: 'standby', rule: n++ % 2 ? 'standby.stale' : 'standby.vips-missing', reason: 'bench', actions: [], memory: {peerFailures: 0, fenceAttempts: 0, archiveMountTried: false}, severity: 'alert'})
+  const decide = (): Decision => ({
+    next: 'standby',
+    rule: n++ % 2 ? 'standby.stale' : 'standby.vips-missing',
+    reason: 'bench',
+    actions: [],
+    memory: {peerFailures: 0, fenceAttempts: 0, archiveMountTried: false},
+    severity: 'alert',
+  })
   const starts: number[] = []
-  const loop: WatchLoop = new WatchLoop({
-    cfg, decide, log: silentLogger, persist: () => {}, notify: async () => {},
-    observe: async () => {
-      starts.push(performance.now())
-      if (starts.length >= 60) loop.stop()
-      return {obs: standbyObs(), flags: {paused: false, switchover: false, source: 'local', note: ''}, notes: [], ms: 1, probeMs: {}}
+  const loop: WatchLoop = new WatchLoop(
+    {
+      cfg,
+      decide,
+      log: silentLogger,
+      persist: () => {},
+      notify: async () => {},
+      observe: async () => {
+        starts.push(performance.now())
+        if (starts.length >= 60) loop.stop()
+        return {obs: standbyObs(), flags: {paused: false, switchover: false, source: 'local', note: ''}, notes: [], ms: 1, probeMs: {}}
+      },
+      runAction: async () => ({changed: false, summary: ''}),
+      onTick: (r, p) => void pub.onTick(r, p),
     },
-    runAction: async () => ({changed: false, summary: ''}),
-    onTick: (r, p) => void pub.onTick(r, p),
-  }, {role: 'standby'})
+    {role: 'standby'},
+  )
   const scrapes = (async () => {
     for (let i = 0; i < 200 && !loop.stopped; i++) await (await fetch(`http://127.0.0.1:${PORT}/metrics`)).arrayBuffer()
   })()
   await loop.run()
   await scrapes
   const jitter = starts.slice(1).map((s, i) => Math.abs(s - starts[i] - 100))
-  say(`tick-start jitter at a 100 ms interval, a hook sleeping 30 s and /metrics scraped: p50 ${pct(jitter, 0.5).toFixed(1)} ms, p99 ${pct(jitter, 0.99).toFixed(1)} ms, max ${Math.max(...jitter).toFixed(1)} ms (target p99 < 20 ms)`)
+  say(
+    `tick-start jitter at a 100 ms interval, a hook sleeping 30 s and /metrics scraped: p50 ${pct(jitter, 0.5).toFixed(1)} ms, p99 ${pct(jitter, 0.99).toFixed(1)} ms, max ${Math.max(...jitter).toFixed(1)} ms (target p99 < 20 ms)`,
+  )
   idle.forEach((s) => s.destroy())
   await api.close()
   await hooks.close()

@@ -35,13 +35,19 @@ async function main(): Promise<void> {
     // wal_keep_size: the new primary keeps the WAL from the fork on until the old primary is
     // back (in production an archive or a replication slot does that); the rounds below run
     // one after the other on the same divergence.
-    portA: 55540, portB: 55541, walLogHints: true, tag: 'bench', walKeepSize: '256MB',
+    portA: 55540,
+    portB: 55541,
+    walLogHints: true,
+    tag: 'bench',
+    walKeepSize: '256MB',
     // An existing database gets its standby: load first, then pg_basebackup (as in production).
     beforeStandby: (a) => {
       const s = t()
-      asPg([join(BINDIR, 'pgbench'), '-i', '-q', '-s', String(scale), '-h', a.socketDir, '-p', String(a.port), 'postgres'], {timeoutMs: 1_800_000})
+      asPg([join(BINDIR, 'pgbench'), '-i', '-q', '-s', String(scale), '-h', a.socketDir, '-p', String(a.port), 'postgres'], {
+        timeoutMs: 1_800_000,
+      })
       psql(a, 'CHECKPOINT;')
-      loaded = `loaded ${(Number(psql(a, "SELECT pg_database_size('postgres')")) / 1024 **3).toFixed(2)} GB in ${((t() - s) / 1000).toFixed(1)} s`
+      loaded = `loaded ${(Number(psql(a, "SELECT pg_database_size('postgres')")) / 1024 ** 3).toFixed(2)} GB in ${((t() - s) / 1000).toFixed(1)} s`
     },
   })
   say(loaded)
@@ -66,15 +72,18 @@ async function run(p: Pair): Promise<void> {
   psql(p.b, `UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= ${onePct};`)
   psql(p.a, `UPDATE pgbench_accounts SET abalance = abalance - 1 WHERE aid > ${rows - onePct};`)
   pgCtl(p.a, '-m', 'immediate', 'stop')
-  const walBytes = Number(psql(p.b, "SELECT sum(size) FROM pg_ls_waldir()"))
+  const walBytes = Number(psql(p.b, 'SELECT sum(size) FROM pg_ls_waldir()'))
   execFileSync('cp', ['-a', p.a.datadir, `${p.a.datadir}.bench-snapshot`])
-  say(`diverged: ${onePct} rows updated on each side (~1 % of the blocks); old primary lost power; new primary's pg_wal ${(walBytes / 1024 ** 2).toFixed(0)} MB (PostgreSQL 15's pg_rewind copies all of it)`)
+  say(
+    `diverged: ${onePct} rows updated on each side (~1 % of the blocks); old primary lost power; new primary's pg_wal ${(walBytes / 1024 ** 2).toFixed(0)} MB (PostgreSQL 15's pg_rewind copies all of it)`,
+  )
 
   const ctx = new SystemContext(undefined, false, createLogger({level: 'warn'}))
   const snapshot = `${p.a.datadir}.bench-snapshot`
   const restoreSnapshot = () => {
     pgCtl(p.a, '-m', 'fast', 'stop')
-    for (const d of readdirSync(dirname(p.a.datadir))) if (d.includes('.pgha-old-')) execFileSync('rm', ['-rf', join(dirname(p.a.datadir), d)])
+    for (const d of readdirSync(dirname(p.a.datadir)))
+      if (d.includes('.pgha-old-')) execFileSync('rm', ['-rf', join(dirname(p.a.datadir), d)])
     execFileSync('rm', ['-rf', p.a.datadir])
     execFileSync('cp', ['-a', snapshot, p.a.datadir])
   }
@@ -86,7 +95,8 @@ async function run(p: Pair): Promise<void> {
     const s = t()
     const out = await ensureRejoinedAsStandby(ctx, p.a.cfg, {method, source, timeoutMs: 1_800_000})
     const ms = t() - s
-    if (psql(p.a, `SELECT count(*) FROM pgbench_accounts WHERE aid <= ${onePct} AND abalance <> 0`) !== String(onePct)) throw new Error(`${method}: the new primary's changes are missing`)
+    if (psql(p.a, `SELECT count(*) FROM pgbench_accounts WHERE aid <= ${onePct} AND abalance <> 0`) !== String(onePct))
+      throw new Error(`${method}: the new primary's changes are missing`)
     return {ms, out}
   }
   const compare = async (label: string, source: SourceServer, first: boolean): Promise<void> => {
@@ -96,7 +106,9 @@ async function run(p: Pair): Promise<void> {
     say(`  pg_rewind:     ${(rw.ms / 1000).toFixed(1)} s  (${rw.out.summary}; phases ${fmt(rw.out)})`)
     restoreSnapshot()
     const bb = await rejoin('basebackup', source)
-    say(`  pg_basebackup: ${(bb.ms / 1000).toFixed(1)} s  (${bb.out.summary.replace(/ \(old data kept at [^)]*\)/, '')}; phases ${fmt(bb.out)})`)
+    say(
+      `  pg_basebackup: ${(bb.ms / 1000).toFixed(1)} s  (${bb.out.summary.replace(/ \(old data kept at [^)]*\)/, '')}; phases ${fmt(bb.out)})`,
+    )
     const ratio = bb.ms / rw.ms
     say(`  rewind is ${ratio.toFixed(1)}× faster than basebackup (goal ≥ 5×): ${ratio >= 5 ? 'MET' : 'NOT MET'}`)
   }
@@ -104,7 +116,11 @@ async function run(p: Pair): Promise<void> {
   if (linkMbit > 0) {
     const proxy = await startLinkProxy(p.b.port, linkMbit)
     try {
-      await compare(`through a ${linkMbit} Mbit/s link (a rate-limited TCP proxy in front of the new primary)`, {host: '127.0.0.1', port: proxy.port}, false)
+      await compare(
+        `through a ${linkMbit} Mbit/s link (a rate-limited TCP proxy in front of the new primary)`,
+        {host: '127.0.0.1', port: proxy.port},
+        false,
+      )
     } finally {
       pgCtl(p.a, '-m', 'fast', 'stop')
       await proxy.close()

@@ -23,9 +23,17 @@ const HZ = 100
 
 function run(argv: string[], env: Record<string, string>, timeoutMs: number): Promise<{code: number; out: string}> {
   return new Promise((done) => {
-    execFile(argv[0], argv.slice(1), {timeout: timeoutMs, killSignal: 'SIGKILL', env: {...process.env, ...env}, maxBuffer: 16 * 1024 * 1024}, (err, stdout, stderr) => {
-      done({code: err ? (typeof (err as {code?: unknown}).code === 'number' ? (err as {code: number}).code : -1) : 0, out: String(stdout) + String(stderr)})
-    })
+    execFile(
+      argv[0],
+      argv.slice(1),
+      {timeout: timeoutMs, killSignal: 'SIGKILL', env: {...process.env, ...env}, maxBuffer: 16 * 1024 * 1024},
+      (err, stdout, stderr) => {
+        done({
+          code: err ? (typeof (err as {code?: unknown}).code === 'number' ? (err as {code: number}).code : -1) : 0,
+          out: String(stdout) + String(stderr),
+        })
+      },
+    )
   })
 }
 
@@ -43,21 +51,29 @@ async function main(): Promise<void> {
     const before = Object.fromEntries(LAB_NODES.map((n) => [n, procUsage(pids[n])]))
     const transitions = Object.fromEntries(LAB_NODES.map((n) => [n, readWatchState(lab.hosts[n].stateDir)?.lastTransition?.at]))
     const t0 = Date.now()
-    const bench = await run(nsArgv(lab.gatewayNetns, [PGBENCH, '-c', '8', '-j', '2', '-T', String(Math.round(minutes * 60)), '-P', '60', ...conn, LOAD_DB]), env, minutes * 60_000 + 120_000)
+    const bench = await run(
+      nsArgv(lab.gatewayNetns, [PGBENCH, '-c', '8', '-j', '2', '-T', String(Math.round(minutes * 60)), '-P', '60', ...conn, LOAD_DB]),
+      env,
+      minutes * 60_000 + 120_000,
+    )
     const seconds = (Date.now() - t0) / 1000
     const tps = /tps = ([\d.]+)/.exec(bench.out)?.[1]
     say(`pgbench: exit ${bench.code}, ${tps ? `${tps} tps` : 'no tps line'} over ${seconds.toFixed(0)} s`)
     let changes = 0
     for (const n of LAB_NODES) {
       const lines = parseWatchLog(readFileSync(lab.hosts[n].watchLog, 'utf8')).filter((l) => l.t >= t0)
-      const raw = readFileSync(lab.hosts[n].watchLog, 'utf8').split('\n').filter((l) => l.includes('"from"') && Date.parse(l.slice(7, 31)) >= t0)
+      const raw = readFileSync(lab.hosts[n].watchLog, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"from"') && Date.parse(l.slice(7, 31)) >= t0)
       const suspect = lines.filter((l) => / check \d+ of \d+$/.test(l.reason)).length
       const now = procUsage(pids[n])
       const cpu = (now.ticks - before[n].ticks) / HZ / seconds
       const withChildren = (now.ticks + now.childTicks - before[n].ticks - before[n].childTicks) / HZ / seconds
       const changed = readWatchState(lab.hosts[n].stateDir)?.lastTransition?.at !== transitions[n] ? 1 : 0
       changes += Math.max(raw.length, changed)
-      say(`${n}: role changes ${Math.max(raw.length, changed)}, ticks suspecting the peer ${suspect}, watch CPU ${(cpu * 100).toFixed(2)} % of a core (${(withChildren * 100).toFixed(2)} % with its arping children), peak RSS ${(now.hwmKb / 1024).toFixed(1)} MB`)
+      say(
+        `${n}: role changes ${Math.max(raw.length, changed)}, ticks suspecting the peer ${suspect}, watch CPU ${(cpu * 100).toFixed(2)} % of a core (${(withChildren * 100).toFixed(2)} % with its arping children), peak RSS ${(now.hwmKb / 1024).toFixed(1)} MB`,
+      )
     }
     say(`\nrole changes during the soak: ${changes} (target 0)`)
     if (changes > 0) process.exitCode = 1

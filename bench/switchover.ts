@@ -22,32 +22,53 @@ async function main(): Promise<void> {
   const on = arg('on', 'primary') as 'primary' | 'standby' | 'both'
   if (!['primary', 'standby', 'both'].includes(on)) throw new Error(`--on ${on}: use primary, standby or both`)
   const {lab, drill} = await benchLab('hsobench')
-  say(`bench:switchover — ${runs} switchovers, pgha switchover --yes on ${on === 'both' ? 'both hosts' : `the ${on} only (the other host's pgha watch runs its half)`}`)
+  say(
+    `bench:switchover — ${runs} switchovers, pgha switchover --yes on ${on === 'both' ? 'both hosts' : `the ${on} only (the other host's pgha watch runs its half)`}`,
+  )
   const outages: number[] = []
   let lostTotal = 0
   let failedRuns = 0
   try {
     for (let i = 1; i <= runs; i++) {
       const roles = await steady(lab, drill)
-      const d = await switchoverUnderLoad(lab, roles.primary, roles.standby, `bench-so-${i}-${Date.now()}`, on === 'standby' ? 'to' : on === 'both' ? 'both' : 'from')
+      const d = await switchoverUnderLoad(
+        lab,
+        roles.primary,
+        roles.standby,
+        `bench-so-${i}-${Date.now()}`,
+        on === 'standby' ? 'to' : on === 'both' ? 'both' : 'from',
+      )
       const exits = d.results.map((r) => `${r.node} exit ${r.run.exitCode}`).join(', ')
       const ok = d.results.every((r) => r.run.exitCode === 0)
       if (!ok) failedRuns++
       lostTotal += d.lost.length
       if (ok) outages.push(d.outageMs)
-      say(`run ${i}: ${roles.primary} → ${roles.standby}: write outage ${(d.outageMs / 1000).toFixed(2)} s, ${d.acked} writes acknowledged, ${d.lost.length} lost, ${d.failedAttempts} failed attempts (${exits})`)
+      say(
+        `run ${i}: ${roles.primary} → ${roles.standby}: write outage ${(d.outageMs / 1000).toFixed(2)} s, ${d.acked} writes acknowledged, ${d.lost.length} lost, ${d.failedAttempts} failed attempts (${exits})`,
+      )
       for (const line of d.timeline) say(`    ${line}`)
-      if (!ok) for (const r of d.results.filter((x) => x.run.exitCode !== 0)) say(`    ${r.node}: ${(r.run.stderr || r.run.stdout).split('\n')[0]}`)
+      if (!ok)
+        for (const r of d.results.filter((x) => x.run.exitCode !== 0))
+          say(`    ${r.node}: ${(r.run.stderr || r.run.stdout).split('\n')[0]}`)
       // The loops re-derive their roles after the marker is cleared; let them settle before the next run.
       const end = Date.now() + 60_000
-      while (Date.now() < end && !(readWatchState(lab.hosts[roles.standby].stateDir)?.role === 'primary' && readWatchState(lab.hosts[roles.primary].stateDir)?.role === 'standby')) await sleep(200)
+      while (
+        Date.now() < end &&
+        !(
+          readWatchState(lab.hosts[roles.standby].stateDir)?.role === 'primary' &&
+          readWatchState(lab.hosts[roles.primary].stateDir)?.role === 'standby'
+        )
+      )
+        await sleep(200)
     }
   } finally {
     await drill.sampler.stop()
     if (!process.argv.includes('--keep')) await labDown(lab)
   }
   say(`\nswitchover write outage (longest pause between acknowledged writes through VIP-M), ${outages.length}/${runs} runs:`)
-  say(`  median ${(median(outages) / 1000).toFixed(2)} s, max ${(Math.max(...outages) / 1000).toFixed(2)} s, min ${(Math.min(...outages) / 1000).toFixed(2)} s; acknowledged writes lost: ${lostTotal}  (target: ≤ 2 s, 0 lost)`)
+  say(
+    `  median ${(median(outages) / 1000).toFixed(2)} s, max ${(Math.max(...outages) / 1000).toFixed(2)} s, min ${(Math.min(...outages) / 1000).toFixed(2)} s; acknowledged writes lost: ${lostTotal}  (target: ≤ 2 s, 0 lost)`,
+  )
   if (failedRuns > 0 || lostTotal > 0) process.exitCode = 1
 }
 

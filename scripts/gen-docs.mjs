@@ -40,7 +40,9 @@ function commandsPage(current) {
     const page = join(tmp, 'commands.md')
     writeFileSync(page, current)
     const r = spawnSync(process.execPath, [join(root, 'node_modules/oclif/bin/run.js'), 'readme', '--readme-path', page, '--no-aliases'], {
-      cwd: root, encoding: 'utf8', timeout: 120_000,
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 120_000,
       env: {...process.env, COLUMNS: '120', OCLIF_SKIP_NEW_VERSION_CHECK: 'true', NO_COLOR: '1'},
     })
     if (r.status !== 0) throw new Error(`oclif readme failed (${r.error?.message ?? `exit ${r.status}`}): ${r.stderr.trim()}`)
@@ -57,7 +59,11 @@ const {renderConfigurationDoc} = await import(dist('lib/config/describe.js'))
 const pages = [
   {file: 'runbook.md', render: () => renderRunbookDoc()},
   {file: 'commands.md', render: (cur) => commandsPage(cur)},
-  {file: 'design.md', render: (cur) => replaceBetween(cur, '<!-- fsm:start -->', '<!-- fsm:end -->', '```mermaid\n' + renderTableMermaid() + '\n```', 'design.md')},
+  {
+    file: 'design.md',
+    render: (cur) =>
+      replaceBetween(cur, '<!-- fsm:start -->', '<!-- fsm:end -->', '```mermaid\n' + renderTableMermaid() + '\n```', 'design.md'),
+  },
   {file: 'configuration.md', render: () => renderConfigurationDoc()},
 ]
 
@@ -76,4 +82,10 @@ if (check && stale.length > 0) {
   console.error(`gen-docs: stale generated docs: ${stale.map((f) => `docs/${f}`).join(', ')} — run \`npm run docs\` and commit the result`)
   process.exit(1)
 }
-console.log(check ? 'gen-docs: every generated page is fresh' : stale.length > 0 ? `gen-docs: wrote ${stale.map((f) => `docs/${f}`).join(', ')}` : 'gen-docs: nothing to update')
+console.log(
+  check
+    ? 'gen-docs: every generated page is fresh'
+    : stale.length > 0
+      ? `gen-docs: wrote ${stale.map((f) => `docs/${f}`).join(', ')}`
+      : 'gen-docs: nothing to update',
+)

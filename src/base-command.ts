@@ -27,7 +27,6 @@ export interface Envelope<R extends StepOutcome = StepOutcome> {
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
-
 /** Asks yes/no on a terminal; replaceable so tests can answer. */
 export type Prompter = (question: string) => Promise<boolean>
 const inquirerPrompter: Prompter = async (message) => {
@@ -43,10 +42,29 @@ const inquirerPrompter: Prompter = async (message) => {
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override enableJsonFlag = true
   static override baseFlags = {
-    config: Flags.string({char: 'c', summary: 'Config file (default: PGHA_CONFIG, then pgha.config.yaml searched from the current directory, then /etc/pgha/pgha.config.yaml).', helpGroup: 'GLOBAL'}),
-    'dry-run': Flags.boolean({summary: 'Print the exact commands and SQL that would run; change nothing.', helpGroup: 'GLOBAL', default: false}),
-    yes: Flags.boolean({char: 'y', summary: 'Answer yes to confirmation prompts (needed without a terminal).', helpGroup: 'GLOBAL', default: false}),
-    'log-level': Flags.option({options: ['debug', 'info', 'warn', 'error'] as const, summary: 'Log verbosity (logs go to stderr).', helpGroup: 'GLOBAL', default: 'info'})(),
+    config: Flags.string({
+      char: 'c',
+      summary:
+        'Config file (default: PGHA_CONFIG, then pgha.config.yaml searched from the current directory, then /etc/pgha/pgha.config.yaml).',
+      helpGroup: 'GLOBAL',
+    }),
+    'dry-run': Flags.boolean({
+      summary: 'Print the exact commands and SQL that would run; change nothing.',
+      helpGroup: 'GLOBAL',
+      default: false,
+    }),
+    yes: Flags.boolean({
+      char: 'y',
+      summary: 'Answer yes to confirmation prompts (needed without a terminal).',
+      helpGroup: 'GLOBAL',
+      default: false,
+    }),
+    'log-level': Flags.option({
+      options: ['debug', 'info', 'warn', 'error'] as const,
+      summary: 'Log verbosity (logs go to stderr).',
+      helpGroup: 'GLOBAL',
+      default: 'info',
+    })(),
     'log-format': Flags.option({options: ['human', 'json'] as const, summary: 'Log line format.', helpGroup: 'GLOBAL', default: 'human'})(),
   }
 
@@ -167,7 +185,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       details = err.details ?? []
     } else if ('parse' in err || err.oclif?.exit !== undefined) {
       // oclif's flag/argument parse errors (CLIParseError carries `parse`) are usage errors.
-      code = 'parse' in err || /Nonexistent flag|Unexpected argument|Expected|Missing \d* ?required|one of|Parsing --/i.test(err.message) ? EXIT.USAGE : EXIT.STEP_FAILED
+      code =
+        'parse' in err || /Nonexistent flag|Unexpected argument|Expected|Missing \d* ?required|one of|Parsing --/i.test(err.message)
+          ? EXIT.USAGE
+          : EXIT.STEP_FAILED
       line = err.message.split('\n').filter(Boolean).join('; ')
     }
     const json = (() => {

@@ -26,7 +26,10 @@ export abstract class CheckCommand<T extends typeof Command> extends BaseCommand
     if ((err as {code?: string}).code === 'EEXIT') throw err
     const text = redact(err instanceof PghaError ? err.oneLine() : err.message.split('\n')[0])
     const line = nagiosLine(this.service, {state: 'UNKNOWN', text, perf: []})
-    if (process.argv.includes('--json')) process.stdout.write(JSON.stringify({status: 'error', exitCode: NAGIOS.UNKNOWN, result: {state: 'UNKNOWN', line, text}}, null, 2) + '\n')
+    if (process.argv.includes('--json'))
+      process.stdout.write(
+        JSON.stringify({status: 'error', exitCode: NAGIOS.UNKNOWN, result: {state: 'UNKNOWN', line, text}}, null, 2) + '\n',
+      )
     else process.stdout.write(line + '\n')
     this.exit(NAGIOS.UNKNOWN)
   }

@@ -41,10 +41,16 @@ export interface HostPort {
 /** Pure: "host:port", or a UsageError naming the flag. */
 export function parseHostPortFlag(name: string, v: string): HostPort {
   const m = /^([A-Za-z0-9.:_-]+):(\d{1,5})$/.exec(v)
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new UsageError(`--${name}: expected HOST:PORT, found ${JSON.stringify(v)}`, `e.g. --${name} 192.0.2.12:5432`)
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535)
+    throw new UsageError(`--${name}: expected HOST:PORT, found ${JSON.stringify(v)}`, `e.g. --${name} 192.0.2.12:5432`)
   return {host: m[1], port: Number(m[2])}
 }
 
 export function hostPortFlag(opts: {summary: string; hidden?: boolean}) {
-  return Flags.custom<HostPort>({summary: opts.summary, hidden: opts.hidden, helpValue: 'HOST:PORT', parse: async (input, _ctx, flag) => parseHostPortFlag(flag.name, input)})()
+  return Flags.custom<HostPort>({
+    summary: opts.summary,
+    hidden: opts.hidden,
+    helpValue: 'HOST:PORT',
+    parse: async (input, _ctx, flag) => parseHostPortFlag(flag.name, input),
+  })()
 }

@@ -14,7 +14,11 @@ export default class ClaimVip extends BaseCommand<typeof ClaimVip> {
     '<%= config.bin %> claim-vip standby --force --yes',
   ]
   static override args = {
-    which: Args.string({description: 'primary = VIP-M (network.vipPrimary), standby = VIP-S (network.vipStandby)', options: ['primary', 'standby'], required: true}),
+    which: Args.string({
+      description: 'primary = VIP-M (network.vipPrimary), standby = VIP-S (network.vipStandby)',
+      options: ['primary', 'standby'],
+      required: true,
+    }),
   }
   static override flags = {
     force: Flags.boolean({summary: 'VIP-S only: claim even if another host answers ARP for it (asks for confirmation).', default: false}),
@@ -24,10 +28,15 @@ export default class ClaimVip extends BaseCommand<typeof ClaimVip> {
     const cfg = await this.pghaConfig()
     const which = this.args.which as 'primary' | 'standby'
     if (this.flags.force) {
-      await this.confirm(`claim ${vipName(which)} ${vipCidr(cfg, which)} on ${cfg.network.interface} even if another host answers ARP for it?`)
+      await this.confirm(
+        `claim ${vipName(which)} ${vipCidr(cfg, which)} on ${cfg.network.interface} even if another host answers ARP for it?`,
+      )
     }
     const outcome = await ensureVipClaimed(this.system, cfg, which, {force: this.flags.force})
-    this.render(outcome, (outcome.warnings as string[] | undefined)?.map((w) => `warning: ${w}`))
+    this.render(
+      outcome,
+      (outcome.warnings as string[] | undefined)?.map((w) => `warning: ${w}`),
+    )
     return this.envelope(outcome)
   }
 }

@@ -6,7 +6,7 @@ import {TRANSITIONS} from '../lib/core/transitions.js'
 /** Hidden: prints the watch loop's transition table. Needs no config file. */
 export default class Fsm extends BaseCommand<typeof Fsm> {
   static override hidden = true
-  static override summary = 'Print the watch loop\'s transition table (text or a mermaid state diagram).'
+  static override summary = "Print the watch loop's transition table (text or a mermaid state diagram)."
   static override examples = ['<%= config.bin %> fsm', '<%= config.bin %> fsm --format mermaid > fsm.mmd', '<%= config.bin %> fsm --json']
   static override flags = {
     format: Flags.option({options: ['text', 'mermaid'] as const, summary: 'Output format.', default: 'text'})(),

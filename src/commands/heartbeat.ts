@@ -13,7 +13,11 @@ export default class Heartbeat extends BaseCommand<typeof Heartbeat> {
     '<%= config.bin %> heartbeat --target peer --timeout 3s',
   ]
   static override flags = {
-    target: Flags.option({options: HEARTBEAT_TARGETS, summary: 'local socket, the peer\'s address, VIP-M or VIP-S.', default: 'local' as HeartbeatTarget})(),
+    target: Flags.option({
+      options: HEARTBEAT_TARGETS,
+      summary: "local socket, the peer's address, VIP-M or VIP-S.",
+      default: 'local' as HeartbeatTarget,
+    })(),
     timeout: durationFlag({summary: 'Probe timeout (default: timing.probeTimeout), e.g. 3s.', max: 3_600_000}),
   }
 
@@ -23,12 +27,16 @@ export default class Heartbeat extends BaseCommand<typeof Heartbeat> {
     const target = this.flags.target as HeartbeatTarget
     const r = await heartbeat(this.system, cfg, target, {timeoutMs})
     if (!r.ok) {
-      throw new StepFailedError(`heartbeat via ${target} (${r.address}) failed after ${r.latencyMs} ms: ${r.error}`, 'check that PostgreSQL runs there, pgha init was run, and the heartbeat user\'s pg_hba/password')
+      throw new StepFailedError(
+        `heartbeat via ${target} (${r.address}) failed after ${r.latencyMs} ms: ${r.error}`,
+        "check that PostgreSQL runs there, pgha init was run, and the heartbeat user's pg_hba/password",
+      )
     }
     const lag = r.lagBytes === null || r.lagBytes === undefined ? 'no standby connected' : `${r.lagBytes} bytes`
-    const summary = r.role === 'primary'
-      ? `primary at ${r.address}: wrote last_alive ${r.lastAlive}${r.rolledBack ? ' (rolled back: dry run)' : ''}, standby lag ${lag}, ${r.latencyMs} ms`
-      : `standby at ${r.address}: replicated heartbeat is ${r.ageMs} ms old (last_alive ${r.lastAlive}), lag then ${lag}, ${r.latencyMs} ms`
+    const summary =
+      r.role === 'primary'
+        ? `primary at ${r.address}: wrote last_alive ${r.lastAlive}${r.rolledBack ? ' (rolled back: dry run)' : ''}, standby lag ${lag}, ${r.latencyMs} ms`
+        : `standby at ${r.address}: replicated heartbeat is ${r.ageMs} ms old (last_alive ${r.lastAlive}), lag then ${lag}, ${r.latencyMs} ms`
     const outcome = {changed: r.role === 'primary' && !r.rolledBack, summary, ...r}
     this.render(outcome)
     return this.envelope(outcome)

@@ -10,11 +10,15 @@ export default class Init extends BaseCommand<typeof Init> {
   static override description = [
     'Idempotent: checks first and changes nothing when all is in place. The role is not a superuser:',
     'it gets pg_monitor, EXECUTE on pg_promote and owns schema pgha. --password-file sets its password',
-    '(sent on psql\'s stdin; never in argv, logs or --dry-run output); otherwise manage it yourself.',
+    "(sent on psql's stdin; never in argv, logs or --dry-run output); otherwise manage it yourself.",
   ].join(' ')
-  static override examples = ['<%= config.bin %> init', '<%= config.bin %> init --password-file /etc/pgha/heartbeat.password', '<%= config.bin %> init --dry-run']
+  static override examples = [
+    '<%= config.bin %> init',
+    '<%= config.bin %> init --password-file /etc/pgha/heartbeat.password',
+    '<%= config.bin %> init --dry-run',
+  ]
   static override flags = {
-    'password-file': Flags.string({summary: 'File (mode 600) whose first line is the heartbeat role\'s password.'}),
+    'password-file': Flags.string({summary: "File (mode 600) whose first line is the heartbeat role's password."}),
   }
 
   async run() {
@@ -27,9 +31,11 @@ export default class Init extends BaseCommand<typeof Init> {
 }
 
 function readPasswordFile(path: string): string {
-  if (!existsSync(path)) throw new UsageError(`--password-file ${path} does not exist`, 'create it with the password on the first line, mode 600')
+  if (!existsSync(path))
+    throw new UsageError(`--password-file ${path} does not exist`, 'create it with the password on the first line, mode 600')
   const mode = statSync(path).mode & 0o777
-  if (mode & 0o077) throw new UsageError(`--password-file ${path} is readable by group or others (mode ${mode.toString(8)})`, `run chmod 600 ${path}`)
+  if (mode & 0o077)
+    throw new UsageError(`--password-file ${path} is readable by group or others (mode ${mode.toString(8)})`, `run chmod 600 ${path}`)
   const password = readFileSync(path, 'utf8').split(/\r?\n/)[0]
   if (!password) throw new UsageError(`--password-file ${path} is empty`, 'put the password on its first line')
   registerSecret(password)

@@ -5,7 +5,11 @@ import {ensureArchiveMounted, ensureArchiveUnmounted} from '../lib/steps/archive
 export default class MountArchive extends BaseCommand<typeof MountArchive> {
   static override summary = "Mount the peer's WAL archive (archive.mode nfs or bind); --unmount removes it."
   static override description = 'Idempotent, and never blocks longer than archive.timeout, even when the NFS peer is dead.'
-  static override examples = ['<%= config.bin %> mount-archive', '<%= config.bin %> mount-archive --dry-run', '<%= config.bin %> mount-archive --unmount']
+  static override examples = [
+    '<%= config.bin %> mount-archive',
+    '<%= config.bin %> mount-archive --dry-run',
+    '<%= config.bin %> mount-archive --unmount',
+  ]
   static override flags = {
     unmount: Flags.boolean({summary: 'Unmount whatever is mounted on archive.mountpoint.', default: false}),
   }

@@ -3,7 +3,8 @@ import {ensurePaused} from '../lib/steps/pause.js'
 
 export default class Pause extends BaseCommand<typeof Pause> {
   static override summary = 'Maintenance mode: both watch loops keep observing and reporting but take no action.'
-  static override description = 'Sets pgha.cluster_state.paused on the primary (this host or the peer, whichever is writable); it replicates, so both loops see it. `pgha status` shows it. Undo with `pgha resume`. Already paused: nothing to do.'
+  static override description =
+    'Sets pgha.cluster_state.paused on the primary (this host or the peer, whichever is writable); it replicates, so both loops see it. `pgha status` shows it. Undo with `pgha resume`. Already paused: nothing to do.'
   static override examples = ['<%= config.bin %> pause', '<%= config.bin %> pause --dry-run', '<%= config.bin %> pause --json']
 
   async run() {

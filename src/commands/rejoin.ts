@@ -6,7 +6,8 @@ import {parseQuietWindow, type QuietWindow} from '../lib/steps/quiet-window.js'
 import {ensureRejoinedAsStandby, type RejoinMethod} from '../lib/steps/rejoin.js'
 
 export default class Rejoin extends BaseCommand<typeof Rejoin> {
-  static override summary = "Turn this host's old primary into a standby of the new primary (through VIP-M): pg_rewind, or pg_basebackup as fallback."
+  static override summary =
+    "Turn this host's old primary into a standby of the new primary (through VIP-M): pg_rewind, or pg_basebackup as fallback."
   static override description = [
     'Stops PostgreSQL, checks pg_controldata (wal_log_hints or data checksums → pg_rewind; neither → pg_basebackup) and says which path and why.',
     'A data directory that lost power gets crash recovery in single-user mode first (pg_rewind needs a clean target).',
@@ -20,7 +21,11 @@ export default class Rejoin extends BaseCommand<typeof Rejoin> {
     '<%= config.bin %> rejoin --method basebackup --window 01:00-05:00 --max-wait 12h --yes',
   ]
   static override flags = {
-    method: Flags.option({options: ['auto', 'rewind', 'basebackup'] as const, default: 'auto', summary: 'auto: pg_rewind when possible, pg_basebackup when not or when pg_rewind fails.'})(),
+    method: Flags.option({
+      options: ['auto', 'rewind', 'basebackup'] as const,
+      default: 'auto',
+      summary: 'auto: pg_rewind when possible, pg_basebackup when not or when pg_rewind fails.',
+    })(),
     window: Flags.string({summary: 'Copy only inside this local-time window, HH:MM-HH:MM (may pass midnight); waits for it.'}),
     'max-wait': durationFlag({summary: 'Longest wait for --window before giving up (nothing changed).', default: '12h', max: 86_400_000}),
     timeout: durationFlag({summary: 'Bound for the whole rejoin, copy included.', default: '30m', min: 1000, max: 86_400_000}),

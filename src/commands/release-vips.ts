@@ -13,7 +13,9 @@ export default class ReleaseVips extends BaseCommand<typeof ReleaseVips> {
   async run() {
     const cfg = await this.pghaConfig()
     const what = this.flags.all ? `VIP-M ${cfg.network.vipPrimary} and VIP-S ${cfg.network.vipStandby}` : `VIP-S ${cfg.network.vipStandby}`
-    await this.confirm(`release ${what} from ${cfg.network.interface}? Clients of ${this.flags.all ? 'these addresses' : 'this address'} lose this host.`)
+    await this.confirm(
+      `release ${what} from ${cfg.network.interface}? Clients of ${this.flags.all ? 'these addresses' : 'this address'} lose this host.`,
+    )
     const outcome = await ensureVipsReleased(this.system, cfg, {all: this.flags.all})
     this.render(outcome)
     return this.envelope(outcome)

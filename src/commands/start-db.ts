@@ -20,7 +20,9 @@ export default class StartDb extends BaseCommand<typeof StartDb> {
     const cfg = await this.pghaConfig()
     const ctx = this.system
     const arpTimeoutMs = Math.max(2000, cfg.timing.probeTimeout * 2)
-    const vipPrimaryTaken = makeVipPrimaryTaken(cfg, () => arpDuplicateCheck(ctx, cfg.network.interface, hostOf(cfg.network.vipPrimary), arpTimeoutMs))
+    const vipPrimaryTaken = makeVipPrimaryTaken(cfg, () =>
+      arpDuplicateCheck(ctx, cfg.network.interface, hostOf(cfg.network.vipPrimary), arpTimeoutMs),
+    )
     const outcome = await ensureDbRunning(ctx, cfg, {force: this.flags.force, vipPrimaryTaken})
     this.render(outcome)
     return this.envelope(outcome)

@@ -6,9 +6,17 @@ import {pgCtlStatus} from '../lib/system/pgctl.js'
 export default class StopDb extends BaseCommand<typeof StopDb> {
   static override summary = 'Stop PostgreSQL (pg_ctl stop as postgres.osUser, bounded by postgres.stepTimeout).'
   static override description = 'Already stopped: nothing is changed. Asks for confirmation (--yes without a terminal).'
-  static override examples = ['<%= config.bin %> stop-db --yes', '<%= config.bin %> stop-db --mode immediate --yes', '<%= config.bin %> stop-db --dry-run']
+  static override examples = [
+    '<%= config.bin %> stop-db --yes',
+    '<%= config.bin %> stop-db --mode immediate --yes',
+    '<%= config.bin %> stop-db --dry-run',
+  ]
   static override flags = {
-    mode: Flags.option({options: ['fast', 'immediate'] as const, summary: 'fast: clean shutdown, disconnects clients; immediate: no checkpoint, crash recovery on next start.', default: 'fast'})(),
+    mode: Flags.option({
+      options: ['fast', 'immediate'] as const,
+      summary: 'fast: clean shutdown, disconnects clients; immediate: no checkpoint, crash recovery on next start.',
+      default: 'fast',
+    })(),
   }
 
   async run() {

@@ -34,8 +34,15 @@ export default class Watch extends BaseCommand<typeof Watch> {
   ]
   static override flags = {
     once: Flags.boolean({summary: 'Run one tick, print the decision and what was done, exit (1 when a step failed).', default: false}),
-    role: Flags.option({options: ROLES, summary: 'With --once: decide as if the loop were in this role (default: the role in state.json, else starting).'})(),
-    'steady-log-every': Flags.integer({summary: 'Log an unchanged steady tick at info every N ticks (debug otherwise).', default: 60, min: 0}),
+    role: Flags.option({
+      options: ROLES,
+      summary: 'With --once: decide as if the loop were in this role (default: the role in state.json, else starting).',
+    })(),
+    'steady-log-every': Flags.integer({
+      summary: 'Log an unchanged steady tick at info every N ticks (debug otherwise).',
+      default: 60,
+      min: 0,
+    }),
   }
 
   async run() {
@@ -43,7 +50,10 @@ export default class Watch extends BaseCommand<typeof Watch> {
     const dry = this.dryRun
     const prev = readWatchState(cfg.stateDir)
     if (!dry && prev && watchProcessRuns(prev.pid)) {
-      throw new SafetyRefusal(`another pgha watch (PID ${prev.pid}) runs on this host`, 'two loops would act at once; stop it first (systemctl stop pgha), or add --dry-run to see what it decides')
+      throw new SafetyRefusal(
+        `another pgha watch (PID ${prev.pid}) runs on this host`,
+        'two loops would act at once; stop it first (systemctl stop pgha), or add --dry-run to see what it decides',
+      )
     }
     // Probes never change anything (a heartbeat under --dry-run is rolled back); their SQL is
     // not part of the printed plan, only the actions' commands are.
@@ -57,7 +67,8 @@ export default class Watch extends BaseCommand<typeof Watch> {
     const fromState = this.flags.once && !this.flags.role && prev ? prev : undefined
     const role: Role = (this.flags.role as Role | undefined) ?? fromState?.role ?? 'starting'
     // A switchover started on the other host: this host's half runs beside the loop, never in a tick.
-    const partner = dry || this.flags.once ? undefined : new SwitchoverPartner({cfg, log, run: (opts) => runSwitchover(actionCtx, cfg, opts)})
+    const partner =
+      dry || this.flags.once ? undefined : new SwitchoverPartner({cfg, log, run: (opts) => runSwitchover(actionCtx, cfg, opts)})
     const loop = new WatchLoop(
       {
         cfg,
@@ -68,7 +79,8 @@ export default class Watch extends BaseCommand<typeof Watch> {
         },
         decide,
         confirmBeforeActing: (obs) => observer.confirmBeforeActing(obs),
-        runAction: (action, decision, note, carry) => runAction(actionCtx, cfg, action, decision, {onFenceAttempt: note, warn: (m) => log.warn(m)}, carry),
+        runAction: (action, decision, note, carry) =>
+          runAction(actionCtx, cfg, action, decision, {onFenceAttempt: note, warn: (m) => log.warn(m)}, carry),
         persist: dry ? () => {} : (state) => writeJsonAtomic(statePath(cfg.stateDir), state),
         log,
         notify: dry || this.flags.once ? async () => {} : (fields) => sdNotify(fields),
@@ -101,7 +113,10 @@ export default class Watch extends BaseCommand<typeof Watch> {
     }
     process.on('SIGTERM', () => onSignal('SIGTERM'))
     process.on('SIGINT', () => onSignal('SIGINT'))
-    log.info(`pgha watch starting on ${cfg.node.name} (peer ${cfg.peer.name}): interval ${cfg.timing.interval} ms, checkTimes ${cfg.timing.checkTimes}, probeTimeout ${cfg.timing.probeTimeout} ms${dry ? ', DRY RUN: nothing is changed' : ''}`, {role})
+    log.info(
+      `pgha watch starting on ${cfg.node.name} (peer ${cfg.peer.name}): interval ${cfg.timing.interval} ms, checkTimes ${cfg.timing.checkTimes}, probeTimeout ${cfg.timing.probeTimeout} ms${dry ? ', DRY RUN: nothing is changed' : ''}`,
+      {role},
+    )
     try {
       await loop.run()
       if (partner?.busy) {
@@ -115,7 +130,11 @@ export default class Watch extends BaseCommand<typeof Watch> {
     if (dry) actionCtx.plan.length = 0
     // Probes still in flight (a dead peer's connect) must not hold the exit.
     setTimeout(() => process.exit(0), 3000).unref()
-    return {status: 'ok', exitCode: 0, result: {changed: false, summary: `stopped after ${loop.ticks} ticks in role ${loop.role}`, role: loop.role}}
+    return {
+      status: 'ok',
+      exitCode: 0,
+      result: {changed: false, summary: `stopped after ${loop.ticks} ticks in role ${loop.role}`, role: loop.role},
+    }
   }
 
   private printOnce(r: TickReport) {
@@ -124,16 +143,30 @@ export default class Watch extends BaseCommand<typeof Watch> {
     const outcome = {
       changed: !this.dryRun && r.done.length > 0,
       summary,
-      role: r.role, from: r.from, next: r.next, committed: r.committed, rule: r.rule, severity: r.severity,
-      actions: r.actions, done: r.done, ...(r.failed ? {failed: r.failed} : {}), steps: r.steps, notes: r.notes,
-      ms: r.ms, probeMs: r.probeMs, observations: r.obs, flags: r.flags,
+      role: r.role,
+      from: r.from,
+      next: r.next,
+      committed: r.committed,
+      rule: r.rule,
+      severity: r.severity,
+      actions: r.actions,
+      done: r.done,
+      ...(r.failed ? {failed: r.failed} : {}),
+      steps: r.steps,
+      notes: r.notes,
+      ms: r.ms,
+      probeMs: r.probeMs,
+      observations: r.obs,
+      flags: r.flags,
     }
     if (!this.jsonEnabled()) {
       const arrow = r.next === r.from ? r.from : `${r.from} → ${r.next}${r.committed ? '' : ' (not committed)'}`
       this.log(`${chalk.bold('role')}     ${arrow}`)
       this.log(`${chalk.bold('rule')}     ${r.rule} (${r.severity})`)
       this.log(`${chalk.bold('reason')}   ${r.reason}`)
-      this.log(`${chalk.bold('actions')}  ${r.actions.length === 0 ? 'none' : r.actions.join(', ')}${this.dryRun && r.actions.length > 0 ? ' (dry run: not done)' : ''}`)
+      this.log(
+        `${chalk.bold('actions')}  ${r.actions.length === 0 ? 'none' : r.actions.join(', ')}${this.dryRun && r.actions.length > 0 ? ' (dry run: not done)' : ''}`,
+      )
       for (const s of r.steps) this.log(`  ${s}`)
       if (this.dryRun && plan.length > 0) {
         this.log(chalk.bold('dry run — nothing was changed. Would run:'))
@@ -143,7 +176,10 @@ export default class Watch extends BaseCommand<typeof Watch> {
       this.log(`timing   observe ${r.ms.observe} ms, actions ${r.ms.actions} ms, tick ${r.ms.tick} ms`)
     }
     if (r.failed) {
-      throw new StepFailedError(`${r.failed.action} failed: ${r.failed.error}`, `the role stays ${r.role}; the next tick retries (see the reason above)`)
+      throw new StepFailedError(
+        `${r.failed.action} failed: ${r.failed.error}`,
+        `the role stays ${r.role}; the next tick retries (see the reason above)`,
+      )
     }
     return {status: 'ok', exitCode: 0, dryRun: this.dryRun, ...(this.dryRun ? {plan} : {}), result: outcome}
   }

@@ -18,14 +18,19 @@ const hook: Hook<'command_not_found'> = async function (opts) {
     const guess = didYouMean(name, checks)
     const text = `unknown check "${name}"${guess ? ` (did you mean "${guess}"?)` : ''}: the checks are ${checks.join(', ')}`
     const line = nagiosLine('CHECK', {state: 'UNKNOWN', text, perf: []})
-    process.stdout.write((json ? JSON.stringify({status: 'error', exitCode: NAGIOS.UNKNOWN, result: {state: 'UNKNOWN', line, text}}, null, 2) : line) + '\n')
+    process.stdout.write(
+      (json ? JSON.stringify({status: 'error', exitCode: NAGIOS.UNKNOWN, result: {state: 'UNKNOWN', line, text}}, null, 2) : line) + '\n',
+    )
     this.exit(NAGIOS.UNKNOWN)
   }
   const shown = id.replaceAll(':', ' ')
   const guess = didYouMean(id, visible)
   const message = `unknown command "${shown}"`
-  const fix = guess ? `did you mean "pgha ${guess.replaceAll(':', ' ')}"? (pgha --help lists the commands)` : 'pgha --help lists the commands'
-  if (json) process.stdout.write(JSON.stringify({status: 'error', exitCode: EXIT.USAGE, error: {message, fix, details: []}}, null, 2) + '\n')
+  const fix = guess
+    ? `did you mean "pgha ${guess.replaceAll(':', ' ')}"? (pgha --help lists the commands)`
+    : 'pgha --help lists the commands'
+  if (json)
+    process.stdout.write(JSON.stringify({status: 'error', exitCode: EXIT.USAGE, error: {message, fix, details: []}}, null, 2) + '\n')
   else process.stderr.write(`pgha: ${message} — ${fix}\n`)
   this.exit(EXIT.USAGE)
 }

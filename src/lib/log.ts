@@ -16,12 +16,14 @@ export interface Logger {
  * Logs go to stderr so stdout stays the command's result (tables, --json envelopes).
  * `sink` is injectable so tests can read what was logged.
  */
-export function createLogger(opts: {
-  level?: LogLevel
-  format?: LogFormat
-  sink?: (line: string) => void
-  color?: boolean
-} = {}): Logger {
+export function createLogger(
+  opts: {
+    level?: LogLevel
+    format?: LogFormat
+    sink?: (line: string) => void
+    color?: boolean
+  } = {},
+): Logger {
   const level = opts.level ?? 'info'
   const format = opts.format ?? 'human'
   const sink = opts.sink ?? ((line: string) => process.stderr.write(line + '\n'))
@@ -38,9 +40,13 @@ export function createLogger(opts: {
       sink(JSON.stringify({ts: new Date().toISOString(), level: lvl, msg, ...fields}))
       return
     }
-    const extra = fields && Object.keys(fields).length > 0
-      ? ' ' + Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')
-      : ''
+    const extra =
+      fields && Object.keys(fields).length > 0
+        ? ' ' +
+          Object.entries(fields)
+            .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+            .join(' ')
+        : ''
     sink(paint[lvl](`${new Date().toISOString()} ${lvl.toUpperCase().padEnd(5)} ${msg}${extra}`))
   }
   return {

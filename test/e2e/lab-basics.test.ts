@@ -45,7 +45,8 @@ describe('pgha lab (no watch): up, power, faults, load, down', {timeout: 400_000
     assert.match(addrs(lab.hosts.node2.netns), /192\.0\.2\.101\/24/)
     // (This machine's own eth0 may sit in 192.0.2.0/24 itself; the lab's addresses must not.)
     const root = execFileSync('ip', ['-4', '-o', 'addr', 'show']).toString()
-    for (const a of ['1', '11', '12', '100', '101', '201', '202']) assert.doesNotMatch(root, new RegExp(`inet 192\\.0\\.2\\.${a}/`), `the root namespace gets no lab address (.${a})`)
+    for (const a of ['1', '11', '12', '100', '101', '201', '202'])
+      assert.doesNotMatch(root, new RegExp(`inet 192\\.0\\.2\\.${a}/`), `the root namespace gets no lab address (.${a})`)
     const again = await pgha(['lab', 'up', '--no-watch', ...args, '--json'], {timeoutMs: 60_000})
     assert.equal(again.code, 0, again.stderr)
     assert.equal(JSON.parse(again.stdout).result.changed, false)
@@ -91,7 +92,10 @@ describe('pgha lab (no watch): up, power, faults, load, down', {timeout: 400_000
     if (!ready) return t.skip('lab up failed')
     const arpGateway = () => {
       try {
-        execFileSync('ip', ['netns', 'exec', lab.hosts.node1.netns, 'arping', '-c', '1', '-w', '1', '-I', 'eth0', '192.0.2.1'], {timeout: 5000, stdio: 'ignore'})
+        execFileSync('ip', ['netns', 'exec', lab.hosts.node1.netns, 'arping', '-c', '1', '-w', '1', '-I', 'eth0', '192.0.2.1'], {
+          timeout: 5000,
+          stdio: 'ignore',
+        })
         return true
       } catch {
         return false
@@ -105,7 +109,10 @@ describe('pgha lab (no watch): up, power, faults, load, down', {timeout: 400_000
 
     const frozen = await pgha(['lab', 'freeze', 'node1', ...args])
     assert.match(frozen.stdout, /froze \d+ PostgreSQL processes/)
-    const stat = (pid: number) => execFileSync('ps', ['-o', 'stat=', '-p', String(pid)]).toString().trim()
+    const stat = (pid: number) =>
+      execFileSync('ps', ['-o', 'stat=', '-p', String(pid)])
+        .toString()
+        .trim()
     const pm = postmasterPid(lab.hosts.node1)!
     assert.match(stat(pm), /^T/, 'postmaster is stopped')
     await pgha(['lab', 'thaw', 'node1', ...args])

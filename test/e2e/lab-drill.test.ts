@@ -66,7 +66,10 @@ describe('pgha lab drill: every scenario, invariants and final states', {timeout
     assert.equal(finalOf(r)[r.roles!.primary], 'off', 'the isolated primary was fenced')
   })
   check('fence-broken', (r) => {
-    assert.ok(r.checks.some((c) => c.ok && /never writable/.test(c.text)), 'the standby did not promote while the fence was impossible')
+    assert.ok(
+      r.checks.some((c) => c.ok && /never writable/.test(c.text)),
+      'the standby did not promote while the fence was impossible',
+    )
     assert.equal(finalOf(r)[r.roles!.standby], 'primary_standby', 'it took over once the BMC answered')
   })
   check('freeze-primary', (r) => {

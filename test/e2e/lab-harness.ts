@@ -26,10 +26,15 @@ const BIN = resolve(import.meta.dirname, '../../../bin/run.js')
 export function pgha(args: string[], opts: {timeoutMs?: number; env?: NodeJS.ProcessEnv; asUser?: string} = {}): Promise<CliResult> {
   const argv = opts.asUser ? ['runuser', '-u', opts.asUser, '--', process.execPath, BIN, ...args] : [process.execPath, BIN, ...args]
   return new Promise((done) => {
-    execFile(argv[0], argv.slice(1), {timeout: opts.timeoutMs ?? 120_000, killSignal: 'SIGKILL', env: opts.env ?? process.env, maxBuffer: 20 * 1024 * 1024}, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as {code?: unknown}).code === 'number' ? (err as {code: number}).code : -1) : 0
-      done({code, stdout: String(stdout), stderr: String(stderr)})
-    })
+    execFile(
+      argv[0],
+      argv.slice(1),
+      {timeout: opts.timeoutMs ?? 120_000, killSignal: 'SIGKILL', env: opts.env ?? process.env, maxBuffer: 20 * 1024 * 1024},
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as {code?: unknown}).code === 'number' ? (err as {code: number}).code : -1) : 0
+        done({code, stdout: String(stdout), stderr: String(stderr)})
+      },
+    )
   })
 }
 

@@ -42,7 +42,12 @@ function hookCalls(n: LabNode): HookCall[] {
   const lines = readFileSync(hookLog(n), 'utf8').split('\n').filter(Boolean)
   const calls: HookCall[] = []
   for (let i = 0; i + 1 < lines.length; i += 2) {
-    const env = Object.fromEntries(lines[i].split('\x1f').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+    const env = Object.fromEntries(
+      lines[i]
+        .split('\x1f')
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    )
     calls.push({env, stdin: JSON.parse(lines[i + 1])})
   }
   return calls
@@ -50,14 +55,34 @@ function hookCalls(n: LabNode): HookCall[] {
 const events = (n: LabNode) => hookCalls(n).map((c) => c.env.PGHA_EVENT)
 
 function inGateway(argv: string[], opts: {env?: NodeJS.ProcessEnv; timeout?: number} = {}): string {
-  return execFileSync('ip', ['netns', 'exec', lab.gatewayNetns, ...argv], {timeout: opts.timeout ?? 10_000, env: opts.env ?? process.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
+  return execFileSync('ip', ['netns', 'exec', lab.gatewayNetns, ...argv], {
+    timeout: opts.timeout ?? 10_000,
+    env: opts.env ?? process.env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
 }
 
 /** The server a client reaches through HAProxy (inet_server_addr of the backend), or undefined. */
 function proxied(): string | undefined {
   try {
-    return inGateway([`${PG_BINDIR}/psql`, '-XAtq', '-h', LAB_GATEWAY, '-p', String(PROXY_PORT), '-U', LOAD_USER, '-d', LOAD_DB, '-c', 'SELECT host(inet_server_addr()) || \' \' || pg_is_in_recovery()'],
-      {env: {...process.env, PGPASSWORD: readSecretFile(lab.loadPassfile), PGCONNECT_TIMEOUT: '3'}, timeout: 8000}).trim()
+    return inGateway(
+      [
+        `${PG_BINDIR}/psql`,
+        '-XAtq',
+        '-h',
+        LAB_GATEWAY,
+        '-p',
+        String(PROXY_PORT),
+        '-U',
+        LOAD_USER,
+        '-d',
+        LOAD_DB,
+        '-c',
+        "SELECT host(inet_server_addr()) || ' ' || pg_is_in_recovery()",
+      ],
+      {env: {...process.env, PGPASSWORD: readSecretFile(lab.loadPassfile), PGCONNECT_TIMEOUT: '3'}, timeout: 8000},
+    ).trim()
   } catch {
     return undefined
   }
@@ -66,7 +91,10 @@ function proxied(): string | undefined {
 async function until(what: string, limitMs: number, pred: () => boolean): Promise<number> {
   const started = Date.now()
   while (!pred()) {
-    if (Date.now() - started > limitMs) throw new Error(`${what}: not within ${limitMs / 1000} s (node1 ${roleOf('node1')}, node2 ${roleOf('node2')}; hooks node1 ${events('node1')}, node2 ${events('node2')}; proxy ${proxied()})`)
+    if (Date.now() - started > limitMs)
+      throw new Error(
+        `${what}: not within ${limitMs / 1000} s (node1 ${roleOf('node1')}, node2 ${roleOf('node2')}; hooks node1 ${events('node1')}, node2 ${events('node2')}; proxy ${proxied()})`,
+      )
     await sleep(300)
   }
   return Date.now() - started
@@ -74,7 +102,12 @@ async function until(what: string, limitMs: number, pred: () => boolean): Promis
 
 function promtoolAccepts(n: LabNode): string {
   const text = inGateway(['curl', '-sf', '--max-time', '5', `http://${lab.hosts[n].address}:${API_PORT}/metrics`])
-  const lint = execFileSync('promtool', ['check', 'metrics'], {input: text, encoding: 'utf8', timeout: 10_000, stdio: ['pipe', 'pipe', 'pipe']})
+  const lint = execFileSync('promtool', ['check', 'metrics'], {
+    input: text,
+    encoding: 'utf8',
+    timeout: 10_000,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
   assert.equal(lint.trim(), '', `promtool on ${n}: ${lint}`)
   return text
 }
@@ -82,10 +115,30 @@ function promtoolAccepts(n: LabNode): string {
 function haproxyConfig(): string {
   const servers = LAB_NODES.map((n) => `  server ${n} ${lab.hosts[n].address}:5432 maxconn 100 check port ${API_PORT}`)
   return [
-    'global', '  maxconn 200', '', 'defaults', '  mode tcp', '  retries 2', '  timeout client 30m', '  timeout connect 2s', '  timeout server 30m', '  timeout check 2s', '',
-    'listen stats', '  mode http', `  bind ${LAB_GATEWAY}:${STATS_PORT}`, '  stats enable', '  stats uri /', '',
-    'listen primary', `  bind ${LAB_GATEWAY}:${PROXY_PORT}`, '  option httpchk OPTIONS /primary', '  http-check expect status 200',
-    '  default-server inter 500ms fall 2 rise 1 on-marked-down shutdown-sessions', ...servers, '',
+    'global',
+    '  maxconn 200',
+    '',
+    'defaults',
+    '  mode tcp',
+    '  retries 2',
+    '  timeout client 30m',
+    '  timeout connect 2s',
+    '  timeout server 30m',
+    '  timeout check 2s',
+    '',
+    'listen stats',
+    '  mode http',
+    `  bind ${LAB_GATEWAY}:${STATS_PORT}`,
+    '  stats enable',
+    '  stats uri /',
+    '',
+    'listen primary',
+    `  bind ${LAB_GATEWAY}:${PROXY_PORT}`,
+    '  option httpchk OPTIONS /primary',
+    '  http-check expect status 200',
+    '  default-server inter 500ms fall 2 rise 1 on-marked-down shutdown-sessions',
+    ...servers,
+    '',
   ].join('\n')
 }
 
@@ -105,7 +158,10 @@ describe('hooks, HTTP API and HAProxy in the lab: failover, rejoin, switchover',
     await labUp(lab, () => undefined, {watch: false})
     up = true
     const hook = join(lab.dir, 'record-hook')
-    writeFileSync(hook, '#!/bin/sh\n# one line of PGHA_* variables, then the event JSON from stdin\nout="$1"\nenv | grep "^PGHA_" | sort | tr "\\n" "\\037" >> "$out"\necho >> "$out"\ncat >> "$out"\n')
+    writeFileSync(
+      hook,
+      '#!/bin/sh\n# one line of PGHA_* variables, then the event JSON from stdin\nout="$1"\nenv | grep "^PGHA_" | sort | tr "\\n" "\\037" >> "$out"\necho >> "$out"\ncat >> "$out"\n',
+    )
     chmodSync(hook, 0o755)
     for (const n of LAB_NODES) {
       const file = lab.hosts[n].configFile
@@ -142,7 +198,13 @@ describe('hooks, HTTP API and HAProxy in the lab: failover, rejoin, switchover',
     t.diagnostic(`HAProxy followed the failover in ${(took / 1000).toFixed(1)} s`)
     await until('node2 hook saw failover', 20_000, () => events('node2').slice(before2).includes('failover'))
     const calls = hookCalls('node2').slice(before2)
-    assert.deepEqual(calls.map((c) => c.env.PGHA_EVENT).filter((e) => ['fence', 'failover', 'role_change'].includes(e)).slice(0, 3), ['fence', 'failover', 'role_change'])
+    assert.deepEqual(
+      calls
+        .map((c) => c.env.PGHA_EVENT)
+        .filter((e) => ['fence', 'failover', 'role_change'].includes(e))
+        .slice(0, 3),
+      ['fence', 'failover', 'role_change'],
+    )
     const fo = calls.find((c) => c.env.PGHA_EVENT === 'failover')!
     assert.equal(fo.env.PGHA_NODE, 'node2')
     assert.equal(fo.env.PGHA_PEER, 'node1')
@@ -176,8 +238,14 @@ describe('hooks, HTTP API and HAProxy in the lab: failover, rejoin, switchover',
     assert.equal(a.exitCode, 0, a.stderr + a.stdout)
     assert.equal(b.exitCode, 0, b.stderr + b.stdout)
     await until('HAProxy routes to node1 again', 90_000, () => proxied() === `${lab.hosts.node1.address} false`)
-    await until('both hooks saw the switchover', 30_000, () => events('node1').slice(b1).includes('switchover') && events('node2').slice(b2).includes('switchover'))
-    const sw = hookCalls('node2').slice(b2).find((c) => c.env.PGHA_EVENT === 'switchover')!
+    await until(
+      'both hooks saw the switchover',
+      30_000,
+      () => events('node1').slice(b1).includes('switchover') && events('node2').slice(b2).includes('switchover'),
+    )
+    const sw = hookCalls('node2')
+      .slice(b2)
+      .find((c) => c.env.PGHA_EVENT === 'switchover')!
     assert.equal(sw.env.PGHA_RULE, 'any.switchover')
     assert.equal(sw.env.PGHA_PREVIOUS_ROLE, 'primary')
   })

@@ -14,7 +14,11 @@ export interface CliResult {
 }
 
 export async function runCli(configFile: string, args: string[], opts: {cwd?: string; timeoutMs?: number} = {}): Promise<CliResult> {
-  const r = await realExec.run([process.execPath, RUN_JS, ...args, '--config', configFile], {timeoutMs: opts.timeoutMs ?? 60_000, cwd: opts.cwd, env: {PGHA_CONFIG: undefined}})
+  const r = await realExec.run([process.execPath, RUN_JS, ...args, '--config', configFile], {
+    timeoutMs: opts.timeoutMs ?? 60_000,
+    cwd: opts.cwd,
+    env: {PGHA_CONFIG: undefined},
+  })
   let json: CliResult['json']
   if (args.includes('--json')) {
     try {

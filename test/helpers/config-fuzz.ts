@@ -39,7 +39,13 @@ export function fuzzBase(dir: string): Raw {
       logFile: join(dir, 'data', 'server.log'),
       configFile: join(dir, 'data', 'postgresql.conf'),
     },
-    archive: {mode: 'nfs', source: '192.0.2.12:/var/lib/pgha/archive', mountpoint: join(dir, 'archive'), options: 'vers=4.2', timeout: '10s'},
+    archive: {
+      mode: 'nfs',
+      source: '192.0.2.12:/var/lib/pgha/archive',
+      mountpoint: join(dir, 'archive'),
+      options: 'vers=4.2',
+      timeout: '10s',
+    },
     fence: {
       agent: 'ipmitool',
       address: '192.0.2.202',
@@ -53,7 +59,11 @@ export function fuzzBase(dir: string): Raw {
       allowUnfencedPromotion: false,
     },
     timing: {interval: '500ms', checkTimes: 2, probeTimeout: '500ms', startupDelay: '45s'},
-    lag: {promote: {maxAge: '600s', maxBytes: '160MB'}, releaseStandbyVip: {maxAge: '400s', maxBytes: '80MB'}, yield: {maxAge: '400s', maxBytes: '80MB'}},
+    lag: {
+      promote: {maxAge: '600s', maxBytes: '160MB'},
+      releaseStandbyVip: {maxAge: '400s', maxBytes: '80MB'},
+      yield: {maxAge: '400s', maxBytes: '80MB'},
+    },
     stateDir: join(dir, 'state'),
   }
 }
@@ -107,12 +117,18 @@ const LOOKALIKE: Record<string, string> = {a: 'а', e: 'е', o: 'о', p: 'р', c
 function typo(k: string, op: number, at: number, letter: string): string {
   const i = at % k.length
   switch (op) {
-    case 0: return k.slice(0, i) + k.slice(i + 1) // drop
-    case 1: return k.slice(0, i) + k[i] + k.slice(i) // double
-    case 2: return i + 1 < k.length ? k.slice(0, i) + k[i + 1] + k[i] + k.slice(i + 2) : k + letter // swap
-    case 3: return k.slice(0, i) + letter + k.slice(i + 1) // replace
-    case 4: return k[0].toUpperCase() === k[0] ? k.toLowerCase() : k[0].toUpperCase() + k.slice(1) // case
-    case 5: return k + 's'
+    case 0:
+      return k.slice(0, i) + k.slice(i + 1) // drop
+    case 1:
+      return k.slice(0, i) + k[i] + k.slice(i) // double
+    case 2:
+      return i + 1 < k.length ? k.slice(0, i) + k[i + 1] + k[i] + k.slice(i + 2) : k + letter // swap
+    case 3:
+      return k.slice(0, i) + letter + k.slice(i + 1) // replace
+    case 4:
+      return k[0].toUpperCase() === k[0] ? k.toLowerCase() : k[0].toUpperCase() + k.slice(1) // case
+    case 5:
+      return k + 's'
     default: {
       const j = [...k].findIndex((ch, n) => n >= i && LOOKALIKE[ch])
       const n = j >= 0 ? j : [...k].findIndex((ch) => LOOKALIKE[ch])
@@ -129,30 +145,124 @@ const WRONG_TYPES: Record<string, unknown[]> = {
   'list of strings': ['x', 1, {}, [], [1], [null]],
   'mapping of name: string': ['x', 1, [], null, {timeout: 5}, {flag: true}],
   'one of': [1, true, [], {}, null, 'NONE', 'ipmi', ''],
-  'list of hooks': ['x', 1, {}, null, [1], [{run: 'x'}], [{run: ['relative/prog']}], [{run: ['/bin/true'], on: ['nope']}], [{run: ['/bin/true'], timeout: '0s'}], [{run: ['/bin/true'], extra: 1}]],
+  'list of hooks': [
+    'x',
+    1,
+    {},
+    null,
+    [1],
+    [{run: 'x'}],
+    [{run: ['relative/prog']}],
+    [{run: ['/bin/true'], on: ['nope']}],
+    [{run: ['/bin/true'], timeout: '0s'}],
+    [{run: ['/bin/true'], extra: 1}],
+  ],
 }
 const STRING_WRONG = [123, true, false, [], ['x'], {}, {a: 1}, null]
 const SECTION_WRONG = ['x', 1, [], null, true]
 
 /** Characters no constrained key accepts (names, addresses, interface, env names, mount options). */
-const META = ['\n', '\t', '\u0000', '\u001b', ' ', '$(touch /tmp/PWNED)', '`id`', ';', '|', '&', '>', '*', '"', "'", '\\', 'é', 'Ω', '\u200b', '\uff11', '\u{1F642}', '%', '#', '!', '\u202e']
+const META = [
+  '\n',
+  '\t',
+  '\u0000',
+  '\u001b',
+  ' ',
+  '$(touch /tmp/PWNED)',
+  '`id`',
+  ';',
+  '|',
+  '&',
+  '>',
+  '*',
+  '"',
+  "'",
+  '\\',
+  'é',
+  'Ω',
+  '\u200b',
+  '\uff11',
+  '\u{1F642}',
+  '%',
+  '#',
+  '!',
+  '\u202e',
+]
 const CONTROL = ['\n', '\r', '\t', '\u0000', '\u0007', '\u001b', '\u007f']
-const STRICT_KEYS = ['cluster', 'node.name', 'node.address', 'peer.name', 'peer.address', 'network.interface', 'network.gateway', 'network.vipPrimary', 'network.vipStandby',
-  'postgres.osUser', 'postgres.heartbeat.database', 'postgres.heartbeat.user', 'postgres.replication.user', 'fence.address', 'archive.options']
-const CONTROL_KEYS = ['postgres.bindir', 'postgres.datadir', 'postgres.socketDir', 'postgres.passfile', 'postgres.logFile', 'postgres.configFile', 'archive.mountpoint', 'archive.source', 'stateDir', 'fence.user', 'fence.passwordFile']
+const STRICT_KEYS = [
+  'cluster',
+  'node.name',
+  'node.address',
+  'peer.name',
+  'peer.address',
+  'network.interface',
+  'network.gateway',
+  'network.vipPrimary',
+  'network.vipStandby',
+  'postgres.osUser',
+  'postgres.heartbeat.database',
+  'postgres.heartbeat.user',
+  'postgres.replication.user',
+  'fence.address',
+  'archive.options',
+]
+const CONTROL_KEYS = [
+  'postgres.bindir',
+  'postgres.datadir',
+  'postgres.socketDir',
+  'postgres.passfile',
+  'postgres.logFile',
+  'postgres.configFile',
+  'archive.mountpoint',
+  'archive.source',
+  'stateDir',
+  'fence.user',
+  'fence.passwordFile',
+]
 /** Keys the base leaves out but that a broken value still must be refused for. */
 const EXTRA_VALUES: Record<string, string> = {'fence.passwordEnv': 'IPMI_PASSWORD', 'fence.name': 'fence_ipmilan'}
 
 /** Values black-box testing found accepted once: each must stay refused. */
 const KNOWN_BAD: [string, unknown, string?][] = [
-  ['network.interface', '-h'], ['network.interface', '..'], ['network.interface', '.'], ['network.interface', 'a'.repeat(16)], ['network.interface', ''], ['network.interface', 'eth0:1'],
-  ['network.vipPrimary', '192.0.2.010/24'], ['network.vipPrimary', '192.0.2.100/0'], ['network.vipPrimary', '192.0.2.100/024'], ['network.vipPrimary', '192.0.2.0/24'],
-  ['network.vipStandby', '192.0.2.255/24'], ['network.vipStandby', '192.0.2.1/24'], ['network.vipStandby', '192.0.2.11/24'], ['network.vipStandby', '192.0.2.100/24'],
-  ['network.gateway', '192.0.2.11'], ['network.gateway', '192.0.2.12'], ['network.gateway', '198.51.100.1'], ['node.address', '192.0.2.012'], ['peer.address', '192.0.2.11'],
-  ['fence.options.action', 'on'], ['fence.options.option', 'on'], ['fence.timeout', '0s'], ['postgres.stepTimeout', 0], ['timing.interval', 0], ['timing.probeTimeout', 0],
-  ['timing.probeTimeout', '3s'], ['postgres.stepTimeout', '1000h'], ['fence.address', '-H'], ['fence.address', '192.0.2.0202'], ['fence.allowUnfencedPromotion', true],
-  ['fence.passwordFile', '/'], ['postgres.datadir', '/etc/hostname'], ['postgres.bindir', '/nonexistent'], ['fence.passwordEnv', 'UNSET_PGHA_FUZZ_VAR'], ['archive.source', 'not-host-path'],
-  ['node.name', 'node2', 'peer.name'], ['archive.mode', 'NFS'], ['fence.command', ['/bin/true']], ['postgres.osUser', 'root\nx'],
+  ['network.interface', '-h'],
+  ['network.interface', '..'],
+  ['network.interface', '.'],
+  ['network.interface', 'a'.repeat(16)],
+  ['network.interface', ''],
+  ['network.interface', 'eth0:1'],
+  ['network.vipPrimary', '192.0.2.010/24'],
+  ['network.vipPrimary', '192.0.2.100/0'],
+  ['network.vipPrimary', '192.0.2.100/024'],
+  ['network.vipPrimary', '192.0.2.0/24'],
+  ['network.vipStandby', '192.0.2.255/24'],
+  ['network.vipStandby', '192.0.2.1/24'],
+  ['network.vipStandby', '192.0.2.11/24'],
+  ['network.vipStandby', '192.0.2.100/24'],
+  ['network.gateway', '192.0.2.11'],
+  ['network.gateway', '192.0.2.12'],
+  ['network.gateway', '198.51.100.1'],
+  ['node.address', '192.0.2.012'],
+  ['peer.address', '192.0.2.11'],
+  ['fence.options.action', 'on'],
+  ['fence.options.option', 'on'],
+  ['fence.timeout', '0s'],
+  ['postgres.stepTimeout', 0],
+  ['timing.interval', 0],
+  ['timing.probeTimeout', 0],
+  ['timing.probeTimeout', '3s'],
+  ['postgres.stepTimeout', '1000h'],
+  ['fence.address', '-H'],
+  ['fence.address', '192.0.2.0202'],
+  ['fence.allowUnfencedPromotion', true],
+  ['fence.passwordFile', '/'],
+  ['postgres.datadir', '/etc/hostname'],
+  ['postgres.bindir', '/nonexistent'],
+  ['fence.passwordEnv', 'UNSET_PGHA_FUZZ_VAR'],
+  ['archive.source', 'not-host-path'],
+  ['node.name', 'node2', 'peer.name'],
+  ['archive.mode', 'NFS'],
+  ['fence.command', ['/bin/true']],
+  ['postgres.osUser', 'root\nx'],
 ]
 
 /** Keys that must be present in the base (schema-required, or required by fence.agent ipmitool / archive.mode nfs). */
@@ -187,17 +297,21 @@ export function variantArbitrary(base: Raw): fc.Arbitrary<Variant> {
   const name = (path: string[]) => formatKeyPath(path)
   const split = (key: string) => key.split('.')
 
-  const typos = fc.tuple(fc.constantFrom(...objectKeyPaths(base)), fc.nat(6), fc.nat(40), fc.constantFrom(...'qxzjkwv_9')).map(([path, op, at, letter]) => {
-    const k = path.at(-1)!
-    let t = typo(k, op, at, letter)
-    const siblings = Object.keys(getAt(base, path.slice(0, -1)) ?? base).concat(rows.filter((r) => r.key.startsWith(path.slice(0, -1).join('.'))).map((r) => r.key.split('.')[path.length - 1]))
-    if (t === '' || t === k || siblings.includes(t)) t = `${k}_x`
-    const raw = clone(base)
-    const parent = path.length === 1 ? raw : (getAt(raw, path.slice(0, -1)) as Raw)
-    parent[t] = parent[k]
-    delete parent[k]
-    return {kind: 'typo', key: name([...path.slice(0, -1), t]), raw}
-  })
+  const typos = fc
+    .tuple(fc.constantFrom(...objectKeyPaths(base)), fc.nat(6), fc.nat(40), fc.constantFrom(...'qxzjkwv_9'))
+    .map(([path, op, at, letter]) => {
+      const k = path.at(-1)!
+      let t = typo(k, op, at, letter)
+      const siblings = Object.keys(getAt(base, path.slice(0, -1)) ?? base).concat(
+        rows.filter((r) => r.key.startsWith(path.slice(0, -1).join('.'))).map((r) => r.key.split('.')[path.length - 1]),
+      )
+      if (t === '' || t === k || siblings.includes(t)) t = `${k}_x`
+      const raw = clone(base)
+      const parent = path.length === 1 ? raw : (getAt(raw, path.slice(0, -1)) as Raw)
+      parent[t] = parent[k]
+      delete parent[k]
+      return {kind: 'typo', key: name([...path.slice(0, -1), t]), raw}
+    })
 
   const wrongTypes = fc.constantFrom(...rows).chain((r) => {
     const pool = WRONG_TYPES[r.type] ?? STRING_WRONG
@@ -208,20 +322,28 @@ export function variantArbitrary(base: Raw): fc.Arbitrary<Variant> {
     })
   })
 
-  const sections = fc.tuple(fc.constantFrom(...Object.keys(base).filter((k) => typeof base[k] === 'object')), fc.constantFrom(...SECTION_WRONG)).map(([k, v]) => {
-    const raw = clone(base)
-    raw[k] = v
-    return {kind: 'section type', key: k, raw}
-  })
+  const sections = fc
+    .tuple(fc.constantFrom(...Object.keys(base).filter((k) => typeof base[k] === 'object')), fc.constantFrom(...SECTION_WRONG))
+    .map(([k, v]) => {
+      const raw = clone(base)
+      raw[k] = v
+      return {kind: 'section type', key: k, raw}
+    })
 
   const ranged = rows.filter((r) => outOfRange(r).length > 0)
-  const boundaries = fc.constantFrom(...ranged).chain((r) => fc.constantFrom(...outOfRange(r)).map((v) => {
-    const raw = clone(base)
-    setAt(raw, split(r.key), v)
-    return {kind: 'boundary', key: r.key, raw}
-  }))
+  const boundaries = fc.constantFrom(...ranged).chain((r) =>
+    fc.constantFrom(...outOfRange(r)).map((v) => {
+      const raw = clone(base)
+      setAt(raw, split(r.key), v)
+      return {kind: 'boundary', key: r.key, raw}
+    }),
+  )
 
-  const metaTargets = [...STRICT_KEYS.map((k) => [k, META] as const), ...CONTROL_KEYS.map((k) => [k, CONTROL] as const), ...Object.keys(EXTRA_VALUES).map((k) => [k, META] as const)]
+  const metaTargets = [
+    ...STRICT_KEYS.map((k) => [k, META] as const),
+    ...CONTROL_KEYS.map((k) => [k, CONTROL] as const),
+    ...Object.keys(EXTRA_VALUES).map((k) => [k, META] as const),
+  ]
   const metas = fc.tuple(fc.constantFrom(...metaTargets), fc.nat(64), fc.nat(64)).map(([[key, chars], c, at]) => {
     const raw = clone(base)
     const v = String(getAt(raw, split(key)) ?? EXTRA_VALUES[key])
@@ -237,7 +359,11 @@ export function variantArbitrary(base: Raw): fc.Arbitrary<Variant> {
     return {kind: 'fence option', key: name(['fence', 'options', optKey]), raw}
   })
 
-  const required = [...rows.filter((r) => r.required).map((r) => r.key), ...CONDITIONALLY_REQUIRED, ...['node', 'peer', 'network', 'postgres', 'fence']]
+  const required = [
+    ...rows.filter((r) => r.required).map((r) => r.key),
+    ...CONDITIONALLY_REQUIRED,
+    ...['node', 'peer', 'network', 'postgres', 'fence'],
+  ]
   const removals = fc.constantFrom(...required).map((key) => {
     const raw = clone(base)
     deleteAt(raw, split(key))

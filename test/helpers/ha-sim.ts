@@ -12,7 +12,13 @@
  */
 import {decide} from '../../src/lib/core/decide.js'
 import {
-  type ActionName, type Decision, type DbProbe, FRESH_MEMORY, type NodeMemory, type Observations, type Role,
+  type ActionName,
+  type Decision,
+  type DbProbe,
+  FRESH_MEMORY,
+  type NodeMemory,
+  type Observations,
+  type Role,
   type TickOutcome,
 } from '../../src/lib/core/types.js'
 import {type Config, configSchema} from '../../src/lib/config/schema.js'
@@ -30,7 +36,13 @@ export interface Host {
   /** ARP probes for the VIPs time out on this host (the gateway still answers). */
   flaky: boolean
   db: {
-    dataDir: 'primary' | 'standby'; running: boolean; inRecovery: boolean; hung: boolean; crashed: boolean; replicatedAt: number; stale: boolean
+    dataDir: 'primary' | 'standby'
+    running: boolean
+    inRecovery: boolean
+    hung: boolean
+    crashed: boolean
+    replicatedAt: number
+    stale: boolean
     /** synchronous_standby_names names the peer (kept in the host's own config files, across rejoin). */
     syncArmed: boolean
     /** Highest commit id this server holds durably. */
@@ -79,9 +91,30 @@ export class InvariantError extends Error {}
 
 export function newHost(cfg: Config, dataDir: 'primary' | 'standby', now: number): Host {
   return {
-    cfg, powered: true, linkUp: true, fenceBroken: false, paused: false, flaky: false,
-    db: {dataDir, running: false, inRecovery: dataDir === 'standby', hung: false, crashed: false, replicatedAt: now, stale: false, syncArmed: false, lsn: 0, syncWith: null},
-    vips: {M: false, S: false}, archiveMounted: false, role: 'starting', memory: {...FRESH_MEMORY}, offByFence: false, watchStartedAt: now,
+    cfg,
+    powered: true,
+    linkUp: true,
+    fenceBroken: false,
+    paused: false,
+    flaky: false,
+    db: {
+      dataDir,
+      running: false,
+      inRecovery: dataDir === 'standby',
+      hung: false,
+      crashed: false,
+      replicatedAt: now,
+      stale: false,
+      syncArmed: false,
+      lsn: 0,
+      syncWith: null,
+    },
+    vips: {M: false, S: false},
+    archiveMounted: false,
+    role: 'starting',
+    memory: {...FRESH_MEMORY},
+    offByFence: false,
+    watchStartedAt: now,
   }
 }
 
@@ -96,14 +129,35 @@ function probeDb(w: World, from: Host, target: Host | undefined): DbProbe {
   const db = target.db
   if (!db.running) return {port: 'no', heartbeat: 'failed', inRecovery: 'unknown'}
   if (db.hung) return {port: 'yes', heartbeat: 'timeout', inRecovery: 'unknown'}
-  if (db.notReady) return {port: 'yes', heartbeat: db.notReady, inRecovery: 'unknown', answer: db.notReady === 'starting' ? 'the database system is starting up (57P03)' : 'role "pgha" does not exist (28000)'}
+  if (db.notReady)
+    return {
+      port: 'yes',
+      heartbeat: db.notReady,
+      inRecovery: 'unknown',
+      answer: db.notReady === 'starting' ? 'the database system is starting up (57P03)' : 'role "pgha" does not exist (28000)',
+    }
   if (!db.inRecovery) return {port: 'yes', heartbeat: 'ok', inRecovery: 'no'}
-  return {port: 'yes', heartbeat: 'ok', inRecovery: 'yes', heartbeatAgeMs: w.now - db.replicatedAt, lagBytes: db.stale ? 1e12 : 4096, syncWith: db.syncWith}
+  return {
+    port: 'yes',
+    heartbeat: 'ok',
+    inRecovery: 'yes',
+    heartbeatAgeMs: w.now - db.replicatedAt,
+    lagBytes: db.stale ? 1e12 : 4096,
+    syncWith: db.syncWith,
+  }
 }
 
 /** The standby `s` receives WAL from primary `p` right now. */
 const streamsFrom = (w: World, s: Host, p: Host) =>
-  s.powered && s.db.running && s.db.inRecovery && !s.db.hung && !s.db.stale && canReach(w, s, p) && writable(p) && !p.db.hung && !p.db.notReady
+  s.powered &&
+  s.db.running &&
+  s.db.inRecovery &&
+  !s.db.hung &&
+  !s.db.stale &&
+  canReach(w, s, p) &&
+  writable(p) &&
+  !p.db.hung &&
+  !p.db.notReady
 
 function syncObs(w: World, h: Host): Observations['sync'] {
   if (!writable(h) || h.db.hung) return undefined
@@ -112,7 +166,8 @@ function syncObs(w: World, h: Host): Observations['sync'] {
   if (!h.db.syncArmed || streaming) h.db.stalledSince = undefined
   else h.db.stalledSince ??= w.now
   return {
-    armed: h.db.syncArmed ? 'yes' : 'no', standbyNames: h.db.syncArmed ? `"${h.cfg.peer.name}"` : '',
+    armed: h.db.syncArmed ? 'yes' : 'no',
+    standbyNames: h.db.syncArmed ? `"${h.cfg.peer.name}"` : '',
     peerState: streaming ? 'streaming' : canReach(w, h, p) && p.db.running && p.db.inRecovery && !p.db.hung ? 'catchup' : 'absent',
     ...(streaming ? {pendingBytes: 0} : {}),
     stalledMs: h.db.stalledSince === undefined ? 0 : w.now - h.db.stalledSince,
@@ -208,7 +263,9 @@ function execute(w: World, h: Host, a: ActionName, fencedThisTick: boolean, d: D
       }
       // Zero loss may be claimed only if this standby holds every acknowledged commit.
       if (/zero data loss/.test(d.reason) && db.lsn < (w.lastAcked ?? 0)) {
-        throw new InvariantError(`${h.cfg.node.name} claimed zero data loss but lacks acknowledged commit ${w.lastAcked} (it has ${db.lsn})`)
+        throw new InvariantError(
+          `${h.cfg.node.name} claimed zero data loss but lacks acknowledged commit ${w.lastAcked} (it has ${db.lsn})`,
+        )
       }
       w.lost = (w.lost ?? 0) + Math.max(0, (w.lastAcked ?? 0) - db.lsn)
       w.lastAcked = Math.min(w.lastAcked ?? 0, db.lsn) // the new history
@@ -218,7 +275,18 @@ function execute(w: World, h: Host, a: ActionName, fencedThisTick: boolean, d: D
     case 'rejoin':
       if (!(canReach(w, h, p) && writable(p) && !p.db.hung && !p.db.notReady)) return 'no primary to rebuild from'
       // The host's own config files (synchronous_standby_names included) survive a rejoin.
-      h.db = {dataDir: 'standby', running: false, inRecovery: true, hung: false, crashed: false, replicatedAt: w.now, stale: false, syncArmed: db.syncArmed, lsn: p.db.lsn, syncWith: null}
+      h.db = {
+        dataDir: 'standby',
+        running: false,
+        inRecovery: true,
+        hung: false,
+        crashed: false,
+        replicatedAt: w.now,
+        stale: false,
+        syncArmed: db.syncArmed,
+        lsn: p.db.lsn,
+        syncWith: null,
+      }
       return
     case 'armSync':
       if (!writable(h) || db.hung) return 'database not writable'
@@ -243,7 +311,8 @@ function execute(w: World, h: Host, a: ActionName, fencedThisTick: boolean, d: D
 export function checkInvariants(w: World): void {
   const primaries = w.hosts.filter((h) => writable(h) && h.vips.M)
   if (primaries.length > 1) throw new InvariantError('two hosts are writable and hold VIP-M')
-  if (w.checkMutualFencing && w.hosts.every((h) => !h.powered && h.offByFence)) throw new InvariantError('the hosts fenced each other: both are off')
+  if (w.checkMutualFencing && w.hosts.every((h) => !h.powered && h.offByFence))
+    throw new InvariantError('the hosts fenced each other: both are off')
 }
 
 /**
@@ -255,14 +324,17 @@ function checkFenceOfLivePeer(w: World, h: Host, d: Decision): void {
   if (!d.rule.startsWith('starting.') && !d.rule.startsWith('primary.')) return
   if (!(p.powered && p.db.running && !p.db.hung && p.db.notReady && canReach(w, h, p))) return // a hung server answers nothing: silent
   if (w.now - (p.db.notReadySince ?? w.now) < h.cfg.timing.peerStartTimeout) {
-    throw new InvariantError(`${h.cfg.node.name} fences ${p.cfg.node.name} (${d.rule}) whose PostgreSQL answers (${p.db.notReady}) before timing.peerStartTimeout`)
+    throw new InvariantError(
+      `${h.cfg.node.name} fences ${p.cfg.node.name} (${d.rule}) whose PostgreSQL answers (${p.db.notReady}) before timing.peerStartTimeout`,
+    )
   }
 }
 
 /** Checks on a decision before it runs. */
 function checkDecision(w: World, h: Host, obs: Observations, d: Decision): void {
   const name = h.cfg.node.name
-  if (d.actions.length > 0 && (!seesGateway(w, h) || obs.gateway !== 'yes')) throw new InvariantError(`${name} acts (${d.rule}) while its gateway is unreachable`)
+  if (d.actions.length > 0 && (!seesGateway(w, h) || obs.gateway !== 'yes'))
+    throw new InvariantError(`${name} acts (${d.rule}) while its gateway is unreachable`)
   if (d.actions.length > 0 && obs.paused) throw new InvariantError(`${name} acts (${d.rule}) while paused`)
   const claim = d.actions.indexOf('claimVipPrimary')
   if (claim >= 0 && obs.vipPrimary.answeredElsewhere === 'yes' && !d.actions.slice(0, claim).includes('fencePeer')) {
@@ -352,7 +424,19 @@ export function converged(w: World): boolean {
   const s = w.hosts.find((h) => h.role === 'standby')
   if (!p || !s || (!p.cfg.node.canPrimary && s.cfg.node.canPrimary && p.cfg.fence.agent !== 'none')) return false
   const rearmed = p.cfg.replication.mode === 'async' || p.db.syncArmed
-  return writable(p) && !p.db.hung && p.vips.M && !p.vips.S && s.powered && s.db.running && s.db.inRecovery && !s.db.hung && s.vips.S && !s.vips.M && rearmed
+  return (
+    writable(p) &&
+    !p.db.hung &&
+    p.vips.M &&
+    !p.vips.S &&
+    s.powered &&
+    s.db.running &&
+    s.db.inRecovery &&
+    !s.db.hung &&
+    s.vips.S &&
+    !s.vips.M &&
+    rearmed
+  )
 }
 
 export interface SimParams {
@@ -367,7 +451,10 @@ export interface SimParams {
   replication?: 'sync' | 'async'
 }
 
-const NODES = [{name: 'node1', address: '192.0.2.11'}, {name: 'node2', address: '192.0.2.12'}]
+const NODES = [
+  {name: 'node1', address: '192.0.2.11'},
+  {name: 'node2', address: '192.0.2.12'},
+]
 
 /** A schema-valid config for node `i` of the pair (1 s ticks, lag limits in seconds). */
 export function simConfig(i: 0 | 1, p: SimParams): Config {
@@ -378,10 +465,23 @@ export function simConfig(i: 0 | 1, p: SimParams): Config {
     network: {interface: 'eth0', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
     postgres: {datadir: '/var/lib/postgresql/15/main'},
     archive: p.archive === 'bind' ? {mode: 'bind', source: '/srv/archive'} : {mode: 'none'},
-    fence: p.agent === 'none' ? {agent: 'none'} : {agent: 'ipmitool', address: '192.0.2.1', user: 'admin', passwordEnv: 'IPMI_PASSWORD', delay: `${p.fenceDelayTicks}s`},
+    fence:
+      p.agent === 'none'
+        ? {agent: 'none'}
+        : {agent: 'ipmitool', address: '192.0.2.1', user: 'admin', passwordEnv: 'IPMI_PASSWORD', delay: `${p.fenceDelayTicks}s`},
     // The yielding node restarts as primary only after startupDelay: give the peer time to take over first.
-    timing: {interval: '1s', checkTimes: p.checkTimes, probeTimeout: '1s', startupDelay: `${p.checkTimes + p.fenceDelayTicks + 3}s`, peerStartTimeout: '6s'},
-    lag: {promote: {maxAge: '10s', maxBytes: '160MB'}, releaseStandbyVip: {maxAge: '5s', maxBytes: '80MB'}, yield: {maxAge: '5s', maxBytes: '80MB'}},
+    timing: {
+      interval: '1s',
+      checkTimes: p.checkTimes,
+      probeTimeout: '1s',
+      startupDelay: `${p.checkTimes + p.fenceDelayTicks + 3}s`,
+      peerStartTimeout: '6s',
+    },
+    lag: {
+      promote: {maxAge: '10s', maxBytes: '160MB'},
+      releaseStandbyVip: {maxAge: '5s', maxBytes: '80MB'},
+      yield: {maxAge: '5s', maxBytes: '80MB'},
+    },
     replication: {mode: p.replication ?? 'sync', stallTimeout: '2s'},
   }
   return configSchemaParse(raw)

@@ -41,11 +41,17 @@ function uid(): {uid: number; gid: number} {
 
 /** Run as the postgres OS user, bounded; throws with stderr on failure. */
 export function asPg(argv: string[], opts: {input?: string; timeoutMs?: number} = {}): string {
-  return execFileSync('runuser', ['-u', OS_USER, '--', ...argv], {input: opts.input ?? '', timeout: opts.timeoutMs ?? 60_000, env: {...process.env, LC_ALL: 'C'}}).toString()
+  return execFileSync('runuser', ['-u', OS_USER, '--', ...argv], {
+    input: opts.input ?? '',
+    timeout: opts.timeoutMs ?? 60_000,
+    env: {...process.env, LC_ALL: 'C'},
+  }).toString()
 }
 
 export function psql(n: Node, sql: string, db = 'postgres'): string {
-  return asPg([join(BINDIR, 'psql'), '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', n.socketDir, '-p', String(n.port), '-d', db], {input: sql}).trim()
+  return asPg([join(BINDIR, 'psql'), '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', n.socketDir, '-p', String(n.port), '-d', db], {
+    input: sql,
+  }).trim()
 }
 
 export function pgCtl(n: Node, ...args: string[]): string {
@@ -58,7 +64,16 @@ function nodeConfig(name: string, peer: string, port: number, datadir: string, s
     node: {name, address: '192.0.2.11'},
     peer: {name: peer, address: '192.0.2.12'},
     network: {interface: 'lo', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
-    postgres: {bindir: BINDIR, datadir, port, socketDir, passfile, heartbeat: {database: 'pgha', user: 'pgha'}, replication: {user: 'replicator'}, stepTimeout: '60s'},
+    postgres: {
+      bindir: BINDIR,
+      datadir,
+      port,
+      socketDir,
+      passfile,
+      heartbeat: {database: 'pgha', user: 'pgha'},
+      replication: {user: 'replicator'},
+      stepTimeout: '60s',
+    },
     archive: {mode: 'none'},
     fence: {agent: 'none'},
     stateDir: join(root, `state-${name}`),
@@ -86,11 +101,17 @@ function hostConf(port: number, socketDir: string, walLogHints: boolean, walKeep
  * Node A: initdb + primary + pgha init + replicator role with pg_rewind's grants.
  * Node B: pg_basebackup of A, streaming from A.
  */
-export async function makePair(opts: {portA: number; portB: number; walLogHints: boolean; tag: string; grantCheckpoint?: boolean
+export async function makePair(opts: {
+  portA: number
+  portB: number
+  walLogHints: boolean
+  tag: string
+  grantCheckpoint?: boolean
   /** wal_keep_size on both (default 256MB; the bench uses PostgreSQL's default 0). */
   walKeepSize?: string
   /** Runs on the primary before the standby is copied from it (the bench loads its data here). */
-  beforeStandby?: (a: Node) => void | Promise<void>}): Promise<Pair> {
+  beforeStandby?: (a: Node) => void | Promise<void>
+}): Promise<Pair> {
   const root = mkdtempSync(join(tmpdir(), `pgha-${opts.tag}-${process.pid}-`))
   const {uid: u, gid: g} = uid()
   chownSync(root, u, g)
@@ -109,7 +130,10 @@ export async function makePair(opts: {portA: number; portB: number; walLogHints:
   const a = mk('node1', 'node2', opts.portA)
   const b = mk('node2', 'node1', opts.portB)
   const pair: Pair = {
-    root, passfile, a, b,
+    root,
+    passfile,
+    a,
+    b,
     cleanup() {
       for (const n of [a, b]) {
         try {
@@ -122,19 +146,50 @@ export async function makePair(opts: {portA: number; portB: number; walLogHints:
     },
   }
   try {
-    asPg([join(BINDIR, 'initdb'), '-D', a.datadir, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync'], {timeoutMs: 120_000})
-    writeFileSync(join(a.datadir, 'postgresql.conf'), hostConf(a.port, a.socketDir, opts.walLogHints, opts.walKeepSize ?? '256MB'), {flag: 'a'})
-    writeFileSync(join(a.datadir, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\nhost replication replicator 127.0.0.1/32 scram-sha-256\n')
+    asPg([join(BINDIR, 'initdb'), '-D', a.datadir, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync'], {
+      timeoutMs: 120_000,
+    })
+    writeFileSync(join(a.datadir, 'postgresql.conf'), hostConf(a.port, a.socketDir, opts.walLogHints, opts.walKeepSize ?? '256MB'), {
+      flag: 'a',
+    })
+    writeFileSync(
+      join(a.datadir, 'pg_hba.conf'),
+      'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\nhost replication replicator 127.0.0.1/32 scram-sha-256\n',
+    )
     pgCtl(a, '-l', join(root, 'node1', 'server.log'), 'start')
-    psql(a, [`CREATE ROLE replicator LOGIN REPLICATION PASSWORD '${REPL_PASSWORD}';`, ...rewindGrantsSql('replicator').map((s) => s + ';')].join('\n'))
+    psql(
+      a,
+      [`CREATE ROLE replicator LOGIN REPLICATION PASSWORD '${REPL_PASSWORD}';`, ...rewindGrantsSql('replicator').map((s) => s + ';')].join(
+        '\n',
+      ),
+    )
     await ensureInit(new SystemContext(), a.cfg, {password: HB_PASSWORD})
     if (opts.grantCheckpoint !== false) psql(a, 'GRANT pg_checkpoint TO pgha;')
     psql(a, 'CREATE TABLE t (id bigint PRIMARY KEY, origin text NOT NULL, at timestamptz DEFAULT now());')
     await opts.beforeStandby?.(a)
-    asPg([join(BINDIR, 'pg_basebackup'), '-D', b.datadir, '-d', `host=127.0.0.1 port=${a.port} user=replicator passfile=${passfile}`, '-X', 'stream', '-c', 'fast', '-R'], {timeoutMs: 120_000})
+    asPg(
+      [
+        join(BINDIR, 'pg_basebackup'),
+        '-D',
+        b.datadir,
+        '-d',
+        `host=127.0.0.1 port=${a.port} user=replicator passfile=${passfile}`,
+        '-X',
+        'stream',
+        '-c',
+        'fast',
+        '-R',
+      ],
+      {timeoutMs: 120_000},
+    )
     // -R here is test setup only; make B a host of its own (port, socket, conninfo without password).
-    writeFileSync(join(b.datadir, 'postgresql.conf'), hostConf(b.port, b.socketDir, opts.walLogHints, opts.walKeepSize ?? '256MB'), {flag: 'a'})
-    writeFileSync(join(b.datadir, 'postgresql.auto.conf'), `primary_conninfo = 'host=127.0.0.1 port=${a.port} user=replicator passfile=${passfile} application_name=node2'\n`)
+    writeFileSync(join(b.datadir, 'postgresql.conf'), hostConf(b.port, b.socketDir, opts.walLogHints, opts.walKeepSize ?? '256MB'), {
+      flag: 'a',
+    })
+    writeFileSync(
+      join(b.datadir, 'postgresql.auto.conf'),
+      `primary_conninfo = 'host=127.0.0.1 port=${a.port} user=replicator passfile=${passfile} application_name=node2'\n`,
+    )
     chownSync(join(b.datadir, 'postgresql.auto.conf'), u, g)
     pgCtl(b, '-l', join(root, 'node2', 'server.log'), 'start')
     await waitFor(() => psql(a, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'") === '1', 30_000, 'B streaming from A')
@@ -161,7 +216,14 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
 
 /** A TCP client as the superuser over the socket (trust), for writers in tests. */
 export async function client(n: Node): Promise<pg.Client> {
-  const c = new pg.Client({host: n.socketDir, port: n.port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 2000, query_timeout: 5000})
+  const c = new pg.Client({
+    host: n.socketDir,
+    port: n.port,
+    user: 'postgres',
+    database: 'postgres',
+    connectionTimeoutMillis: 2000,
+    query_timeout: 5000,
+  })
   c.on('error', () => undefined)
   await c.connect()
   return c

@@ -6,7 +6,17 @@ import {chmodSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {configSchema, type Config, type ConfigInput} from '../../src/lib/config/schema.js'
-import {createStandby, destroyNode, findBindir, initPrimary, passfileLine, pgNode, type PgNode, prepareDir, writeOwnedFile} from '../../src/lib/lab/pgcluster.js'
+import {
+  createStandby,
+  destroyNode,
+  findBindir,
+  initPrimary,
+  passfileLine,
+  pgNode,
+  type PgNode,
+  prepareDir,
+  writeOwnedFile,
+} from '../../src/lib/lab/pgcluster.js'
 
 export const REPL_USER = 'replicator'
 export const REPL_PASSWORD = 'repl:pw\\Δ' // ':' and '\' exercise .pgpass escaping
@@ -46,10 +56,13 @@ export function tempRoot(c: Cleanups, label: string): string {
 
 export function writePassfile(root: string): string {
   const passfile = join(root, 'pgpass')
-  writeOwnedFile(passfile, [
-    passfileLine({host: '*', port: '*', database: '*', user: REPL_USER, password: REPL_PASSWORD}),
-    passfileLine({host: '*', port: '*', database: '*', user: HB_USER, password: HB_PASSWORD}),
-  ].join('\n') + '\n')
+  writeOwnedFile(
+    passfile,
+    [
+      passfileLine({host: '*', port: '*', database: '*', user: REPL_USER, password: REPL_PASSWORD}),
+      passfileLine({host: '*', port: '*', database: '*', user: HB_USER, password: HB_PASSWORD}),
+    ].join('\n') + '\n',
+  )
   chmodSync(passfile, 0o600)
   return passfile
 }
@@ -66,7 +79,15 @@ export function nodeConfig(node: PgNode, passfile: string, over: Partial<ConfigI
     // The standby connects from 127.0.0.1: that is the address the primary reports lag for.
     peer: {name: 'other', address: '127.0.0.1'},
     network: {interface: 'pghatest0', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
-    postgres: {bindir: node.bindir, datadir: node.dataDir, port: node.port, socketDir: node.socketDir, passfile, heartbeat: {database: 'pgha', user: HB_USER}, stepTimeout: '30s'},
+    postgres: {
+      bindir: node.bindir,
+      datadir: node.dataDir,
+      port: node.port,
+      socketDir: node.socketDir,
+      passfile,
+      heartbeat: {database: 'pgha', user: HB_USER},
+      stepTimeout: '30s',
+    },
     fence: {agent: 'none'},
     timing: {probeTimeout: '2s'},
     ...over,
@@ -77,14 +98,30 @@ export function nodeConfig(node: PgNode, passfile: string, over: Partial<ConfigI
 export async function startPrimary(c: Cleanups, root: string, passfile: string, port: number, name = 'primary'): Promise<TestNode> {
   const node = makeNode(root, name, port)
   c.add(() => destroyNode(node))
-  await initPrimary(node, {networks: ['127.0.0.1/32'], replicationUser: REPL_USER, replicationPassword: REPL_PASSWORD, heartbeatUser: HB_USER}, {settings: FAST})
+  await initPrimary(
+    node,
+    {networks: ['127.0.0.1/32'], replicationUser: REPL_USER, replicationPassword: REPL_PASSWORD, heartbeatUser: HB_USER},
+    {settings: FAST},
+  )
   return {node, cfg: nodeConfig(node, passfile)}
 }
 
-export async function startStandby(c: Cleanups, root: string, passfile: string, primary: PgNode, port: number, settings: Record<string, string> = {}, name = 'standby'): Promise<TestNode> {
+export async function startStandby(
+  c: Cleanups,
+  root: string,
+  passfile: string,
+  primary: PgNode,
+  port: number,
+  settings: Record<string, string> = {},
+  name = 'standby',
+): Promise<TestNode> {
   const node = makeNode(root, name, port)
   c.add(() => destroyNode(node))
-  await createStandby(node, {host: '127.0.0.1', port: primary.port}, {replicationUser: REPL_USER, passfile, settings: {...FAST, ...settings}})
+  await createStandby(
+    node,
+    {host: '127.0.0.1', port: primary.port},
+    {replicationUser: REPL_USER, passfile, settings: {...FAST, ...settings}},
+  )
   return {node, cfg: nodeConfig(node, passfile)}
 }
 

@@ -5,10 +5,11 @@ import {localEndpoint} from '../../lib/system/pg.js'
 
 export default class CheckLag extends CheckCommand<typeof CheckLag> {
   protected readonly service = 'LAG'
-  static override summary = 'Nagios check: replication lag against the config\'s limits (warn at lag.releaseStandbyVip, crit at lag.promote).'
+  static override summary =
+    "Nagios check: replication lag against the config's limits (warn at lag.releaseStandbyVip, crit at lag.promote)."
   static override description = [
-    'On a standby: the replicated heartbeat row\'s age and the lag the primary last wrote into it (what watch checks before promoting).',
-    'On a primary: the peer standby\'s lag in pg_stat_replication (bytes and replay_lag). No standby streaming is CRITICAL.',
+    "On a standby: the replicated heartbeat row's age and the lag the primary last wrote into it (what watch checks before promoting).",
+    "On a primary: the peer standby's lag in pg_stat_replication (bytes and replay_lag). No standby streaming is CRITICAL.",
     'Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.',
   ].join(' ')
   static override examples = ['<%= config.bin %> check lag', '<%= config.bin %> check lag --json']

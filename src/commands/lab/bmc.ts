@@ -21,7 +21,10 @@ export default class LabBmc extends BaseCommand<typeof LabBmc> {
     let outcome
     if (choice('state', this.args.state, ['down', 'up'] as const) === 'down') {
       const stopped = await stopLabBmc(lab, node)
-      outcome = {changed: stopped, summary: stopped ? `BMC of ${node} (${where}) stopped: fencing ${node} now fails` : `BMC of ${node} was not running`}
+      outcome = {
+        changed: stopped,
+        summary: stopped ? `BMC of ${node} (${where}) stopped: fencing ${node} now fails` : `BMC of ${node} was not running`,
+      }
     } else if (labBmcRuns(lab, node)) {
       outcome = {changed: false, summary: `BMC of ${node} (${where}) already runs`}
     } else {

@@ -16,7 +16,11 @@ export default class LabDrill extends BaseCommand<typeof LabDrill> {
     'that at most one host is writable with VIP-M. Exit 1 when any check fails. Brings the lab up first if needed (root).',
   ].join(' ')
   static override strict = false
-  static override examples = ['<%= config.bin %> lab drill failover failback', '<%= config.bin %> lab drill', '<%= config.bin %> lab drill fence-broken --json']
+  static override examples = [
+    '<%= config.bin %> lab drill failover failback',
+    '<%= config.bin %> lab drill',
+    '<%= config.bin %> lab drill fence-broken --json',
+  ]
   static override args = {scenario: Args.string({description: `scenarios to run: ${SCENARIO_NAMES.join(', ')}`})}
   static override flags = {
     ...labFlags,
@@ -44,7 +48,10 @@ export default class LabDrill extends BaseCommand<typeof LabDrill> {
         this.logJson({status: 'error', exitCode: 1, error: {message: `drill failed: ${failed.join(', ')}`}, result: outcome})
         this.exit(1)
       }
-      throw new StepFailedError(`drill failed: ${failed.join(', ')}`, 'read the timeline above: the ✗ lines say what did not happen in time')
+      throw new StepFailedError(
+        `drill failed: ${failed.join(', ')}`,
+        'read the timeline above: the ✗ lines say what did not happen in time',
+      )
     }
     return this.envelope({changed: true, summary: `drill passed: ${outcome.results.map((r) => r.name).join(', ')}`, ...outcome})
   }

@@ -4,7 +4,7 @@ import {setFrozen} from '../../lib/lab/faults.js'
 import {parseNode} from '../../lib/lab/layout.js'
 
 export default class LabFreeze extends BaseCommand<typeof LabFreeze> {
-  static override summary = "Freeze every PostgreSQL process of a lab host (SIGSTOP): a hung database whose port still accepts connections."
+  static override summary = 'Freeze every PostgreSQL process of a lab host (SIGSTOP): a hung database whose port still accepts connections.'
   static override examples = ['<%= config.bin %> lab freeze node1']
   static override args = {node: nodeArg}
   static override flags = {...labFlags}

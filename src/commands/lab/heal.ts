@@ -4,7 +4,7 @@ import {setIsolated} from '../../lib/lab/faults.js'
 import {parseNode} from '../../lib/lab/layout.js'
 
 export default class LabHeal extends BaseCommand<typeof LabHeal> {
-  static override summary = "Reconnect a lab host cut off by lab isolate."
+  static override summary = 'Reconnect a lab host cut off by lab isolate.'
   static override examples = ['<%= config.bin %> lab heal node1']
   static override args = {node: nodeArg}
   static override flags = {...labFlags}

@@ -11,7 +11,11 @@ import {bmcClientConfig} from '../../lib/lab/bmcs.js'
 export default class LabPower extends BaseCommand<typeof LabPower> {
   static override summary = "Switch a lab host's power through its BMC with the real ipmitool (from the gateway namespace)."
   static override description = 'off is a power cut: every process of the host dies at once and its NIC goes dark (no ARP, VIPs gone).'
-  static override examples = ['<%= config.bin %> lab power node1 off', '<%= config.bin %> lab power node1 status', '<%= config.bin %> lab power node1 on']
+  static override examples = [
+    '<%= config.bin %> lab power node1 off',
+    '<%= config.bin %> lab power node1 status',
+    '<%= config.bin %> lab power node1 on',
+  ]
   static override args = {
     node: nodeArg,
     action: Args.string({description: 'on, off or status', required: true}),
@@ -28,7 +32,10 @@ export default class LabPower extends BaseCommand<typeof LabPower> {
       const why = result.exitCode === 0 ? describeFailure(result) : explainIpmitoolFailure(result, bmcClientConfig(lab, node))
       throw new StepFailedError(`ipmitool chassis power ${action} for ${node} failed: ${why}`, `is its BMC up? pgha lab bmc ${node} up`)
     }
-    const summary = action === 'status' ? `${node}: chassis power is ${power} (BMC ${lab.hosts[node].bmcAddress})` : `${node}: chassis power ${action} done in ${result.durationMs} ms (ipmitool via BMC ${lab.hosts[node].bmcAddress})`
+    const summary =
+      action === 'status'
+        ? `${node}: chassis power is ${power} (BMC ${lab.hosts[node].bmcAddress})`
+        : `${node}: chassis power ${action} done in ${result.durationMs} ms (ipmitool via BMC ${lab.hosts[node].bmcAddress})`
     const outcome = {changed: action !== 'status', summary, node, power, durationMs: result.durationMs}
     this.render(outcome)
     return this.envelope(outcome)

@@ -3,7 +3,8 @@ import {labFlags, layoutFromFlags, requireLab} from '../../lib/lab/cli.js'
 import {labStatus, renderLabStatus} from '../../lib/lab/status.js'
 
 export default class LabStatus extends BaseCommand<typeof LabStatus> {
-  static override summary = "The lab at a glance: each host's power, BMC, link, observed role, VIPs and watch; then pgha status from inside a host."
+  static override summary =
+    "The lab at a glance: each host's power, BMC, link, observed role, VIPs and watch; then pgha status from inside a host."
   static override examples = ['<%= config.bin %> lab status', '<%= config.bin %> lab status --json']
   static override flags = {...labFlags}
 

@@ -4,7 +4,7 @@ import {setFrozen} from '../../lib/lab/faults.js'
 import {parseNode} from '../../lib/lab/layout.js'
 
 export default class LabThaw extends BaseCommand<typeof LabThaw> {
-  static override summary = "Let the PostgreSQL processes frozen by lab freeze run again (SIGCONT)."
+  static override summary = 'Let the PostgreSQL processes frozen by lab freeze run again (SIGCONT).'
   static override examples = ['<%= config.bin %> lab thaw node1']
   static override args = {node: nodeArg}
   static override flags = {...labFlags}

@@ -4,7 +4,8 @@ import {labFlags, layoutFromFlags} from '../../lib/lab/cli.js'
 import {labUp} from '../../lib/lab/lab.js'
 
 export default class LabUp extends BaseCommand<typeof LabUp> {
-  static override summary = 'Build the lab: two hosts (network + PID namespaces), BMCs, primary + streaming standby, VIPs, pgha watch (root).'
+  static override summary =
+    'Build the lab: two hosts (network + PID namespaces), BMCs, primary + streaming standby, VIPs, pgha watch (root).'
   static override description = [
     'Sealed network 192.0.2.0/24 in namespaces (gateway 192.0.2.1, node1 .11, node2 .12, VIP-M .100, VIP-S .101,',
     'BMCs .201/.202 udp 623 running ipmi_sim). Each host is a PID namespace, so a power cut through its BMC really kills',

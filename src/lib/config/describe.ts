@@ -84,7 +84,16 @@ export function configKeyRows(schema: z.ZodTypeAny = configSchema, path: string[
   if (unit?.kind === 'size') limits.unshift(`${formatBytes(unit.min)} to ${formatBytes(unit.max)}`)
   if (label && LABEL_RULES[label]) limits.push(LABEL_RULES[label])
   if (doc.rules) limits.push(doc.rules)
-  return [{key, type: label ?? facts.type, default: dflt ? formatDefault(dflt.value) : undefined, required: !dflt && !optional, limits, meaning: doc.meaning}]
+  return [
+    {
+      key,
+      type: label ?? facts.type,
+      default: dflt ? formatDefault(dflt.value) : undefined,
+      required: !dflt && !optional,
+      limits,
+      meaning: doc.meaning,
+    },
+  ]
 }
 
 /** What the refined string types accept (their checks are code, not readable from the schema). */
@@ -99,8 +108,8 @@ const cell = (s: string) => s.replace(/\|/g, '\\|')
 /** Cross-key rules (load.ts semanticProblems) in words; kept next to the renderer so the doc states them. */
 const CROSS_KEY_RULES = [
   '`node.name` ≠ `peer.name`; `node.address` ≠ `peer.address`; `network.vipPrimary` ≠ `network.vipStandby`.',
-  'Each VIP is inside the subnet (its own prefix) of both `node.address` and `peer.address`, and is not either host\'s address, the gateway, or the network or broadcast address of its prefix (prefixes /31 and /32 have none).',
-  '`network.gateway` is inside the subnet of `node.address` (VIP-M\'s prefix) and is neither `node.address` nor `peer.address`.',
+  "Each VIP is inside the subnet (its own prefix) of both `node.address` and `peer.address`, and is not either host's address, the gateway, or the network or broadcast address of its prefix (prefixes /31 and /32 have none).",
+  "`network.gateway` is inside the subnet of `node.address` (VIP-M's prefix) and is neither `node.address` nor `peer.address`.",
   '`archive.source` is required when `archive.mode` is `nfs` or `bind`; for `nfs` it is `HOST:/path`.',
   '`fence.agent: ipmitool` and `fence-agent` need `fence.address`, `fence.user` and one of `fence.passwordFile` / `fence.passwordEnv`; `fence-agent` also needs `fence.name`; `command` needs `fence.command` containing `{action}`.',
   '`fence.allowUnfencedPromotion: true` is only allowed with `fence.agent: none`.',
@@ -111,7 +120,7 @@ const FILE_RULES = [
   '`postgres.datadir` exists and is a directory; `postgres.bindir` contains `pg_ctl`.',
   '`fence.passwordFile` and `postgres.passfile` exist, are regular files (not directories) and have no group or other permissions (`chmod 600`).',
   '`fence.passwordFile` is not empty and its first line (the password) is not blank.',
-  '`fence.passwordEnv` names a variable set in pgha\'s environment.',
+  "`fence.passwordEnv` names a variable set in pgha's environment.",
 ]
 
 export function renderConfigurationDoc(): string {
@@ -121,8 +130,8 @@ export function renderConfigurationDoc(): string {
     '',
     '<!-- Generated from src/lib/config/schema.ts and src/lib/config/key-docs.ts by `npm run docs:config`. Do not edit by hand. -->',
     '',
-    'One YAML (or JSON, for `*.json`) file per host; the two hosts\' files mirror each other (`node` and `peer` swapped,',
-    '`fence` pointing at the other host\'s BMC). pgha reads `--config FILE`, else `$PGHA_CONFIG`, else the first',
+    "One YAML (or JSON, for `*.json`) file per host; the two hosts' files mirror each other (`node` and `peer` swapped,",
+    "`fence` pointing at the other host's BMC). pgha reads `--config FILE`, else `$PGHA_CONFIG`, else the first",
     '`pgha.config.yaml` (`.yml`, `.json`, `.pgharc…`) searched from the current directory upwards, else `/etc/pgha/pgha.config.yaml`.',
     '',
     'Check a file with `pgha config --config FILE`: it prints the config with defaults filled in, or every problem',
@@ -131,7 +140,7 @@ export function renderConfigurationDoc(): string {
     'changes nothing on the host.',
     '',
     '**Durations**: `500ms`, `10s`, `2m`, `1h` (a bare number is seconds). Every duration has a minimum and a',
-    `maximum; no maximum exceeds what a Node.js timer can hold (2^31-1 ms ≈ ${Math.floor(TIMER_MAX_MS / 86_400_000 * 10) / 10} days).`,
+    `maximum; no maximum exceeds what a Node.js timer can hold (2^31-1 ms ≈ ${Math.floor((TIMER_MAX_MS / 86_400_000) * 10) / 10} days).`,
     '**Sizes**: PostgreSQL units `B`, `kB`, `MB`, `GB`, `TB` (powers of 1024; a bare number is bytes).',
     '**IPv4 addresses**: four decimal numbers 0-255 without leading zeros (`192.0.2.010` is refused: the kernel',
     'would read it as octal). A prefix is 1-32.',
@@ -146,13 +155,27 @@ export function renderConfigurationDoc(): string {
     groups.set(g, [...(groups.get(g) ?? []), r])
   }
   for (const [group, list] of groups) {
-    out.push('', `### ${group === '(top level)' ? 'Top level' : code(group)}`, '', '| key | type | default | limits | meaning |', '| --- | --- | --- | --- | --- |')
+    out.push(
+      '',
+      `### ${group === '(top level)' ? 'Top level' : code(group)}`,
+      '',
+      '| key | type | default | limits | meaning |',
+      '| --- | --- | --- | --- | --- |',
+    )
     for (const r of list) {
       const dflt = r.default !== undefined ? code(r.default) : r.required ? '*required*' : '*unset*'
       out.push(`| ${code(r.key)} | ${r.type} | ${cell(dflt)} | ${cell(r.limits.join('; ') || '—')} | ${cell(r.meaning)} |`)
     }
   }
   out.push('', '## Rules across keys', '', ...CROSS_KEY_RULES.map((r) => `- ${r}`))
-  out.push('', '## Checks on files', '', 'Every command that reads the config also checks (read-only):', '', ...FILE_RULES.map((r) => `- ${r}`), '')
+  out.push(
+    '',
+    '## Checks on files',
+    '',
+    'Every command that reads the config also checks (read-only):',
+    '',
+    ...FILE_RULES.map((r) => `- ${r}`),
+    '',
+  )
   return out.join('\n')
 }

@@ -14,8 +14,10 @@ export function fileProblems(c: Config, env: NodeJS.ProcessEnv = process.env): s
   const p: string[] = []
   const data = statOf(c.postgres.datadir)
   if (!data) p.push(`postgres.datadir: ${c.postgres.datadir} does not exist; create the cluster (initdb or pg_basebackup) or fix the path`)
-  else if (!data.isDirectory()) p.push(`postgres.datadir: ${c.postgres.datadir} is a file, not a directory; point it at the cluster's data directory`)
-  if (!statOf(c.postgres.bindir + '/pg_ctl')?.isFile()) p.push(`postgres.bindir: no pg_ctl in ${c.postgres.bindir}; install PostgreSQL or fix the path`)
+  else if (!data.isDirectory())
+    p.push(`postgres.datadir: ${c.postgres.datadir} is a file, not a directory; point it at the cluster's data directory`)
+  if (!statOf(c.postgres.bindir + '/pg_ctl')?.isFile())
+    p.push(`postgres.bindir: no pg_ctl in ${c.postgres.bindir}; install PostgreSQL or fix the path`)
   const secret = (key: string, path: string | undefined) => {
     if (!path) return
     const st = statOf(path)

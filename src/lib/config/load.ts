@@ -44,8 +44,9 @@ function keysAt(path: (string | number)[]): string[] {
   return s instanceof z.ZodObject ? Object.keys(s.shape) : []
 }
 
-// eslint-disable-next-line no-control-regex
-const segment = (p: string | number) => (/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/.test(String(p)) ? quote(String(p)) : String(p))
+const segment = (p: string | number) =>
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/.test(String(p)) ? quote(String(p)) : String(p)
 /** A key path as printed: dotted, a segment with control characters JSON-quoted so a problem stays one line. */
 export const formatKeyPath = (path: (string | number)[]) => (path.length === 0 ? '(top level)' : path.map(segment).join('.'))
 const keyPath = formatKeyPath
@@ -73,18 +74,24 @@ export function formatIssues(issues: z.ZodIssue[], raw: unknown): string[] {
       for (const k of i.keys) {
         const guess = didYouMean(k, known)
         const where = keyPath([...i.path, k])
-        out.push(`${where}: unknown key${guess ? ` (did you mean "${keyPath([...i.path, guess])}"?)` : ''}; expected one of: ${known.join(', ')}`)
+        out.push(
+          `${where}: unknown key${guess ? ` (did you mean "${keyPath([...i.path, guess])}"?)` : ''}; expected one of: ${known.join(', ')}`,
+        )
       }
       continue
     }
     const found = valueAt(raw, i.path)
     if (i.code === z.ZodIssueCode.invalid_type) {
-      out.push(found === undefined
-        ? `${keyPath(i.path)}: required key is missing (expected ${i.expected})`
-        : `${keyPath(i.path)}: expected ${i.expected}, found ${describeFound(found)}`)
+      out.push(
+        found === undefined
+          ? `${keyPath(i.path)}: required key is missing (expected ${i.expected})`
+          : `${keyPath(i.path)}: expected ${i.expected}, found ${describeFound(found)}`,
+      )
     } else if (i.code === z.ZodIssueCode.invalid_enum_value) {
       const guess = typeof found === 'string' ? didYouMean(found, i.options.map(String)) : undefined
-      out.push(`${keyPath(i.path)}: expected one of ${i.options.join(' | ')}, found ${describeFound(found)}${guess ? ` (did you mean "${guess}"?)` : ''}`)
+      out.push(
+        `${keyPath(i.path)}: expected one of ${i.options.join(' | ')}, found ${describeFound(found)}${guess ? ` (did you mean "${guess}"?)` : ''}`,
+      )
     } else if (i.code === z.ZodIssueCode.invalid_union) {
       out.push(`${keyPath(i.path)}: expected a string or number, found ${describeFound(found)}`)
     } else if (i.code === z.ZodIssueCode.custom || i.code === z.ZodIssueCode.invalid_string) {
@@ -107,21 +114,37 @@ export function semanticProblems(c: Config): string[] {
   if (vipM.value === vipS.value) p.push(`network.vipStandby: must differ from network.vipPrimary, both are ${vipM.address}`)
   if (c.node.name === c.peer.name) p.push(`peer.name: must differ from node.name, both are "${c.node.name}"`)
   if (self === peer) p.push(`peer.address: must differ from node.address, both are ${c.node.address}`)
-  for (const [key, vip] of [['vipPrimary', vipM], ['vipStandby', vipS]] as const) {
-    for (const [what, addr, text] of [['node.address', self, c.node.address], ['peer.address', peer, c.peer.address]] as const) {
+  for (const [key, vip] of [
+    ['vipPrimary', vipM],
+    ['vipStandby', vipS],
+  ] as const) {
+    for (const [what, addr, text] of [
+      ['node.address', self, c.node.address],
+      ['peer.address', peer, c.peer.address],
+    ] as const) {
       if (!sameSubnet(vip.value, addr, vip.prefix)) {
         p.push(`network.${key}: ${c.network[key]} is outside the subnet of ${what} ${text}; a VIP must be on the interface's subnet`)
       }
     }
-    if (vip.value === self || vip.value === peer) p.push(`network.${key}: ${vip.address} is a host address; a VIP must be a separate address`)
+    if (vip.value === self || vip.value === peer)
+      p.push(`network.${key}: ${vip.address} is a host address; a VIP must be a separate address`)
     if (vip.value === gw) p.push(`network.${key}: ${vip.address} is the gateway; a VIP must be a separate address`)
     const reserved = reservedAddresses(vip)
-    if (reserved && vip.value === reserved.network) p.push(`network.${key}: ${vip.address} is the network address of /${vip.prefix}; pick a host address inside ${formatIPv4(reserved.network)}/${vip.prefix}`)
-    if (reserved && vip.value === reserved.broadcast) p.push(`network.${key}: ${vip.address} is the broadcast address of /${vip.prefix}; pick a host address inside ${formatIPv4(reserved.network)}/${vip.prefix}`)
+    if (reserved && vip.value === reserved.network)
+      p.push(
+        `network.${key}: ${vip.address} is the network address of /${vip.prefix}; pick a host address inside ${formatIPv4(reserved.network)}/${vip.prefix}`,
+      )
+    if (reserved && vip.value === reserved.broadcast)
+      p.push(
+        `network.${key}: ${vip.address} is the broadcast address of /${vip.prefix}; pick a host address inside ${formatIPv4(reserved.network)}/${vip.prefix}`,
+      )
   }
-  if (gw === self) p.push(`network.gateway: ${c.network.gateway} is node.address; the gateway must be another device (the router both hosts reach)`)
-  if (gw === peer) p.push(`network.gateway: ${c.network.gateway} is peer.address; the gateway must be another device (the router both hosts reach)`)
-  if (!sameSubnet(gw, self, vipM.prefix)) p.push(`network.gateway: ${c.network.gateway} is outside the subnet of node.address ${c.node.address}`)
+  if (gw === self)
+    p.push(`network.gateway: ${c.network.gateway} is node.address; the gateway must be another device (the router both hosts reach)`)
+  if (gw === peer)
+    p.push(`network.gateway: ${c.network.gateway} is peer.address; the gateway must be another device (the router both hosts reach)`)
+  if (!sameSubnet(gw, self, vipM.prefix))
+    p.push(`network.gateway: ${c.network.gateway} is outside the subnet of node.address ${c.node.address}`)
   if (c.archive.mode !== 'none' && !c.archive.source) p.push(`archive.source: required when archive.mode is ${c.archive.mode}`)
   if (c.archive.mode === 'nfs' && c.archive.source && !/^[^:\s]+:\/\S*$/.test(c.archive.source)) {
     p.push(`archive.source: expected HOST:/path for nfs, found "${c.archive.source}"`)
@@ -130,7 +153,8 @@ export function semanticProblems(c: Config): string[] {
   if (f.agent === 'ipmitool' || f.agent === 'fence-agent') {
     if (!f.address) p.push(`fence.address: required for fence.agent ${f.agent}`)
     if (!f.user) p.push(`fence.user: required for fence.agent ${f.agent}`)
-    if (!f.passwordFile && !f.passwordEnv) p.push(`fence.passwordFile: set fence.passwordFile or fence.passwordEnv for fence.agent ${f.agent}`)
+    if (!f.passwordFile && !f.passwordEnv)
+      p.push(`fence.passwordFile: set fence.passwordFile or fence.passwordEnv for fence.agent ${f.agent}`)
   }
   if (f.agent === 'fence-agent' && !f.name) p.push('fence.name: required for fence.agent fence-agent (e.g. fence_ipmilan)')
   if (f.agent === 'command' && !f.command) p.push('fence.command: required for fence.agent command (an argv list with {action})')
@@ -138,7 +162,8 @@ export function semanticProblems(c: Config): string[] {
     p.push('fence.command: must contain the {action} placeholder')
   }
   if (f.allowUnfencedPromotion && f.agent !== 'none') p.push('fence.allowUnfencedPromotion: only allowed with fence.agent none')
-  if (c.timing.probeTimeout > c.timing.interval * 5) p.push('timing.probeTimeout: must be at most 5 × timing.interval so one tick stays bounded')
+  if (c.timing.probeTimeout > c.timing.interval * 5)
+    p.push('timing.probeTimeout: must be at most 5 × timing.interval so one tick stays bounded')
   return p
 }
 
@@ -157,18 +182,28 @@ export function validateConfig(raw: unknown, filepath = '(inline)', opts: {check
   const parsed = configSchema.safeParse(raw)
   if (!parsed.success) {
     const lines = formatIssues(parsed.error.issues, raw)
-    throw new ConfigError(`config ${filepath} has ${lines.length} problem${lines.length === 1 ? '' : 's'}`, lines, 'fix the keys named above; see docs/configuration.md')
+    throw new ConfigError(
+      `config ${filepath} has ${lines.length} problem${lines.length === 1 ? '' : 's'}`,
+      lines,
+      'fix the keys named above; see docs/configuration.md',
+    )
   }
   const problems = semanticProblems(parsed.data)
   if (opts.checkFiles !== false) problems.push(...fileProblems(parsed.data, opts.env))
   if (problems.length > 0) {
-    throw new ConfigError(`config ${filepath} has ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems, 'fix the keys named above; see docs/configuration.md')
+    throw new ConfigError(
+      `config ${filepath} has ${problems.length} problem${problems.length === 1 ? '' : 's'}`,
+      problems,
+      'fix the keys named above; see docs/configuration.md',
+    )
   }
   return parsed.data
 }
 
 /** --config > PGHA_CONFIG > search from cwd (cosmiconfig) > /etc/pgha/pgha.config.yaml. */
-export async function loadConfig(opts: {path?: string; cwd?: string; checkFiles?: boolean; env?: NodeJS.ProcessEnv} = {}): Promise<LoadedConfig> {
+export async function loadConfig(
+  opts: {path?: string; cwd?: string; checkFiles?: boolean; env?: NodeJS.ProcessEnv} = {},
+): Promise<LoadedConfig> {
   const env = opts.env ?? process.env
   if (opts.path !== undefined && opts.path.trim() === '') {
     throw new ConfigError('--config is empty', [], 'pass --config FILE with a path, or leave --config out to search for pgha.config.yaml')
@@ -179,12 +214,21 @@ export async function loadConfig(opts: {path?: string; cwd?: string; checkFiles?
     filepath = resolve(opts.cwd ?? process.cwd(), explicit)
   } else {
     // cosmiconfig only finds the file; readConfigFile parses it so errors keep line and column.
-    const explorer = cosmiconfig('pgha', {searchPlaces: SEARCH_PLACES, cache: false, searchStrategy: 'global', loaders: {noExt: () => ({}), '.yaml': () => ({}), '.yml': () => ({}), '.json': () => ({})}})
+    const explorer = cosmiconfig('pgha', {
+      searchPlaces: SEARCH_PLACES,
+      cache: false,
+      searchStrategy: 'global',
+      loaders: {noExt: () => ({}), '.yaml': () => ({}), '.yml': () => ({}), '.json': () => ({})},
+    })
     const found = await explorer.search(opts.cwd)
     filepath = found?.filepath ?? (existsSync(SYSTEM_CONFIG) ? SYSTEM_CONFIG : undefined)
   }
   if (!filepath) {
-    throw new ConfigError('no config file found', [], `pass --config FILE, set PGHA_CONFIG, or create ${SYSTEM_CONFIG} (see examples/node1.yaml)`)
+    throw new ConfigError(
+      'no config file found',
+      [],
+      `pass --config FILE, set PGHA_CONFIG, or create ${SYSTEM_CONFIG} (see examples/node1.yaml)`,
+    )
   }
   const raw = readConfigFile(filepath)
   return {config: validateConfig(raw, filepath, {checkFiles: opts.checkFiles, env}), filepath}

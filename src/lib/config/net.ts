@@ -56,7 +56,7 @@ export function netmask(prefix: number): number {
 
 export function sameSubnet(a: number, b: number, prefix: number): boolean {
   const mask = netmask(prefix)
-  return ((a & mask) >>> 0) === ((b & mask) >>> 0)
+  return (a & mask) >>> 0 === (b & mask) >>> 0
 }
 
 /** The network and broadcast addresses of a prefix; undefined for /31 and /32, where every address is a host. */

@@ -28,7 +28,11 @@ export function parseConfigText(text: string, filepath: string): unknown {
       const reason = (error as Error).message.replace(/\s+in JSON at position \d+.*$/s, '').replace(/, ".*" is not valid JSON$/s, '')
       const pos = /position (\d+)/.exec((error as Error).message)
       const where = pos ? lineColumn(text, Number(pos[1])) : lineColumn(text, text.length)
-      throw new ConfigError(`cannot parse config ${filepath}: line ${where.line}, column ${where.col}: ${reason}`, [], 'fix the JSON syntax at that place')
+      throw new ConfigError(
+        `cannot parse config ${filepath}: line ${where.line}, column ${where.col}: ${reason}`,
+        [],
+        'fix the JSON syntax at that place',
+      )
     }
   }
   const doc = parseDocument(text, {prettyErrors: false, uniqueKeys: true})
@@ -36,7 +40,11 @@ export function parseConfigText(text: string, filepath: string): unknown {
   if (err) {
     const pos = err.linePos?.[0] ?? lineColumn(text, err.pos[0])
     const reason = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')
-    throw new ConfigError(`cannot parse config ${filepath}: line ${pos.line}, column ${pos.col}: ${reason}`, [], 'fix the YAML syntax at that place')
+    throw new ConfigError(
+      `cannot parse config ${filepath}: line ${pos.line}, column ${pos.col}: ${reason}`,
+      [],
+      'fix the YAML syntax at that place',
+    )
   }
   const value = doc.toJS()
   return value === null || value === undefined ? undefined : value
@@ -46,7 +54,12 @@ export function parseConfigText(text: string, filepath: string): unknown {
 export function readError(filepath: string, code: string): ConfigError {
   if (code === 'ENOENT') return new ConfigError(`config file ${filepath} does not exist`, [], HINT_PATH)
   if (code === 'ENOTDIR') return new ConfigError(`config file ${filepath} does not exist (a parent of it is a file)`, [], HINT_PATH)
-  if (code === 'EACCES' || code === 'EPERM') return new ConfigError(`config ${filepath} cannot be read: permission denied`, [], 'run pgha as a user who may read it (often root), or fix its owner/mode')
+  if (code === 'EACCES' || code === 'EPERM')
+    return new ConfigError(
+      `config ${filepath} cannot be read: permission denied`,
+      [],
+      'run pgha as a user who may read it (often root), or fix its owner/mode',
+    )
   if (code === 'EISDIR') return new ConfigError(`config ${filepath} is a directory, not a file`, [], HINT_PATH)
   return new ConfigError(`config ${filepath} cannot be read: ${code}`, [], HINT_PATH)
 }
@@ -56,7 +69,12 @@ export function readConfigFile(filepath: string): unknown {
   let text: string
   try {
     const st = statSync(filepath)
-    if (st.isDirectory()) throw new ConfigError(`config ${filepath} is a directory, not a file`, [], `${HINT_PATH} (e.g. ${filepath.replace(/\/+$/, '')}/pgha.config.yaml)`)
+    if (st.isDirectory())
+      throw new ConfigError(
+        `config ${filepath} is a directory, not a file`,
+        [],
+        `${HINT_PATH} (e.g. ${filepath.replace(/\/+$/, '')}/pgha.config.yaml)`,
+      )
     if (!st.isFile()) throw new ConfigError(`config ${filepath} is not a regular file`, [], HINT_PATH)
     text = readFileSync(filepath, 'utf8')
   } catch (error) {
@@ -64,6 +82,11 @@ export function readConfigFile(filepath: string): unknown {
     throw readError(filepath, (error as NodeJS.ErrnoException).code ?? (error as Error).message)
   }
   const value = parseConfigText(text, filepath)
-  if (value === undefined) throw new ConfigError(`config ${filepath} is empty (no keys, only comments or blank lines)`, [], 'see examples/node1.yaml for the layout')
+  if (value === undefined)
+    throw new ConfigError(
+      `config ${filepath} is empty (no keys, only comments or blank lines)`,
+      [],
+      'see examples/node1.yaml for the layout',
+    )
   return value
 }

@@ -7,13 +7,23 @@
 import type {Config} from '../config/schema.js'
 import {type Ctx, unfenced} from './facts.js'
 import {type Transition, TRANSITIONS} from './transitions.js'
-import {type Decision, FENCE_TRIES_PER_TICK, FRESH_MEMORY, type NodeMemory, type Observations, type Role, type TickOutcome} from './types.js'
+import {
+  type Decision,
+  FENCE_TRIES_PER_TICK,
+  FRESH_MEMORY,
+  type NodeMemory,
+  type Observations,
+  type Role,
+  type TickOutcome,
+} from './types.js'
 
 /** No row matched: the table has a hole. Loud on purpose — never a silent no-op. */
 export class NoTransitionError extends Error {
   constructor(role: Role, obs: Observations) {
-    super(`no transition matches role ${role} (gateway ${obs.gateway}, local heartbeat ${obs.local.heartbeat}, ` +
-      `VIP-M here ${obs.vipPrimary.heldLocally}, VIP-S here ${obs.vipStandby.heldLocally}): the transition table has a hole`)
+    super(
+      `no transition matches role ${role} (gateway ${obs.gateway}, local heartbeat ${obs.local.heartbeat}, ` +
+        `VIP-M here ${obs.vipPrimary.heldLocally}, VIP-S here ${obs.vipStandby.heldLocally}): the transition table has a hole`,
+    )
     this.name = 'NoTransitionError'
   }
 }

@@ -7,8 +7,18 @@
 import type {ActionName, Role, Severity} from './types.js'
 
 export const EVENT_NAMES = [
-  'role_change', 'failover', 'standby_lost', 'failback', 'fence', 'fence_failed', 'rejoin',
-  'switchover', 'degrade', 'rearm', 'stand_down', 'alert',
+  'role_change',
+  'failover',
+  'standby_lost',
+  'failback',
+  'fence',
+  'fence_failed',
+  'rejoin',
+  'switchover',
+  'degrade',
+  'rearm',
+  'stand_down',
+  'alert',
 ] as const
 export type EventName = (typeof EVENT_NAMES)[number]
 
@@ -63,7 +73,11 @@ const ONSET_EVENTS: Readonly<Record<string, EventName>> = {
 
 export function ruleEvent(rule: string): EventName | undefined {
   if (RULE_EVENTS[rule]) return RULE_EVENTS[rule]
-  const last = rule.replace(/\.no-fence$/, '').split('.').pop() ?? ''
+  const last =
+    rule
+      .replace(/\.no-fence$/, '')
+      .split('.')
+      .pop() ?? ''
   if (/^degrade(\b|-|$)/.test(last)) return 'degrade'
   if (/^rearm(\b|-|$)/.test(last)) return 'rearm'
   return undefined
@@ -74,7 +88,11 @@ export function ruleEvent(rule: string): EventName | undefined {
  * `previousRule` is the rule of the tick before (undefined on the first tick).
  * A dry run changes nothing, so it has no events.
  */
-export function tickEvents(t: TickSummary, previousRule: string | undefined, who: {cluster: string; node: string; peer: string}): PghaEvent[] {
+export function tickEvents(
+  t: TickSummary,
+  previousRule: string | undefined,
+  who: {cluster: string; node: string; peer: string},
+): PghaEvent[] {
   if (t.dryRun) return []
   const names: EventName[] = []
   const add = (e: EventName) => {
@@ -91,17 +109,33 @@ export function tickEvents(t: TickSummary, previousRule: string | undefined, who
   // An alert a human should see: a new alert condition, or any step that failed.
   if ((t.severity === 'alert' && onset) || (t.failed && t.failed.action !== 'fencePeer')) add('alert')
   return names.map((event) => ({
-    event, cluster: who.cluster, node: who.node, peer: who.peer, role: t.role, previousRole: t.from,
-    rule: t.rule, reason: t.failed ? `${t.reason} (${t.failed.action} failed: ${t.failed.error})` : t.reason,
-    severity: t.severity, time: t.at, done: t.done, ...(t.failed ? {failed: t.failed} : {}),
+    event,
+    cluster: who.cluster,
+    node: who.node,
+    peer: who.peer,
+    role: t.role,
+    previousRole: t.from,
+    rule: t.rule,
+    reason: t.failed ? `${t.reason} (${t.failed.action} failed: ${t.failed.error})` : t.reason,
+    severity: t.severity,
+    time: t.at,
+    done: t.done,
+    ...(t.failed ? {failed: t.failed} : {}),
   }))
 }
 
 /** The environment a hook gets (the same facts as the JSON on its stdin). */
 export function eventEnv(e: PghaEvent): Record<string, string> {
   return {
-    PGHA_EVENT: e.event, PGHA_CLUSTER: e.cluster, PGHA_NODE: e.node, PGHA_PEER: e.peer, PGHA_ROLE: e.role,
-    PGHA_PREVIOUS_ROLE: e.previousRole, PGHA_RULE: e.rule, PGHA_REASON: e.reason, PGHA_TIME: e.time,
+    PGHA_EVENT: e.event,
+    PGHA_CLUSTER: e.cluster,
+    PGHA_NODE: e.node,
+    PGHA_PEER: e.peer,
+    PGHA_ROLE: e.role,
+    PGHA_PREVIOUS_ROLE: e.previousRole,
+    PGHA_RULE: e.rule,
+    PGHA_REASON: e.reason,
+    PGHA_TIME: e.time,
     PGHA_SEVERITY: e.severity,
   }
 }

@@ -25,7 +25,12 @@ export const isStandbyDb = (p: DbProbe) => p.heartbeat === 'ok' && p.inRecovery 
 export const answersNotReady = (p: DbProbe) => p.heartbeat === 'starting' || p.heartbeat === 'rejected'
 
 export function describeDb(p: DbProbe): string {
-  if (p.heartbeat === 'ok') return p.inRecovery === 'yes' ? 'answers as a standby' : p.inRecovery === 'no' ? 'answers as a primary' : 'answers (recovery state unknown)'
+  if (p.heartbeat === 'ok')
+    return p.inRecovery === 'yes'
+      ? 'answers as a standby'
+      : p.inRecovery === 'no'
+        ? 'answers as a primary'
+        : 'answers (recovery state unknown)'
   const said = p.answer ? `: ${p.answer}` : ''
   if (p.heartbeat === 'starting') return `alive but not ready, not yet accepting connections${said}`
   if (p.heartbeat === 'rejected') return `alive but not ready, it rejects the heartbeat${said}`
@@ -148,7 +153,12 @@ export const unfenced = (cfg: Config) => cfg.fence.agent === 'none' && cfg.fence
 export const keep = (c: Ctx): NodeMemory => c.mem
 
 export const resetPeer = (c: Ctx): NodeMemory => ({
-  ...c.mem, peerFailures: 0, peerFailingSince: undefined, peerDeadSince: undefined, fenceAttempts: 0, peerNotReadySince: undefined,
+  ...c.mem,
+  peerFailures: 0,
+  peerFailingSince: undefined,
+  peerDeadSince: undefined,
+  fenceAttempts: 0,
+  peerNotReadySince: undefined,
 })
 
 /** The peer is alive but not ready: no failure counted, the timing.peerStartTimeout clock runs. */

@@ -6,10 +6,21 @@ const rolesText = (from: readonly Role[]) => (from.length === ROLES.length ? '*'
 
 /** One line per row, in match order: #, rule, from, to, when, actions. */
 export function renderTableText(rows: readonly Transition[] = TRANSITIONS): string {
-  const cells = rows.map((r, i) => [String(i + 1), r.id, rolesText(r.from), r.to, r.guard, r.actions.length > 0 ? r.actions.join(' → ') : '—'])
+  const cells = rows.map((r, i) => [
+    String(i + 1),
+    r.id,
+    rolesText(r.from),
+    r.to,
+    r.guard,
+    r.actions.length > 0 ? r.actions.join(' → ') : '—',
+  ])
   const head = ['#', 'rule', 'from', 'to', 'when', 'actions']
   const widths = head.map((h, col) => Math.max(h.length, ...cells.map((c) => c[col].length)))
-  const line = (c: string[]) => c.map((v, col) => (col === c.length - 1 ? v : v.padEnd(widths[col]))).join('  ').trimEnd()
+  const line = (c: string[]) =>
+    c
+      .map((v, col) => (col === c.length - 1 ? v : v.padEnd(widths[col])))
+      .join('  ')
+      .trimEnd()
   return [
     `pgha watch transitions: ${rows.length} rows, first match wins (top to bottom); "same" keeps the role.`,
     'Actions run in order, stop at the first failure; the role changes only when all succeed.',

@@ -50,8 +50,16 @@ export type HealthPath = 'primary' | 'replica' | 'read-only' | 'health' | 'liven
 
 /** Paths and their Patroni aliases. */
 export const HEALTH_PATHS: Readonly<Record<string, HealthPath>> = {
-  '/': 'primary', '/primary': 'primary', '/read-write': 'primary', '/master': 'primary', '/leader': 'primary',
-  '/replica': 'replica', '/read-only': 'read-only', '/health': 'health', '/liveness': 'liveness', '/readiness': 'readiness',
+  '/': 'primary',
+  '/primary': 'primary',
+  '/read-write': 'primary',
+  '/master': 'primary',
+  '/leader': 'primary',
+  '/replica': 'replica',
+  '/read-only': 'read-only',
+  '/health': 'health',
+  '/liveness': 'liveness',
+  '/readiness': 'readiness',
 }
 
 /** PostgreSQL as the last tick saw it: running (answers the heartbeat), stopped, or unknown. */
@@ -64,8 +72,14 @@ export function pgState(t: LastTick | undefined): 'running' | 'stopped' | 'unkno
 
 /** This node is the primary clients should write to: a writer role, writable, holding VIP-M. */
 export function isPrimaryNow(t: LastTick | undefined): boolean {
-  return !!t && (t.role === 'primary' || t.role === 'primary_standby') && t.obs.local.heartbeat === 'ok' &&
-    t.obs.local.inRecovery === 'no' && t.obs.vipPrimary.heldLocally === 'yes' && !t.obs.switchover
+  return (
+    !!t &&
+    (t.role === 'primary' || t.role === 'primary_standby') &&
+    t.obs.local.heartbeat === 'ok' &&
+    t.obs.local.inRecovery === 'no' &&
+    t.obs.vipPrimary.heldLocally === 'yes' &&
+    !t.obs.switchover
+  )
 }
 
 /** A replica clients may read from: role standby, replaying, answering. */
@@ -99,11 +113,19 @@ export function statusDocument(s: ApiSnapshot, now: number): Record<string, unkn
   return {
     state: pgState(t),
     role,
-    pgha: {cluster: s.cluster, node: s.node, peer: s.peer, role: t?.role ?? 'starting', rule: t?.rule, reason: t?.reason, severity: t?.severity,
-      lastTickAgeMs: liveness(s, now).ageMs},
-    ...(wal?.location !== undefined ? {xlog: wal.inRecovery
-      ? {received_location: wal.received, replayed_location: wal.replayed}
-      : {location: wal.location}} : {}),
+    pgha: {
+      cluster: s.cluster,
+      node: s.node,
+      peer: s.peer,
+      role: t?.role ?? 'starting',
+      rule: t?.rule,
+      reason: t?.reason,
+      severity: t?.severity,
+      lastTickAgeMs: liveness(s, now).ageMs,
+    },
+    ...(wal?.location !== undefined
+      ? {xlog: wal.inRecovery ? {received_location: wal.received, replayed_location: wal.replayed} : {location: wal.location}}
+      : {}),
     ...(wal?.timeline !== undefined ? {timeline: wal.timeline} : {}),
     ...(t?.obs.local.lagBytes !== undefined ? {lag: t.obs.local.lagBytes} : {}),
     ...(t?.obs.local.heartbeatAgeMs !== undefined ? {heartbeat_age_ms: t.obs.local.heartbeatAgeMs} : {}),
@@ -121,7 +143,8 @@ export function healthAnswer(path: HealthPath, query: URLSearchParams, s: ApiSna
       return ok(isPrimaryNow(t))
     case 'replica': {
       const max = parseLagParam(query)
-      if (Number.isNaN(max)) return {status: 400, body: {error: `lag=${query.get('lag')} is not a size: give bytes (1048576) or 16kB, 10MB, 1GB`}}
+      if (Number.isNaN(max))
+        return {status: 400, body: {error: `lag=${query.get('lag')} is not a size: give bytes (1048576) or 16kB, 10MB, 1GB`}}
       if (!isReplicaNow(t)) return ok(false)
       if (max === undefined) return ok(true)
       // An unknown lag is not "within" any limit.

@@ -57,7 +57,9 @@ class Exposition {
   }
 
   sample(name: string, value: number, labels: Record<string, string> = {}): this {
-    const extra = Object.entries(labels).map(([k, v]) => `,${k}="${escapeLabel(v)}"`).join('')
+    const extra = Object.entries(labels)
+      .map(([k, v]) => `,${k}="${escapeLabel(v)}"`)
+      .join('')
     this.lines.push(`${name}{${this.base}${extra}} ${num(value)}`)
     return this
   }
@@ -84,7 +86,7 @@ export function renderMetrics(s: ApiSnapshot, c: MetricsCounters, hooks: HookSta
   const wal = s.wal
   x.gauge('pgha_primary', 'Value is 1 if this node is the running primary (writable, holding VIP-M), 0 otherwise.', bit(isPrimaryNow(t)))
   x.gauge('pgha_replica', 'Value is 1 if this node is a running standby, 0 otherwise.', bit(isReplicaNow(t)))
-  x.family('pgha_role', 'gauge', 'The watch loop\'s role: 1 for the current one.')
+  x.family('pgha_role', 'gauge', "The watch loop's role: 1 for the current one.")
   for (const r of ROLES) x.sample('pgha_role', bit((t?.role ?? 'starting') === r), {role: r})
   x.gauge('pgha_postgres_running', 'Value is 1 if PostgreSQL answers the heartbeat, 0 otherwise.', bit(pgState(t) === 'running'))
   x.gauge('pgha_is_paused', 'Value is 1 if the cluster is in maintenance mode (pgha pause), 0 otherwise.', bit(t?.obs.paused ?? false))
@@ -93,14 +95,34 @@ export function renderMetrics(s: ApiSnapshot, c: MetricsCounters, hooks: HookSta
   x.gauge('pgha_vip_standby_held', 'Value is 1 if VIP-S is configured on this host.', bit(t?.obs.vipStandby.heldLocally === 'yes'))
   if (wal) {
     x.gauge('pgha_xlog_location', 'Current WAL location of the primary (bytes from 0/0).', wal.inRecovery ? undefined : wal.location)
-    x.gauge('pgha_xlog_received_location', 'WAL location received and flushed by this standby (bytes from 0/0).', wal.inRecovery ? wal.received : undefined)
-    x.gauge('pgha_xlog_replayed_location', 'WAL location replayed by this standby (bytes from 0/0).', wal.inRecovery ? wal.replayed : undefined)
+    x.gauge(
+      'pgha_xlog_received_location',
+      'WAL location received and flushed by this standby (bytes from 0/0).',
+      wal.inRecovery ? wal.received : undefined,
+    )
+    x.gauge(
+      'pgha_xlog_replayed_location',
+      'WAL location replayed by this standby (bytes from 0/0).',
+      wal.inRecovery ? wal.replayed : undefined,
+    )
     x.gauge('pgha_timeline', 'PostgreSQL timeline of this node.', wal.timeline)
   }
-  x.gauge('pgha_replication_lag_bytes', 'This standby\'s replication lag in bytes, as the primary last wrote it in the heartbeat.', t?.obs.local.lagBytes)
+  x.gauge(
+    'pgha_replication_lag_bytes',
+    "This standby's replication lag in bytes, as the primary last wrote it in the heartbeat.",
+    t?.obs.local.lagBytes,
+  )
   const hbAge = t?.obs.local.heartbeatAgeMs
-  x.gauge('pgha_heartbeat_age_seconds', 'Age of the primary\'s heartbeat row as replayed on this standby.', hbAge === undefined ? undefined : hbAge / 1000)
-  x.gauge('pgha_last_tick_age_seconds', 'Seconds since the watch loop last finished a tick (since start before the first).', liveness(s, now).ageMs / 1000)
+  x.gauge(
+    'pgha_heartbeat_age_seconds',
+    "Age of the primary's heartbeat row as replayed on this standby.",
+    hbAge === undefined ? undefined : hbAge / 1000,
+  )
+  x.gauge(
+    'pgha_last_tick_age_seconds',
+    'Seconds since the watch loop last finished a tick (since start before the first).',
+    liveness(s, now).ageMs / 1000,
+  )
   x.gauge('pgha_watch_start_time_seconds', 'Start time of the pgha watch process since the Unix epoch.', s.startedAt / 1000)
   x.counter('pgha_ticks_total', 'Ticks of the watch loop.', c.ticks)
   x.counter('pgha_failed_ticks_total', 'Ticks where a step failed (the role was kept).', c.failedTicks)
@@ -110,8 +132,13 @@ export function renderMetrics(s: ApiSnapshot, c: MetricsCounters, hooks: HookSta
   x.counter('pgha_role_changes_total', 'Role changes of the watch loop.', c.count('role_change'))
   x.family('pgha_events_total', 'counter', 'Events emitted to the hooks, by event.')
   for (const [e, n] of [...c.events.entries()].sort()) x.sample('pgha_events_total', n, {event: e})
-  x.family('pgha_hook_runs_total', 'counter', 'Hook runs finished, by outcome (dropped: the hook\'s queue was full).')
-  for (const [k, v] of [['succeeded', hooks.succeeded], ['failed', hooks.failed], ['timed_out', hooks.timedOut], ['dropped', hooks.dropped]] as const) {
+  x.family('pgha_hook_runs_total', 'counter', "Hook runs finished, by outcome (dropped: the hook's queue was full).")
+  for (const [k, v] of [
+    ['succeeded', hooks.succeeded],
+    ['failed', hooks.failed],
+    ['timed_out', hooks.timedOut],
+    ['dropped', hooks.dropped],
+  ] as const) {
     x.sample('pgha_hook_runs_total', v, {outcome: k})
   }
   x.family('pgha_tick_duration_seconds', 'histogram', 'Duration of watch loop ticks (observe, decide, act).')

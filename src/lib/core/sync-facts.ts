@@ -22,14 +22,16 @@ export function syncNeedsArm(c: Ctx): boolean {
 export function describeSyncStall(c: Ctx): string {
   const s = c.obs.sync
   if (!s) return 'synchronous state unknown'
-  const what = s.peerState === 'absent'
-    ? `${c.cfg.peer.name} has no replication connection`
-    : `${c.cfg.peer.name} (${s.peerState}) confirmed no WAL while ${s.pendingBytes === undefined ? 'WAL was' : `${formatBytes(s.pendingBytes)} were`} pending`
+  const what =
+    s.peerState === 'absent'
+      ? `${c.cfg.peer.name} has no replication connection`
+      : `${c.cfg.peer.name} (${s.peerState}) confirmed no WAL while ${s.pendingBytes === undefined ? 'WAL was' : `${formatBytes(s.pendingBytes)} were`} pending`
   return `${what} for ${formatDuration(s.stalledMs)} (replication.stallTimeout ${formatDuration(c.cfg.replication.stallTimeout)})`
 }
 
 /** The one command a DBA can run when the fence keeps failing. */
-export const DEGRADE_HINT = 'commits wait for the standby until it is fenced; if you know it is down, `pgha degrade --yes` releases them (risk: commits acknowledged after that exist only on this host)'
+export const DEGRADE_HINT =
+  'commits wait for the standby until it is fenced; if you know it is down, `pgha degrade --yes` releases them (risk: commits acknowledged after that exist only on this host)'
 
 /** What an unfenced standby loss means for waiting commits, appended to the standby-loss reasons in sync mode. */
 export const syncWaitNote = (c: Ctx) => (syncMode(c) && c.obs.sync?.armed !== 'no' ? `; ${DEGRADE_HINT}` : '')
@@ -44,12 +46,19 @@ export const syncWaitNote = (c: Ctx) => (syncMode(c) && c.obs.sync?.armed !== 'n
 export function zeroLoss(c: Ctx): boolean {
   const l = c.obs.local
   const started = c.obs.watchStartedAt
-  return syncMode(c) && l.syncWith === c.cfg.node.name && l.heartbeatAgeMs !== undefined && started !== undefined && c.now - l.heartbeatAgeMs > started
+  return (
+    syncMode(c) &&
+    l.syncWith === c.cfg.node.name &&
+    l.heartbeatAgeMs !== undefined &&
+    started !== undefined &&
+    c.now - l.heartbeatAgeMs > started
+  )
 }
 
 /** The promotion's claim about data, for the failover reason. */
 export function describeLoss(c: Ctx): string {
-  if (zeroLoss(c)) return 'promoted with zero data loss (synchronous): the last heartbeat row says the primary was synchronous with this standby'
+  if (zeroLoss(c))
+    return 'promoted with zero data loss (synchronous): the last heartbeat row says the primary was synchronous with this standby'
   const l = c.obs.local
   const why = !syncMode(c)
     ? 'replication.mode is async'

@@ -144,8 +144,19 @@ export type ActionName =
   | 'degradeSync'
 
 export const ACTION_NAMES: readonly ActionName[] = [
-  'mountArchive', 'startDb', 'stopDb', 'claimVipPrimary', 'claimVipStandby', 'releaseVipPrimary',
-  'releaseVipStandby', 'fencePeer', 'promote', 'rejoin', 'writeHeartbeat', 'armSync', 'degradeSync',
+  'mountArchive',
+  'startDb',
+  'stopDb',
+  'claimVipPrimary',
+  'claimVipStandby',
+  'releaseVipPrimary',
+  'releaseVipStandby',
+  'fencePeer',
+  'promote',
+  'rejoin',
+  'writeHeartbeat',
+  'armSync',
+  'degradeSync',
 ]
 
 /** Fence attempts per tick (each bounded by fence.timeout); more come on later ticks. */

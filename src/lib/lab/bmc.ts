@@ -55,7 +55,10 @@ export function lanConf(o: Pick<BmcOptions, 'name' | 'listenAddress' | 'port' | 
   if (!/^[A-Za-z0-9_.-]{1,32}$/.test(o.name)) throw new Error(`BMC name "${o.name}": use letters, digits, ".", "_" or "-"`)
   if (parseIPv4(o.listenAddress) === undefined) throw new Error(`BMC listenAddress "${o.listenAddress}" is not an IPv4 address`)
   if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) throw new Error(`BMC port ${o.port} is out of range`)
-  for (const [what, v] of [['user', o.user], ['password', o.password]] as const) {
+  for (const [what, v] of [
+    ['user', o.user],
+    ['password', o.password],
+  ] as const) {
     if (!/^[\x21\x23-\x7e]{1,16}$/.test(v)) throw new Error(`BMC ${what}: 1-16 printable characters without spaces or quotes`)
   }
   if (o.chassisProgram.length === 0 || !o.chassisProgram[0].startsWith('/')) {
@@ -136,8 +139,31 @@ export async function stopBmc(stateDir: string): Promise<boolean> {
 }
 
 /** One power status over the network, as a fencing client would ask (password via -E). */
-export function bmcStatus(o: Pick<BmcOptions, 'listenAddress' | 'port' | 'user' | 'password' | 'wrap'>, timeoutMs = 2500): Promise<RunResult> {
-  const argv = ['ipmitool', '-I', 'lanplus', '-C', '3', '-H', o.listenAddress, '-p', String(o.port), '-U', o.user, '-E', '-N', '1', '-R', '1', 'chassis', 'power', 'status']
+export function bmcStatus(
+  o: Pick<BmcOptions, 'listenAddress' | 'port' | 'user' | 'password' | 'wrap'>,
+  timeoutMs = 2500,
+): Promise<RunResult> {
+  const argv = [
+    'ipmitool',
+    '-I',
+    'lanplus',
+    '-C',
+    '3',
+    '-H',
+    o.listenAddress,
+    '-p',
+    String(o.port),
+    '-U',
+    o.user,
+    '-E',
+    '-N',
+    '1',
+    '-R',
+    '1',
+    'chassis',
+    'power',
+    'status',
+  ]
   return realExec.run([...(o.wrap ?? []), ...argv], {timeoutMs, env: {IPMI_PASSWORD: o.password}})
 }
 
@@ -162,7 +188,11 @@ export async function startBmc(o: BmcOptions): Promise<RunningBmc> {
   if (pid === undefined) throw new Error(`cannot start ipmi_sim: ${(await spawnError).message}`)
   writeFileSync(join(o.stateDir, 'ipmi_sim.pid'), `${pid}\n`)
   const bmc: RunningBmc = {
-    pid, name: o.name, address: o.listenAddress, port: o.port, stateDir: o.stateDir,
+    pid,
+    name: o.name,
+    address: o.listenAddress,
+    port: o.port,
+    stateDir: o.stateDir,
     stop: async () => {
       if (processRuns(pid)) await killAndWait(pid)
       rmSync(join(o.stateDir, 'ipmi_sim.pid'), {force: true})

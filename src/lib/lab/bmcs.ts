@@ -20,9 +20,12 @@ const IP_TIMEOUT_MS = 5000
 export async function startLabBmc(lab: LabLayout, node: LabNode, exec: Exec = realExec): Promise<number> {
   const h = lab.hosts[node]
   const password = readSecretFile(h.bmcPasswordFile)
-  if (!password) throw new StepFailedError(`BMC password file ${h.bmcPasswordFile} is missing`, 'rebuild the lab: pgha lab down && pgha lab up')
+  if (!password)
+    throw new StepFailedError(`BMC password file ${h.bmcPasswordFile} is missing`, 'rebuild the lab: pgha lab down && pgha lab up')
   // The BMC's own address on the gateway namespace (idempotent: "exists" is fine).
-  const add = await exec.run(nsArgv(lab.gatewayNetns, ['ip', 'addr', 'replace', `${h.bmcAddress}/${LAB_PREFIX_LEN}`, 'dev', 'labbr']), {timeoutMs: IP_TIMEOUT_MS})
+  const add = await exec.run(nsArgv(lab.gatewayNetns, ['ip', 'addr', 'replace', `${h.bmcAddress}/${LAB_PREFIX_LEN}`, 'dev', 'labbr']), {
+    timeoutMs: IP_TIMEOUT_MS,
+  })
   if (add.exitCode !== 0) throw new StepFailedError(`cannot give BMC ${node} its address ${h.bmcAddress}: ${add.stderr.trim()}`)
   const bmc = await startBmc({
     name: `${lab.name}-${node}`,
@@ -68,7 +71,12 @@ export function bmcClientConfig(lab: LabLayout, node: LabNode): FenceConfig {
 export type IpmiAction = 'on' | 'off' | 'status'
 
 /** The real ipmitool from the gateway namespace against `node`'s BMC (password via IPMI_PASSWORD). */
-export async function ipmiPower(lab: LabLayout, node: LabNode, action: IpmiAction, exec: Exec = realExec): Promise<{power: 'on' | 'off' | 'unknown'; result: RunResult}> {
+export async function ipmiPower(
+  lab: LabLayout,
+  node: LabNode,
+  action: IpmiAction,
+  exec: Exec = realExec,
+): Promise<{power: 'on' | 'off' | 'unknown'; result: RunResult}> {
   const fence = bmcClientConfig(lab, node)
   const password = readSecretFile(lab.hosts[node].bmcPasswordFile) ?? ''
   const argv = nsArgv(lab.gatewayNetns, buildIpmitoolArgv(fence, action, fence.timeout))

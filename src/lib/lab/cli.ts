@@ -5,7 +5,10 @@ import {DEFAULT_LAB_NAME, labLayout, type LabLayout, LAB_NODES} from './layout.j
 
 /** Flags every `pgha lab` command takes. */
 export const labFlags = {
-  name: Flags.string({summary: 'Lab name: prefix of every namespace and process of the lab (1-10 lower-case letters/digits).', default: DEFAULT_LAB_NAME}),
+  name: Flags.string({
+    summary: 'Lab name: prefix of every namespace and process of the lab (1-10 lower-case letters/digits).',
+    default: DEFAULT_LAB_NAME,
+  }),
   dir: Flags.string({summary: 'Lab directory (default /var/lib/pgha-lab/<name>).'}),
 }
 
@@ -25,7 +28,14 @@ export function layoutFromFlags(flags: {name: string; dir?: string}): LabLayout 
 /** Commands that act on a lab need one (root is checked too: every fault needs it). */
 export function requireLab(lab: LabLayout): void {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    throw new UsageError('pgha lab needs root (network namespaces, PID namespaces, BMC simulators)', 'run it as root, e.g. sudo pgha lab ...')
+    throw new UsageError(
+      'pgha lab needs root (network namespaces, PID namespaces, BMC simulators)',
+      'run it as root, e.g. sudo pgha lab ...',
+    )
   }
-  if (!readManifest(lab)) throw new UsageError(`lab ${lab.name} is not up (no ${lab.manifest})`, `run pgha lab up${lab.name === DEFAULT_LAB_NAME ? '' : ` --name ${lab.name}`}`)
+  if (!readManifest(lab))
+    throw new UsageError(
+      `lab ${lab.name} is not up (no ${lab.manifest})`,
+      `run pgha lab up${lab.name === DEFAULT_LAB_NAME ? '' : ` --name ${lab.name}`}`,
+    )
 }

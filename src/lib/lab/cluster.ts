@@ -20,7 +20,16 @@ export type Say = (line: string) => void
 /** The harness view of a host's PostgreSQL; commands run inside the host (nsenter) when `inside`. */
 export function labPgNode(lab: LabLayout, node: LabNode, bindir = PG_BINDIR, inside = true): PgNode {
   const h = lab.hosts[node]
-  return pgNode({name: node, bindir, dataDir: h.datadir, port: PG_PORT, listen: '*', socketDir: h.socketDir, logFile: h.pgLog, wrap: inside ? inHostArgv(h, []) : []})
+  return pgNode({
+    name: node,
+    bindir,
+    dataDir: h.datadir,
+    port: PG_PORT,
+    listen: '*',
+    socketDir: h.socketDir,
+    logFile: h.pgLog,
+    wrap: inside ? inHostArgv(h, []) : [],
+  })
 }
 
 /** `pgha ARGS --config <host config>` run inside a lab host. */
@@ -62,23 +71,41 @@ export async function buildCluster(lab: LabLayout, say: Say, bindir: string): Pr
   const primary = labPgNode(lab, 'node1', bindir)
   const replicationPassword = passwordFromPgpass(lab.hosts.node1.passfile, REPLICATION_USER)
   say('node1: initdb, start PostgreSQL (primary, pgha start-db)')
-  await initPrimary(primary, {networks: ['192.0.2.0/24'], replicationUser: REPLICATION_USER, replicationPassword, heartbeatUser: HEARTBEAT_USER}, {start: false})
+  await initPrimary(
+    primary,
+    {networks: ['192.0.2.0/24'], replicationUser: REPLICATION_USER, replicationPassword, heartbeatUser: HEARTBEAT_USER},
+    {start: false},
+  )
   writePgConf(lab, 'node1', bindir)
   // The lab's application user may write through the VIPs.
   const hba = join(lab.hosts.node1.datadir, 'pg_hba.conf')
   writeFileSync(hba, readFileSync(hba, 'utf8') + `host  ${LOAD_DB} ${LOAD_USER} 192.0.2.0/24 scram-sha-256\n`)
   await mustPgha(lab, 'node1', ['start-db'])
-  await nodePsql(primary, `SET log_statement = 'none';\nCREATE ROLE ${REPLICATION_USER} LOGIN REPLICATION PASSWORD '${replicationPassword.replace(/'/g, "''")}';\n`)
+  await nodePsql(
+    primary,
+    `SET log_statement = 'none';\nCREATE ROLE ${REPLICATION_USER} LOGIN REPLICATION PASSWORD '${replicationPassword.replace(/'/g, "''")}';\n`,
+  )
   const loadPassword = passwordFromPgpass(lab.hosts.node1.passfile, LOAD_USER).replace(/'/g, "''")
-  await nodePsql(primary, `SET log_statement = 'none';\nCREATE ROLE ${LOAD_USER} LOGIN PASSWORD '${loadPassword}';\nCREATE DATABASE ${LOAD_DB} OWNER ${LOAD_USER};\nSELECT pg_reload_conf();\n`)
-  await nodePsql(primary, `CREATE TABLE lab_writes (run text NOT NULL, n integer NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (run, n));\nALTER TABLE lab_writes OWNER TO ${LOAD_USER};\n`, LOAD_DB)
+  await nodePsql(
+    primary,
+    `SET log_statement = 'none';\nCREATE ROLE ${LOAD_USER} LOGIN PASSWORD '${loadPassword}';\nCREATE DATABASE ${LOAD_DB} OWNER ${LOAD_USER};\nSELECT pg_reload_conf();\n`,
+  )
+  await nodePsql(
+    primary,
+    `CREATE TABLE lab_writes (run text NOT NULL, n integer NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (run, n));\nALTER TABLE lab_writes OWNER TO ${LOAD_USER};\n`,
+    LOAD_DB,
+  )
   say('node1: pgha init (heartbeat database, role, tables)')
   await mustPgha(lab, 'node1', ['init', '--password-file', heartbeatPasswordFile(lab)])
   // What a DBA grants for rejoin: pg_rewind's file functions to the replication role (it
   // is no superuser), and CHECKPOINT to the heartbeat role (a rewind source checkpoints at once).
   await nodePsql(primary, [...rewindGrantsSql(REPLICATION_USER), `GRANT pg_checkpoint TO ${HEARTBEAT_USER}`].join(';\n') + ';\n')
   say('node2: pg_basebackup from node1, start PostgreSQL (streaming standby, pgha start-db)')
-  await createStandby(labPgNode(lab, 'node2', bindir), {host: lab.hosts.node1.address, port: PG_PORT}, {replicationUser: REPLICATION_USER, passfile: lab.hosts.node2.passfile, start: false})
+  await createStandby(
+    labPgNode(lab, 'node2', bindir),
+    {host: lab.hosts.node1.address, port: PG_PORT},
+    {replicationUser: REPLICATION_USER, passfile: lab.hosts.node2.passfile, start: false},
+  )
   writePgConf(lab, 'node2', bindir)
   await mustPgha(lab, 'node2', ['start-db'])
   say('VIP-M 192.0.2.100 on node1, VIP-S 192.0.2.101 on node2 (pgha claim-vip)')
@@ -87,7 +114,9 @@ export async function buildCluster(lab: LabLayout, say: Say, bindir: string): Pr
 }
 
 function passwordFromPgpass(file: string, user: string): string {
-  const line = readFileSync(file, 'utf8').split('\n').find((l) => l.split(':')[3] === user)
+  const line = readFileSync(file, 'utf8')
+    .split('\n')
+    .find((l) => l.split(':')[3] === user)
   if (!line) throw new StepFailedError(`no password for ${user} in ${file}`)
   return line.split(':').slice(4).join(':')
 }
@@ -105,6 +134,8 @@ export async function waitStreaming(lab: LabLayout, bindir: string, timeoutMs: n
     }
     await sleep(200)
   }
-  throw new StepFailedError(`node2 is not streaming from node1 after ${timeoutMs} ms (last: ${last || 'no WAL receiver'})`, `see ${lab.hosts.node2.pgLog}`)
+  throw new StepFailedError(
+    `node2 is not streaming from node1 after ${timeoutMs} ms (last: ${last || 'no WAL receiver'})`,
+    `see ${lab.hosts.node2.pgLog}`,
+  )
 }
-

@@ -1,7 +1,18 @@
 import {readFileSync} from 'node:fs'
 import pg from 'pg'
 import {setFrozen, setIsolated} from './faults.js'
-import {OUTAGE_MS, countWritableWithVipM, type HostRole, lostWrites, loadCounts, maxWritableWithVipM, observedRole, roleTransitions, type Sample, writeGap} from './figures.js'
+import {
+  OUTAGE_MS,
+  countWritableWithVipM,
+  type HostRole,
+  lostWrites,
+  loadCounts,
+  maxWritableWithVipM,
+  observedRole,
+  roleTransitions,
+  type Sample,
+  writeGap,
+} from './figures.js'
 import {powerOnDirect, powerState, sleep} from './host.js'
 import {labBmcRuns, startLabBmc} from './bmcs.js'
 import {labDown, labUp, readManifest, waitStreaming} from './lab.js'
@@ -68,7 +79,10 @@ export class Drill {
   requireNoLoss = false
   startedAt = Date.now()
 
-  constructor(readonly lab: LabLayout, readonly say: (line: string) => void = () => {}) {
+  constructor(
+    readonly lab: LabLayout,
+    readonly say: (line: string) => void = () => {},
+  ) {
     this.sampler = new Sampler(lab)
   }
 
@@ -105,7 +119,12 @@ export class Drill {
   }
 
   /** Wait (bounded) until `pred` holds on a sample; records a check either way. */
-  async until(what: string, limitMs: number, pred: (s: Sample) => boolean, opts: {record?: boolean; from?: number} = {}): Promise<number | undefined> {
+  async until(
+    what: string,
+    limitMs: number,
+    pred: (s: Sample) => boolean,
+    opts: {record?: boolean; from?: number} = {},
+  ): Promise<number | undefined> {
     const from = opts.from ?? Date.now()
     const deadline = from + limitMs
     for (;;) {
@@ -154,10 +173,16 @@ export class Drill {
     const gap = this.faultAt !== undefined ? writeGap(entries, this.faultAt) : {}
     const last = await this.sample()
     const max = maxWritableWithVipM(samples)
-    this.check(max.max <= 1, `at most one host writable with VIP-M at every sampled instant (max ${max.max} over ${samples.length} samples)`)
+    this.check(
+      max.max <= 1,
+      `at most one host writable with VIP-M at every sampled instant (max ${max.max} over ${samples.length} samples)`,
+    )
     const lost = this.load ? await lostOnFinalPrimary(this.lab, last, this.load.run, entries) : null
     if (this.requireNoLoss) this.check(lost === 0, `no acknowledged write lost (${lost ?? 'n/a: no primary to ask'})`)
-    else if (lost !== null && lost > 0) this.notes.push(`${lost} acknowledged writes are missing on the final primary (replication is asynchronous: they had not reached the standby when the primary failed)`)
+    else if (lost !== null && lost > 0)
+      this.notes.push(
+        `${lost} acknowledged writes are missing on the final primary (replication is asynchronous: they had not reached the standby when the primary failed)`,
+      )
     const counts = loadCounts(entries)
     const timeline = [
       ...this.events,
@@ -168,9 +193,28 @@ export class Drill {
     const final = Object.fromEntries(LAB_NODES.map((n) => [n, observedRole(last.hosts[n])])) as Record<LabNode, HostRole>
     this.load = undefined
     return {
-      name, title, roles, passed: this.checks.every((c) => c.ok), checks: this.checks, startedAt: this.startedAt, faultAt: this.faultAt, endedAt,
-      figures: {writeGapMs: gap.gapMs, faultToWriteMs: (gap.gapMs ?? 0) >= OUTAGE_MS ? gap.fromFaultMs : undefined, recoveryMs: this.recoveryMs, ...(this.recoveryLabel ? {recoveryLabel: this.recoveryLabel} : {}), acked: counts.acked, failedAttempts: counts.failed, lost, maxWritableWithVipM: max.max, samples: samples.length},
-      final, timeline, notes: this.notes,
+      name,
+      title,
+      roles,
+      passed: this.checks.every((c) => c.ok),
+      checks: this.checks,
+      startedAt: this.startedAt,
+      faultAt: this.faultAt,
+      endedAt,
+      figures: {
+        writeGapMs: gap.gapMs,
+        faultToWriteMs: (gap.gapMs ?? 0) >= OUTAGE_MS ? gap.fromFaultMs : undefined,
+        recoveryMs: this.recoveryMs,
+        ...(this.recoveryLabel ? {recoveryLabel: this.recoveryLabel} : {}),
+        acked: counts.acked,
+        failedAttempts: counts.failed,
+        lost,
+        maxWritableWithVipM: max.max,
+        samples: samples.length,
+      },
+      final,
+      timeline,
+      notes: this.notes,
     }
   }
 }
@@ -193,7 +237,8 @@ export function steadyRoles(s: Sample, needWatch: boolean): Roles | undefined {
   const sb = LAB_NODES.find((n, i) => roles[i] === 'standby' && s.hosts[n].vipS && !s.hosts[n].vipM)
   if (!p || !sb || countWritableWithVipM(s) !== 1) return undefined
   if (needWatch) {
-    const settled = (n: LabNode, role: string) => s.hosts[n].watch && s.hosts[n].watchRole === role && s.t - (s.hosts[n].watchSince ?? s.t) >= SETTLE_MS
+    const settled = (n: LabNode, role: string) =>
+      s.hosts[n].watch && s.hosts[n].watchRole === role && s.t - (s.hosts[n].watchSince ?? s.t) >= SETTLE_MS
     if (!settled(p, 'primary') || !settled(sb, 'standby')) return undefined
   }
   return {primary: p, standby: sb}
@@ -208,7 +253,10 @@ export async function restoreSteady(d: Drill, limitMs = 120_000): Promise<Roles 
   if (already) return already
   d.note(`restoring the steady state (now: ${describe(now)})`)
   for (const n of LAB_NODES) {
-    if (!labBmcRuns(lab, n)) await startLabBmc(lab, n).then(() => d.note(`BMC of ${n} started again`)).catch((e) => d.note(`BMC of ${n}: ${(e as Error).message}`))
+    if (!labBmcRuns(lab, n))
+      await startLabBmc(lab, n)
+        .then(() => d.note(`BMC of ${n} started again`))
+        .catch((e) => d.note(`BMC of ${n}: ${(e as Error).message}`))
     await setIsolated(lab, n, false).catch(() => undefined)
     if (powerState(lab.hosts[n]).on) {
       try {
@@ -223,7 +271,12 @@ export async function restoreSteady(d: Drill, limitMs = 120_000): Promise<Roles 
     }
   }
   let roles: Roles | undefined
-  const took = await d.until('steady state (one primary with VIP-M, one standby with VIP-S, both watches agreeing)', limitMs, (s) => (roles = steadyRoles(s, watch)) !== undefined, {record: false})
+  const took = await d.until(
+    'steady state (one primary with VIP-M, one standby with VIP-S, both watches agreeing)',
+    limitMs,
+    (s) => (roles = steadyRoles(s, watch)) !== undefined,
+    {record: false},
+  )
   if (took !== undefined && roles) {
     d.note(`steady again after ${(took / 1000).toFixed(1)} s: ${roles.primary} primary, ${roles.standby} standby`)
     return roles
@@ -246,12 +299,23 @@ export async function ensureSteady(d: Drill): Promise<Roles | undefined> {
 async function lostOnFinalPrimary(lab: LabLayout, s: Sample, run: string, entries: ReturnType<typeof readLoadLog>): Promise<number | null> {
   const primary = LAB_NODES.find((n) => s.hosts[n].writable === true && s.hosts[n].vipM)
   if (!primary) return null
-  const c = new pg.Client({host: lab.hosts[primary].socketDir, port: PG_PORT, user: LOAD_USER, database: LOAD_DB, password: readSecretFile(lab.loadPassfile), connectionTimeoutMillis: 2000, query_timeout: 5000})
+  const c = new pg.Client({
+    host: lab.hosts[primary].socketDir,
+    port: PG_PORT,
+    user: LOAD_USER,
+    database: LOAD_DB,
+    password: readSecretFile(lab.loadPassfile),
+    connectionTimeoutMillis: 2000,
+    query_timeout: 5000,
+  })
   c.on('error', () => {})
   try {
     await c.connect()
     const r = await c.query<{n: number}>('SELECT n FROM lab_writes WHERE run = $1', [run])
-    return lostWrites(entries, r.rows.map((x) => x.n)).length
+    return lostWrites(
+      entries,
+      r.rows.map((x) => x.n),
+    ).length
   } catch {
     return null
   } finally {

@@ -38,7 +38,12 @@ export async function setIsolated(lab: LabLayout, node: LabNode, isolated: boole
     // Re-attach to the bridge in case it was removed meanwhile (idempotent).
     await exec.run(nsArgv(lab.gatewayNetns, ['ip', 'link', 'set', port, 'master', LAB_BRIDGE]), {timeoutMs: 5000})
   }
-  return {changed: true, summary: isolated ? `${node} is cut off from the lab network (bridge port ${port} down)` : `${node} is connected again (bridge port ${port} up)`}
+  return {
+    changed: true,
+    summary: isolated
+      ? `${node} is cut off from the lab network (bridge port ${port} down)`
+      : `${node} is connected again (bridge port ${port} up)`,
+  }
 }
 
 /** Pure: is the link administratively up, from `ip -o link show` output? */
@@ -61,7 +66,9 @@ export function setFrozen(lab: LabLayout, node: LabNode, frozen: boolean): StepO
   }
   return {
     changed: true,
-    summary: frozen ? `${node}: froze ${pids.length} PostgreSQL processes (SIGSTOP); the port still accepts connections` : `${node}: thawed ${pids.length} PostgreSQL processes (SIGCONT)`,
+    summary: frozen
+      ? `${node}: froze ${pids.length} PostgreSQL processes (SIGSTOP); the port still accepts connections`
+      : `${node}: thawed ${pids.length} PostgreSQL processes (SIGCONT)`,
     pids,
   }
 }

@@ -79,7 +79,10 @@ export interface WriteGap {
  * Writes that carry on straight through give a gap of about the write interval.
  */
 export function writeGap(entries: LoadEntry[], faultAt: number): WriteGap {
-  const acks = entries.filter((e) => e.ok).map((e) => e.t).sort((a, b) => a - b)
+  const acks = entries
+    .filter((e) => e.ok)
+    .map((e) => e.t)
+    .sort((a, b) => a - b)
   const first = acks.findIndex((t) => t > faultAt)
   const lastBefore = first === -1 ? acks.at(-1) : first > 0 ? acks[first - 1] : undefined
   if (first === -1) return {lastAckBefore: lastBefore}

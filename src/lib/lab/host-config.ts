@@ -1,6 +1,16 @@
 import YAML from 'yaml'
 import type {ConfigInput} from '../config/schema.js'
-import {BMC_USER, LAB_GATEWAY, LAB_PREFIX_LEN, LAB_STARTUP_DELAY, PG_PORT, VIP_PRIMARY, VIP_STANDBY, type LabLayout, type LabNode} from './layout.js'
+import {
+  BMC_USER,
+  LAB_GATEWAY,
+  LAB_PREFIX_LEN,
+  LAB_STARTUP_DELAY,
+  PG_PORT,
+  VIP_PRIMARY,
+  VIP_STANDBY,
+  type LabLayout,
+  type LabNode,
+} from './layout.js'
 
 export const PG_BINDIR = '/usr/lib/postgresql/15/bin'
 

@@ -124,7 +124,9 @@ function readlinkNs(pid: number): string {
 }
 
 function listPids(): number[] {
-  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number)
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
 }
 
 /** Pids of the host's processes whose command name (comm) is `name`, e.g. postgres. */
@@ -147,7 +149,10 @@ export function postmasterPid(h: HostLayout, state = powerState(h)): number | un
   // postmaster.pid holds the pid as seen inside the host; map it through NSpid.
   for (const p of hostProcesses(h, 'postgres', state)) {
     try {
-      const nspid = /NSpid:\s+(.*)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1].trim().split(/\s+/)
+      const nspid = /NSpid:\s+(.*)/
+        .exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1]
+        .trim()
+        .split(/\s+/)
       if (nspid && Number(nspid[nspid.length - 1]) === pid) return p
     } catch {
       // gone meanwhile

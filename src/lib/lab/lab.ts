@@ -160,7 +160,11 @@ export async function labUp(lab: LabLayout, say: Say = () => {}, opts: {bindir?:
     throw error
   }
   const how = watch ? 'pgha watch runs in both hosts' : 'pgha watch is not available yet: hosts run PostgreSQL without the HA loop'
-  return {changed: true, summary: `lab ${lab.name} is up: node1 primary (VIP-M 192.0.2.100), node2 standby (VIP-S 192.0.2.101); ${how}`, watch}
+  return {
+    changed: true,
+    summary: `lab ${lab.name} is up: node1 primary (VIP-M 192.0.2.100), node2 standby (VIP-S 192.0.2.101); ${how}`,
+    watch,
+  }
 }
 
 /** Like `systemctl enable --now pgha`: from now on each host runs pgha watch, also after a power cycle. */

@@ -95,7 +95,10 @@ export interface LabLayout {
 /** Names end up in interface names (15 chars max): keep them short and plain. */
 export function checkLabName(name: string): string {
   if (!/^[a-z][a-z0-9]{0,9}$/.test(name)) {
-    throw new UsageError(`lab name ${JSON.stringify(name)} is not usable`, 'use 1-10 lower-case letters or digits, starting with a letter (default pghalab)')
+    throw new UsageError(
+      `lab name ${JSON.stringify(name)} is not usable`,
+      'use 1-10 lower-case letters or digits, starting with a letter (default pghalab)',
+    )
   }
   return name
 }

@@ -39,11 +39,18 @@ let client: pg.Client | undefined
 let stopping = false
 for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => (stopping = true))
 
-const oneLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0].slice(0, 200)
+const oneLine = (e: unknown) =>
+  String((e as Error)?.message ?? e)
+    .split('\n')[0]
+    .slice(0, 200)
 
 async function connect(): Promise<pg.Client> {
   const c = new pg.Client({
-    host, port, database, user, password,
+    host,
+    port,
+    database,
+    user,
+    password,
     connectionTimeoutMillis: 500,
     query_timeout: 1000,
     statement_timeout: 1000,

@@ -46,17 +46,38 @@ export function loadRunning(lab: LabLayout): LoadRun | undefined {
 export async function startLoad(lab: LabLayout, opts: {run?: string; intervalMs?: number; maxSeconds?: number} = {}): Promise<LoadRun> {
   const going = loadRunning(lab)
   if (going) return going
-  const run = opts.run ?? `run-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}`
+  const run =
+    opts.run ??
+    `run-${new Date()
+      .toISOString()
+      .replace(/[-:.TZ]/g, '')
+      .slice(0, 14)}`
   if (!/^[A-Za-z0-9_.-]{1,60}$/.test(run)) throw new StepFailedError(`load run name ${JSON.stringify(run)} is not usable`)
   const dir = join(lab.gwDir, 'load')
   mkdirSync(dir, {recursive: true, mode: 0o700})
   const log = join(dir, `${run}.jsonl`)
   const err = openSync(join(dir, `${run}.err`), 'a')
   const argv = nsArgv(lab.gatewayNetns, [
-    process.execPath, labModule('load-client.js'),
-    '--host', VIP_PRIMARY, '--port', String(PG_PORT), '--db', LOAD_DB, '--user', LOAD_USER,
-    '--passfile', lab.loadPassfile, '--run', run, '--log', log,
-    '--interval-ms', String(opts.intervalMs ?? 50), '--max-seconds', String(opts.maxSeconds ?? 3600),
+    process.execPath,
+    labModule('load-client.js'),
+    '--host',
+    VIP_PRIMARY,
+    '--port',
+    String(PG_PORT),
+    '--db',
+    LOAD_DB,
+    '--user',
+    LOAD_USER,
+    '--passfile',
+    lab.loadPassfile,
+    '--run',
+    run,
+    '--log',
+    log,
+    '--interval-ms',
+    String(opts.intervalMs ?? 50),
+    '--max-seconds',
+    String(opts.maxSeconds ?? 3600),
   ])
   const child = spawn(argv[0], argv.slice(1), {detached: true, stdio: ['ignore', err, err]})
   closeSync(err)

@@ -94,21 +94,25 @@ export function labSpecProblems(spec: LabNetworkSpec): string[] {
   const p: string[] = []
   const cidr = spec.cidr ?? 24
   const gw = spec.gateway ?? '192.0.2.1'
-  if (!/^[A-Za-z0-9][A-Za-z0-9_]{0,39}$/.test(spec.prefix)) p.push(`prefix "${spec.prefix}": expected letters, digits or "_" (no "-"), at most 40`)
+  if (!/^[A-Za-z0-9][A-Za-z0-9_]{0,39}$/.test(spec.prefix))
+    p.push(`prefix "${spec.prefix}": expected letters, digits or "_" (no "-"), at most 40`)
   if (!Number.isInteger(cidr) || cidr < 24 || cidr > 30) p.push(`cidr ${cidr}: expected 24..30 (the lab stays inside one RFC 5737 /24)`)
   const iface = spec.iface ?? 'eth0'
   if (!/^[A-Za-z0-9_.]{1,15}$/.test(iface)) p.push(`iface "${iface}": expected a name of at most 15 characters`)
   const gwValue = parseIPv4(gw)
   const inTestNet = (v: number) => TEST_NETS.some((n) => sameSubnet(v, n, 24))
-  if (gwValue === undefined || !inTestNet(gwValue)) p.push(`gateway ${gw}: expected an address in 192.0.2.0/24, 198.51.100.0/24 or 203.0.113.0/24`)
+  if (gwValue === undefined || !inTestNet(gwValue))
+    p.push(`gateway ${gw}: expected an address in 192.0.2.0/24, 198.51.100.0/24 or 203.0.113.0/24`)
   const seen = new Set<string>()
   if (spec.hosts.length === 0) p.push('hosts: expected at least one host')
   for (const h of spec.hosts) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_]{0,19}$/.test(h.name) || h.name === 'gw') p.push(`host name "${h.name}": expected letters, digits or "_" (at most 20, not "gw")`)
+    if (!/^[A-Za-z0-9][A-Za-z0-9_]{0,19}$/.test(h.name) || h.name === 'gw')
+      p.push(`host name "${h.name}": expected letters, digits or "_" (at most 20, not "gw")`)
     if (seen.has(h.name)) p.push(`host name "${h.name}": used twice`)
     seen.add(h.name)
     const v = parseIPv4(h.address)
-    if (v === undefined || gwValue === undefined || !sameSubnet(v, gwValue, cidr)) p.push(`host ${h.name} address ${h.address}: expected an address in the gateway's /${cidr}`)
+    if (v === undefined || gwValue === undefined || !sameSubnet(v, gwValue, cidr))
+      p.push(`host ${h.name} address ${h.address}: expected an address in the gateway's /${cidr}`)
     else if (v === gwValue) p.push(`host ${h.name} address ${h.address}: same as the gateway`)
   }
   return p
@@ -116,17 +120,27 @@ export function labSpecProblems(spec: LabNetworkSpec): string[] {
 
 async function must(ctx: SystemContext, argv: string[], why: string): Promise<void> {
   const r = await ctx.change(argv, {timeoutMs: IP_TIMEOUT_MS, privileged: true}, why)
-  if (r.exitCode !== 0 || r.timedOut) throw new StepFailedError(`lab network: ${why} failed: ${describeFailure(r)}`, 'run as root with iproute2 installed')
+  if (r.exitCode !== 0 || r.timedOut)
+    throw new StepFailedError(`lab network: ${why} failed: ${describeFailure(r)}`, 'run as root with iproute2 installed')
 }
 
 /** Removes every namespace PREFIX-* (killing processes left in it) and root links named PREFIX-*. */
-export async function destroyLabNetwork(prefix: string, ctx: SystemContext = new SystemContext()): Promise<{namespaces: string[]; links: string[]}> {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_]{0,39}$/.test(prefix)) throw new UsageError(`lab prefix "${prefix}" is not a valid lab name`, 'use letters, digits or "_"')
+export async function destroyLabNetwork(
+  prefix: string,
+  ctx: SystemContext = new SystemContext(),
+): Promise<{namespaces: string[]; links: string[]}> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_]{0,39}$/.test(prefix))
+    throw new UsageError(`lab prefix "${prefix}" is not a valid lab name`, 'use letters, digits or "_"')
   const opts = {timeoutMs: IP_TIMEOUT_MS, privileged: true}
   const list = await ctx.probe(['ip', 'netns', 'list'], opts)
-  const namespaces = list.stdout.split('\n').map((l) => l.trim().split(/\s+/)[0]).filter((n) => n && n.startsWith(`${prefix}-`))
+  const namespaces = list.stdout
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[0])
+    .filter((n) => n && n.startsWith(`${prefix}-`))
   for (const ns of namespaces) {
-    const pids = (await ctx.probe(['ip', 'netns', 'pids', ns], opts)).stdout.split(/\s+/).filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
+    const pids = (await ctx.probe(['ip', 'netns', 'pids', ns], opts)).stdout
+      .split(/\s+/)
+      .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
     // Our own lab's processes (postgres, ipmi_sim...): a namespace with live processes outlives its name.
     if (pids.length > 0) await ctx.change(['kill', '-KILL', ...pids], opts, `stop processes left in lab namespace ${ns}`)
     await ctx.change(['ip', 'netns', 'del', ns], opts, `remove lab namespace ${ns}`)
@@ -145,15 +159,26 @@ export async function destroyLabNetwork(prefix: string, ctx: SystemContext = new
 /** Builds the lab (removing leftovers of the same prefix first) and checks ARP from each host to the gateway. */
 export async function createLabNetwork(spec: LabNetworkSpec, ctx: SystemContext = new SystemContext()): Promise<LabNetwork> {
   const problems = labSpecProblems(spec)
-  if (problems.length > 0) throw new UsageError(`lab network spec has ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.join('; ')}`)
+  if (problems.length > 0)
+    throw new UsageError(`lab network spec has ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.join('; ')}`)
   const cidr = spec.cidr ?? 24
   const gwAddress = spec.gateway ?? '192.0.2.1'
   const iface = spec.iface ?? 'eth0'
-  const names = labNames(spec.prefix, spec.hosts.map((h) => h.name))
+  const names = labNames(
+    spec.prefix,
+    spec.hosts.map((h) => h.name),
+  )
   const gwNs = names.gateway
   const hosts: Record<string, LabHost> = {}
   for (const h of spec.hosts) {
-    hosts[h.name] = {name: h.name, ns: names.hosts[h.name].ns, iface, address: h.address, cidr: `${h.address}/${cidr}`, bridgePort: names.hosts[h.name].bridgePort}
+    hosts[h.name] = {
+      name: h.name,
+      ns: names.hosts[h.name].ns,
+      iface,
+      address: h.address,
+      cidr: `${h.address}/${cidr}`,
+      bridgePort: names.hosts[h.name].bridgePort,
+    }
   }
   const hostOf = (name: string) => {
     const h = hosts[name]
@@ -168,7 +193,11 @@ export async function createLabNetwork(spec: LabNetworkSpec, ctx: SystemContext 
     argvIn: (name, argv) => nsArgv(hostOf(name).ns, argv),
     execIn: (name) => namespaceExec(hostOf(name).ns, ctx.exec),
     async setHostConnected(name, connected) {
-      await must(ctx, ['ip', '-n', gwNs, 'link', 'set', hostOf(name).bridgePort, connected ? 'up' : 'down'], `${connected ? 'reconnect' : 'cut off'} host ${name}`)
+      await must(
+        ctx,
+        ['ip', '-n', gwNs, 'link', 'set', hostOf(name).bridgePort, connected ? 'up' : 'down'],
+        `${connected ? 'reconnect' : 'cut off'} host ${name}`,
+      )
     },
     destroy: () => destroyLabNetwork(spec.prefix, ctx),
   }
@@ -178,13 +207,21 @@ export async function createLabNetwork(spec: LabNetworkSpec, ctx: SystemContext 
     await must(ctx, ['ip', 'netns', 'add', gwNs], 'create the gateway namespace')
     await must(ctx, ['ip', '-n', gwNs, 'link', 'set', 'lo', 'up'], 'bring up loopback in the gateway namespace')
     // No STP, no forward delay: ports forward the moment they are up.
-    await must(ctx, ['ip', '-n', gwNs, 'link', 'add', LAB_BRIDGE, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0'], 'create the lab bridge')
+    await must(
+      ctx,
+      ['ip', '-n', gwNs, 'link', 'add', LAB_BRIDGE, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0'],
+      'create the lab bridge',
+    )
     await must(ctx, ['ip', '-n', gwNs, 'addr', 'add', `${gwAddress}/${cidr}`, 'dev', LAB_BRIDGE], 'give the bridge the gateway address')
     await must(ctx, ['ip', '-n', gwNs, 'link', 'set', LAB_BRIDGE, 'up'], 'bring up the lab bridge')
     for (const h of Object.values(hosts)) {
       await must(ctx, ['ip', 'netns', 'add', h.ns], `create namespace for host ${h.name}`)
       await must(ctx, ['ip', '-n', h.ns, 'link', 'set', 'lo', 'up'], `bring up loopback of host ${h.name}`)
-      await must(ctx, ['ip', '-n', gwNs, 'link', 'add', h.bridgePort, 'type', 'veth', 'peer', 'name', iface, 'netns', h.ns], `create the veth pair of host ${h.name}`)
+      await must(
+        ctx,
+        ['ip', '-n', gwNs, 'link', 'add', h.bridgePort, 'type', 'veth', 'peer', 'name', iface, 'netns', h.ns],
+        `create the veth pair of host ${h.name}`,
+      )
       await must(ctx, ['ip', '-n', gwNs, 'link', 'set', h.bridgePort, 'master', LAB_BRIDGE], `plug host ${h.name} into the bridge`)
       await must(ctx, ['ip', '-n', gwNs, 'link', 'set', h.bridgePort, 'up'], `bring up the bridge port of host ${h.name}`)
       await must(ctx, ['ip', '-n', h.ns, 'addr', 'add', h.cidr, 'dev', iface], `address host ${h.name}`)
@@ -194,7 +231,11 @@ export async function createLabNetwork(spec: LabNetworkSpec, ctx: SystemContext 
       for (const h of Object.values(hosts)) {
         const inHost = new SystemContext(namespaceExec(h.ns, ctx.exec), false, ctx.log)
         const r = await arpReachable(inHost, iface, gwAddress, 2000)
-        if (!r.reachable) throw new StepFailedError(`lab network: host ${h.name} cannot reach the gateway by ARP: ${r.detail}`, 'check bridge and veth state with ip -n ' + gwNs + ' link')
+        if (!r.reachable)
+          throw new StepFailedError(
+            `lab network: host ${h.name} cannot reach the gateway by ARP: ${r.detail}`,
+            'check bridge and veth state with ip -n ' + gwNs + ' link',
+          )
       }
     }
   } catch (error) {

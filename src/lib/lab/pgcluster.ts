@@ -49,7 +49,8 @@ export function pgNode(spec: PgNodeSpec): PgNode {
 /** The newest /usr/lib/postgresql/<major>/bin that has pg_ctl. */
 export function findBindir(root = '/usr/lib/postgresql'): string {
   const majors = existsSync(root) ? readdirSync(root).filter((d) => /^\d+$/.test(d) && existsSync(join(root, d, 'bin', 'pg_ctl'))) : []
-  if (majors.length === 0) throw new StepFailedError(`no PostgreSQL found under ${root}`, 'install the postgresql package (scripts/setup.sh)')
+  if (majors.length === 0)
+    throw new StepFailedError(`no PostgreSQL found under ${root}`, 'install the postgresql package (scripts/setup.sh)')
   return join(root, String(Math.max(...majors.map(Number))), 'bin')
 }
 
@@ -85,7 +86,13 @@ export function nodeSettings(node: PgNode, major: number, extra: Record<string, 
     ...(major >= 13 ? {wal_keep_size: "'64MB'"} : {wal_keep_segments: '4'}),
     ...extra,
   }
-  return '# written by pgha lab (pgcluster.ts)\n' + Object.entries(base).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n'
+  return (
+    '# written by pgha lab (pgcluster.ts)\n' +
+    Object.entries(base)
+      .map(([k, v]) => `${k} = ${v}`)
+      .join('\n') +
+    '\n'
+  )
 }
 
 /** Pure: pg_hba.conf: peer for the OS superuser, scram-sha-256 for everyone else. */
@@ -111,7 +118,9 @@ export function passfileLine(e: {host: string; port: number | '*'; database: str
 }
 
 function ownerIds(user: string): {uid: number; gid: number} {
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${user}:`))
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${user}:`))
   if (!line) throw new StepFailedError(`OS user ${user} does not exist`, 'install PostgreSQL (it creates the postgres user)')
   const f = line.split(':')
   return {uid: Number(f[2]), gid: Number(f[3])}
@@ -137,11 +146,21 @@ export function writeOwnedFile(path: string, content: string, user = 'postgres',
   }
 }
 
-export async function runOnNode(node: PgNode, argv: string[], opts: {timeoutMs: number; input?: string; env?: Record<string, string>}, exec: Exec = realExec): Promise<RunResult> {
+export async function runOnNode(
+  node: PgNode,
+  argv: string[],
+  opts: {timeoutMs: number; input?: string; env?: Record<string, string>},
+  exec: Exec = realExec,
+): Promise<RunResult> {
   return exec.run(nodeArgv(node, argv), {timeoutMs: opts.timeoutMs, input: opts.input, env: {LC_MESSAGES: 'C', ...opts.env}})
 }
 
-async function mustRun(node: PgNode, what: string, argv: string[], opts: {timeoutMs: number; input?: string; env?: Record<string, string>}): Promise<RunResult> {
+async function mustRun(
+  node: PgNode,
+  what: string,
+  argv: string[],
+  opts: {timeoutMs: number; input?: string; env?: Record<string, string>},
+): Promise<RunResult> {
   const r = await runOnNode(node, argv, opts)
   if (r.exitCode !== 0 || r.timedOut) throw new StepFailedError(`${node.name}: ${what} failed: ${pgFailure(r)}`)
   return r
@@ -151,19 +170,39 @@ const bin = (node: PgNode, name: string) => join(node.bindir, name)
 
 /** SQL as the OS superuser over the node's socket (stdin; tab-separated unaligned output). */
 export async function nodePsql(node: PgNode, sql: string, database = 'postgres', timeoutMs = 15_000): Promise<string> {
-  const argv = [bin(node, 'psql'), '-X', '-q', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-h', node.socketDir, '-p', String(node.port), '-d', database]
+  const argv = [
+    bin(node, 'psql'),
+    '-X',
+    '-q',
+    '-A',
+    '-t',
+    '-F',
+    '\t',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-h',
+    node.socketDir,
+    '-p',
+    String(node.port),
+    '-d',
+    database,
+  ]
   return (await mustRun(node, 'psql', argv, {timeoutMs, input: sql, env: {PGCONNECT_TIMEOUT: '5'}})).stdout
 }
 
 export async function startNode(node: PgNode, timeoutMs = 30_000): Promise<void> {
   const t = String(Math.ceil(timeoutMs / 1000))
-  await mustRun(node, 'pg_ctl start', [bin(node, 'pg_ctl'), 'start', '-D', node.dataDir, '-w', '-t', t, '-l', node.logFile], {timeoutMs: timeoutMs + 5000})
+  await mustRun(node, 'pg_ctl start', [bin(node, 'pg_ctl'), 'start', '-D', node.dataDir, '-w', '-t', t, '-l', node.logFile], {
+    timeoutMs: timeoutMs + 5000,
+  })
 }
 
 export async function stopNode(node: PgNode, mode: 'fast' | 'immediate' = 'fast', timeoutMs = 30_000): Promise<void> {
   if (!(await isNodeRunning(node))) return
   const t = String(Math.ceil(timeoutMs / 1000))
-  await mustRun(node, 'pg_ctl stop', [bin(node, 'pg_ctl'), 'stop', '-D', node.dataDir, '-m', mode, '-w', '-t', t], {timeoutMs: timeoutMs + 5000})
+  await mustRun(node, 'pg_ctl stop', [bin(node, 'pg_ctl'), 'stop', '-D', node.dataDir, '-m', mode, '-w', '-t', t], {
+    timeoutMs: timeoutMs + 5000,
+  })
 }
 
 export async function isNodeRunning(node: PgNode): Promise<boolean> {
@@ -176,10 +215,31 @@ export async function isNodeRunning(node: PgNode): Promise<boolean> {
  * initdb a primary with lab settings and pg_hba, start it, and create the replication role.
  * The heartbeat role is left to `pgha init` (the thing under test).
  */
-export async function initPrimary(node: PgNode, auth: ClusterAuth, opts: {settings?: Record<string, string>; start?: boolean} = {}): Promise<void> {
+export async function initPrimary(
+  node: PgNode,
+  auth: ClusterAuth,
+  opts: {settings?: Record<string, string>; start?: boolean} = {},
+): Promise<void> {
   prepareDir(node.socketDir, node.osUser, 0o755)
   prepareDir(node.dataDir, node.osUser)
-  await mustRun(node, 'initdb', [bin(node, 'initdb'), '-D', node.dataDir, '-U', node.osUser, '-E', 'UTF8', '--locale=C', '-N', '--auth-local=peer', '--auth-host=scram-sha-256'], {timeoutMs: 120_000})
+  await mustRun(
+    node,
+    'initdb',
+    [
+      bin(node, 'initdb'),
+      '-D',
+      node.dataDir,
+      '-U',
+      node.osUser,
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '-N',
+      '--auth-local=peer',
+      '--auth-host=scram-sha-256',
+    ],
+    {timeoutMs: 120_000},
+  )
   writeOwnedFile(join(node.dataDir, 'pgha-node.conf'), nodeSettings(node, nodeMajor(node), opts.settings), node.osUser)
   const conf = join(node.dataDir, 'postgresql.conf')
   writeOwnedFile(conf, readFileSync(conf, 'utf8') + "\ninclude_if_exists = 'pgha-node.conf'\n", node.osUser)
@@ -187,7 +247,10 @@ export async function initPrimary(node: PgNode, auth: ClusterAuth, opts: {settin
   if (opts.start === false) return
   await startNode(node)
   const u = `"${auth.replicationUser.replace(/"/g, '""')}"`
-  await nodePsql(node, `SET log_statement = 'none';\nCREATE ROLE ${u} LOGIN REPLICATION PASSWORD '${auth.replicationPassword.replace(/'/g, "''")}';\n`)
+  await nodePsql(
+    node,
+    `SET log_statement = 'none';\nCREATE ROLE ${u} LOGIN REPLICATION PASSWORD '${auth.replicationPassword.replace(/'/g, "''")}';\n`,
+  )
 }
 
 /**
@@ -207,7 +270,25 @@ export async function createStandby(
     'pg_basebackup',
     // application_name = the node's name: -R writes it into primary_conninfo, and the primary
     // names this standby by it in synchronous_standby_names.
-    [bin(node, 'pg_basebackup'), '-d', `application_name=${node.name}`, '-h', primary.host, '-p', String(primary.port), '-U', opts.replicationUser, '-D', node.dataDir, '-R', '-X', 'stream', '-c', 'fast', '-w'],
+    [
+      bin(node, 'pg_basebackup'),
+      '-d',
+      `application_name=${node.name}`,
+      '-h',
+      primary.host,
+      '-p',
+      String(primary.port),
+      '-U',
+      opts.replicationUser,
+      '-D',
+      node.dataDir,
+      '-R',
+      '-X',
+      'stream',
+      '-c',
+      'fast',
+      '-w',
+    ],
     {timeoutMs: 120_000, env: {PGPASSFILE: opts.passfile, PGCONNECT_TIMEOUT: '10'}},
   )
   writeOwnedFile(join(node.dataDir, 'pgha-node.conf'), nodeSettings(node, nodeMajor(node), opts.settings), node.osUser)

@@ -24,12 +24,25 @@ export interface PreflightFacts {
 
 /** Pure: the first problem that stops the lab, as a UsageError (exit 2), or undefined. */
 export function preflightProblem(f: PreflightFacts): UsageError | undefined {
-  if (f.uid !== 0) return new UsageError('pgha lab needs root (network namespaces, PID namespaces, BMC simulators)', 'run it as root, e.g. sudo pgha lab up')
+  if (f.uid !== 0)
+    return new UsageError(
+      'pgha lab needs root (network namespaces, PID namespaces, BMC simulators)',
+      'run it as root, e.g. sudo pgha lab up',
+    )
   for (const r of LAB_REQUIREMENTS) {
-    if (!f.has(r.command)) return new UsageError(`pgha lab needs ${r.command}, from the Debian package ${r.pkg}, which is missing`, 'run scripts/setup.sh as root (it installs every package pgha needs)')
+    if (!f.has(r.command))
+      return new UsageError(
+        `pgha lab needs ${r.command}, from the Debian package ${r.pkg}, which is missing`,
+        'run scripts/setup.sh as root (it installs every package pgha needs)',
+      )
   }
-  if (!f.pgBindirOk) return new UsageError('pgha lab needs the PostgreSQL server binaries (Debian package postgresql), which are missing', 'run scripts/setup.sh as root')
-  if (!f.postgresUser) return new UsageError('pgha lab needs the OS user postgres (created by the Debian package postgresql)', 'run scripts/setup.sh as root')
+  if (!f.pgBindirOk)
+    return new UsageError(
+      'pgha lab needs the PostgreSQL server binaries (Debian package postgresql), which are missing',
+      'run scripts/setup.sh as root',
+    )
+  if (!f.postgresUser)
+    return new UsageError('pgha lab needs the OS user postgres (created by the Debian package postgresql)', 'run scripts/setup.sh as root')
   return undefined
 }
 

@@ -18,7 +18,10 @@ export function renderScenario(r: ScenarioResult, opts: {timeline?: boolean} = {
   else if (r.faultAt !== undefined && f.writeGapMs === undefined) row('fault → first write after', 'writes did not come back')
   else if (r.faultAt !== undefined) row('fault → first write after', 'writes went on (no pause of 1 s or more)')
   if (f.recoveryMs !== undefined) row(f.recoveryLabel ?? 'fault → expected state', seconds(f.recoveryMs))
-  row('writes', `${f.acked} acknowledged, ${f.failedAttempts} failed attempts, ${f.lost === null ? 'lost: n/a (no primary to ask)' : `${f.lost} acknowledged lost`}`)
+  row(
+    'writes',
+    `${f.acked} acknowledged, ${f.failedAttempts} failed attempts, ${f.lost === null ? 'lost: n/a (no primary to ask)' : `${f.lost} acknowledged lost`}`,
+  )
   row('hosts writable with VIP-M', `at most ${f.maxWritableWithVipM} (${f.samples} samples, every 100 ms)`)
   row('final state', LAB_NODES.map((n) => `${n} ${r.final[n]}`).join(' · '))
   for (const n of r.notes) out.push(`    note: ${n}`)
@@ -33,7 +36,9 @@ export function renderSummary(results: ScenarioResult[]): string[] {
     const f = r.figures
     const key = f.recoveryMs !== undefined ? `recovered in ${seconds(f.recoveryMs)}` : 'no recovery time'
     const gap = f.writeGapMs !== undefined ? `, writes interrupted ${seconds(f.writeGapMs)}` : ''
-    out.push(`  ${r.passed ? 'PASS' : 'FAIL'}  ${r.name.padEnd(16)} ${key}${gap}, lost ${f.lost ?? 'n/a'}, max writable+VIP-M ${f.maxWritableWithVipM}`)
+    out.push(
+      `  ${r.passed ? 'PASS' : 'FAIL'}  ${r.name.padEnd(16)} ${key}${gap}, lost ${f.lost ?? 'n/a'}, max writable+VIP-M ${f.maxWritableWithVipM}`,
+    )
   }
   return out
 }

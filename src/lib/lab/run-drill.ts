@@ -55,7 +55,10 @@ export async function runDrill(lab: LabLayout, names: string[], out: (line: stri
   out(up.summary)
   const m = readManifest(lab)
   if (!m?.watch) {
-    throw new UsageError(`lab ${lab.name} runs without pgha watch, so there is nothing to drill`, 'pgha watch is missing from this build (npm run build), or the lab was made with --no-watch: pgha lab down && pgha lab up')
+    throw new UsageError(
+      `lab ${lab.name} runs without pgha watch, so there is nothing to drill`,
+      'pgha watch is missing from this build (npm run build), or the lab was made with --no-watch: pgha lab down && pgha lab up',
+    )
   }
   const d = new Drill(lab, out)
   d.sampler.start()

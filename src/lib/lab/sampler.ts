@@ -53,7 +53,11 @@ class HostProbe {
   private answer?: {inRecovery: boolean}
   lastKnownWritable = false
 
-  constructor(private readonly h: HostLayout, private readonly password: string, private readonly queryWaitMs = QUERY_WAIT_MS) {}
+  constructor(
+    private readonly h: HostLayout,
+    private readonly password: string,
+    private readonly queryWaitMs = QUERY_WAIT_MS,
+  ) {}
 
   private drop(): void {
     const c = this.client
@@ -93,7 +97,15 @@ class HostProbe {
   private async query(): Promise<void> {
     try {
       if (!this.client) {
-        const c = new pg.Client({host: this.h.socketDir, port: PG_PORT, user: LOAD_USER, database: LOAD_DB, password: this.password, connectionTimeoutMillis: 1000, application_name: 'pgha-lab-sampler'})
+        const c = new pg.Client({
+          host: this.h.socketDir,
+          port: PG_PORT,
+          user: LOAD_USER,
+          database: LOAD_DB,
+          password: this.password,
+          connectionTimeoutMillis: 1000,
+          application_name: 'pgha-lab-sampler',
+        })
         c.on('error', () => {})
         this.client = c
         await c.connect()
@@ -121,9 +133,16 @@ export class Sampler {
   private viewCache: Record<LabNode, {at: number; role?: string; since?: number}> = {node1: {at: 0}, node2: {at: 0}}
   onSample?: (s: Sample) => void
 
-  constructor(private readonly lab: LabLayout, private readonly intervalMs = 100, queryWaitMs = QUERY_WAIT_MS) {
+  constructor(
+    private readonly lab: LabLayout,
+    private readonly intervalMs = 100,
+    queryWaitMs = QUERY_WAIT_MS,
+  ) {
     const password = readSecretFile(lab.loadPassfile) ?? ''
-    this.probes = {node1: new HostProbe(lab.hosts.node1, password, queryWaitMs), node2: new HostProbe(lab.hosts.node2, password, queryWaitMs)}
+    this.probes = {
+      node1: new HostProbe(lab.hosts.node1, password, queryWaitMs),
+      node2: new HostProbe(lab.hosts.node2, password, queryWaitMs),
+    }
   }
 
   async sampleOnce(): Promise<Sample> {
@@ -137,16 +156,19 @@ export class Sampler {
         if (Date.now() - cache.at > 1000) this.watchCache[node] = {at: Date.now(), runs: on && watchRuns(h)}
         if (Date.now() - this.viewCache[node].at > 300) this.viewCache[node] = {at: Date.now(), ...(on ? watchView(h) : {})}
         const view = this.viewCache[node]
-        return [node, {
-          on,
-          vipM: addrs.includes(VIP_PRIMARY),
-          vipS: addrs.includes(VIP_STANDBY),
-          writable: db.writable,
-          standby: db.standby,
-          lastKnownWritable: this.probes[node].lastKnownWritable,
-          watch: this.watchCache[node].runs,
-          ...(view.role ? {watchRole: view.role, watchSince: view.since} : {}),
-        }]
+        return [
+          node,
+          {
+            on,
+            vipM: addrs.includes(VIP_PRIMARY),
+            vipS: addrs.includes(VIP_STANDBY),
+            writable: db.writable,
+            standby: db.standby,
+            lastKnownWritable: this.probes[node].lastKnownWritable,
+            watch: this.watchCache[node].runs,
+            ...(view.role ? {watchRole: view.role, watchSince: view.since} : {}),
+          },
+        ]
       }),
     )
     return {t, hosts: Object.fromEntries(entries) as Record<LabNode, HostSample>}

@@ -34,7 +34,10 @@ async function powerViaBmc(d: Drill, node: LabNode, action: 'on' | 'off'): Promi
   const {power, result} = await ipmiPower(d.lab, node, action)
   const ok = result.exitCode === 0 && power === action
   d.note(`ipmitool chassis power ${action} ${node}: ${ok ? 'done' : 'FAILED'} (the command took ${result.durationMs} ms)`, 'drill', at)
-  if (!ok) throw new Error(`ipmitool chassis power ${action} ${node} failed: ${result.stderr.split('\n').filter(Boolean).at(-1) ?? result.exitCode}`)
+  if (!ok)
+    throw new Error(
+      `ipmitool chassis power ${action} ${node} failed: ${result.stderr.split('\n').filter(Boolean).at(-1) ?? result.exitCode}`,
+    )
   return powerEventAt(d.lab.hosts[node], action, at) ?? at
 }
 
@@ -52,7 +55,12 @@ async function withLoad(d: Drill, name: string, body: () => Promise<void>): Prom
 /** The survivor takes over: fenced old primary stays off, survivor holds both VIPs and is writable. */
 async function expectTakeover(d: Drill, survivor: LabNode, lost: LabNode, what: string): Promise<void> {
   const from = d.faultAt ?? Date.now()
-  const took = await d.until(`${survivor} is primary_standby (writable, VIP-M and VIP-S)${what}`, FAILOVER_LIMIT_MS, (s) => role(s, survivor) === 'primary_standby' && countWritableWithVipM(s) === 1, {from})
+  const took = await d.until(
+    `${survivor} is primary_standby (writable, VIP-M and VIP-S)${what}`,
+    FAILOVER_LIMIT_MS,
+    (s) => role(s, survivor) === 'primary_standby' && countWritableWithVipM(s) === 1,
+    {from},
+  )
   d.recoveryMs = took
   const s = await d.sample()
   d.check(off(s, lost), `${lost} is powered off (fenced) at the end`)
@@ -95,7 +103,12 @@ export const SCENARIOS: Scenario[] = [
       withLoad(d, 'standby-loss', async () => {
         d.requireNoLoss = true
         d.fault(`power cut on ${r.standby} (the standby)`, await powerViaBmc(d, r.standby, 'off'))
-        d.recoveryMs = await d.until(`${r.primary} is primary_standby (VIP-M and VIP-S)`, FAILOVER_LIMIT_MS, (s) => role(s, r.primary) === 'primary_standby', {from: d.faultAt})
+        d.recoveryMs = await d.until(
+          `${r.primary} is primary_standby (VIP-M and VIP-S)`,
+          FAILOVER_LIMIT_MS,
+          (s) => role(s, r.primary) === 'primary_standby',
+          {from: d.faultAt},
+        )
       }),
   },
   {
@@ -106,7 +119,12 @@ export const SCENARIOS: Scenario[] = [
       withLoad(d, 'db-crash', async () => {
         const res = crashDb(d.lab, r.primary)
         d.fault(res.summary)
-        d.recoveryMs = await d.until('exactly one host writable with VIP-M again', FAILOVER_LIMIT_MS, (s) => countWritableWithVipM(s) === 1 && LAB_NODES.some((n) => s.hosts[n].writable === true && s.hosts[n].vipM), {from: d.faultAt})
+        d.recoveryMs = await d.until(
+          'exactly one host writable with VIP-M again',
+          FAILOVER_LIMIT_MS,
+          (s) => countWritableWithVipM(s) === 1 && LAB_NODES.some((n) => s.hosts[n].writable === true && s.hosts[n].vipM),
+          {from: d.faultAt},
+        )
       }),
   },
   {
@@ -130,11 +148,19 @@ export const SCENARIOS: Scenario[] = [
         const at = Date.now()
         await powerOffDirect(d.lab.hosts[r.primary])
         d.fault(`power cut on ${r.primary} (BMC down too)`, at)
-        await d.never(`${r.standby} stays a standby and never writable while ${r.primary} cannot be fenced`, 25_000, (s) => s.hosts[r.standby].writable === true || s.hosts[r.standby].vipM)
+        await d.never(
+          `${r.standby} stays a standby and never writable while ${r.primary} cannot be fenced`,
+          25_000,
+          (s) => s.hosts[r.standby].writable === true || s.hosts[r.standby].vipM,
+        )
         d.note(`BMC of ${r.primary} back: the standby can now confirm the power is off`)
         await startLabBmc(d.lab, r.primary)
         d.recoveryLabel = 'BMC back → standby took over'
-        d.recoveryMs = await d.until(`${r.standby} is primary_standby once the fence succeeds`, FAILOVER_LIMIT_MS, (s) => role(s, r.standby) === 'primary_standby')
+        d.recoveryMs = await d.until(
+          `${r.standby} is primary_standby once the fence succeeds`,
+          FAILOVER_LIMIT_MS,
+          (s) => role(s, r.standby) === 'primary_standby',
+        )
       }),
   },
   {
@@ -149,7 +175,8 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'cold-start',
-    title: (r) => `power off the standby (${r.standby}), then the primary (${r.primary}), then both on together: the primary, which has the latest writes, must be primary again and nobody fenced`,
+    title: (r) =>
+      `power off the standby (${r.standby}), then the primary (${r.primary}), then both on together: the primary, which has the latest writes, must be primary again and nobody fenced`,
     start: 'steady',
     run: (d, r) =>
       withLoad(d, 'cold-start', async () => {
@@ -162,8 +189,20 @@ export const SCENARIOS: Scenario[] = [
         d.fault('both hosts powered on together', at)
         d.recoveryLabel = 'power on → one primary'
         d.recoveryMs = await d.until('exactly one host writable with VIP-M', 90_000, (s) => countWritableWithVipM(s) === 1, {from: at})
-        await d.until(`${r.primary} (the last one up, with the latest writes) is primary and ${r.standby} a standby with VIP-S`, 90_000, (s) => (role(s, r.primary) === 'primary' || role(s, r.primary) === 'primary_standby') && role(s, r.standby) === 'standby' && s.hosts[r.standby].vipS, {from: at})
-        await d.never('both hosts stay powered on (a cold start of healthy hosts fences nobody)', 10_000, (s) => off(s, r.primary) || off(s, r.standby))
+        await d.until(
+          `${r.primary} (the last one up, with the latest writes) is primary and ${r.standby} a standby with VIP-S`,
+          90_000,
+          (s) =>
+            (role(s, r.primary) === 'primary' || role(s, r.primary) === 'primary_standby') &&
+            role(s, r.standby) === 'standby' &&
+            s.hosts[r.standby].vipS,
+          {from: at},
+        )
+        await d.never(
+          'both hosts stay powered on (a cold start of healthy hosts fences nobody)',
+          10_000,
+          (s) => off(s, r.primary) || off(s, r.standby),
+        )
         const s = await d.sample()
         d.note(`after cold start: ${describe(s)}`)
       }),

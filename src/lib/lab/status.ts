@@ -88,10 +88,14 @@ export async function labStatus(lab: LabLayout, opts: {json?: boolean} = {}): Pr
 
 export function renderLabStatus(st: LabStatus): string[] {
   const out = [`lab ${st.name} (${st.dir})${st.load ? `, load run ${st.load} going` : ''}`]
-  out.push(`  ${'host'.padEnd(6)} ${'power'.padEnd(5)} ${'bmc'.padEnd(4)} ${'link'.padEnd(9)} ${'observed role'.padEnd(22)} ${'VIPs'.padEnd(12)} watch`)
+  out.push(
+    `  ${'host'.padEnd(6)} ${'power'.padEnd(5)} ${'bmc'.padEnd(4)} ${'link'.padEnd(9)} ${'observed role'.padEnd(22)} ${'VIPs'.padEnd(12)} watch`,
+  )
   for (const n of LAB_NODES) {
     const h = st.hosts[n]
-    out.push(`  ${n.padEnd(6)} ${h.power.padEnd(5)} ${h.bmc.padEnd(4)} ${h.link.padEnd(9)} ${h.role.padEnd(22)} ${(h.vips.join(',') || '-').padEnd(12)} ${h.watch ? 'running' : 'not running'}`)
+    out.push(
+      `  ${n.padEnd(6)} ${h.power.padEnd(5)} ${h.bmc.padEnd(4)} ${h.link.padEnd(9)} ${h.role.padEnd(22)} ${(h.vips.join(',') || '-').padEnd(12)} ${h.watch ? 'running' : 'not running'}`,
+    )
   }
   for (const n of LAB_NODES) if (st.hosts[n].lastWatchLine) out.push(`  ${n} watch: ${st.hosts[n].lastWatchLine}`)
   return out

@@ -31,7 +31,9 @@ export interface SwitchoverDrill {
 
 export function holdsAddress(lab: LabLayout, n: LabNode, ip: string): boolean {
   try {
-    return new RegExp(`inet ${ip.replace(/\./g, '\\.')}/`).test(execFileSync('ip', ['-n', lab.hosts[n].netns, '-4', '-o', 'addr', 'show'], {timeout: 5000}).toString())
+    return new RegExp(`inet ${ip.replace(/\./g, '\\.')}/`).test(
+      execFileSync('ip', ['-n', lab.hosts[n].netns, '-4', '-o', 'addr', 'show'], {timeout: 5000}).toString(),
+    )
   } catch {
     return false
   }
@@ -40,7 +42,13 @@ export function holdsAddress(lab: LabLayout, n: LabNode, ip: string): boolean {
 export const vipsOn = (lab: LabLayout, n: LabNode) => ({m: holdsAddress(lab, n, VIP_PRIMARY), s: holdsAddress(lab, n, VIP_STANDBY)})
 
 /** `on`: where `pgha switchover` runs — the current primary (`from`), the standby (`to`), or both (primary first). */
-export async function switchoverUnderLoad(lab: LabLayout, from: LabNode, to: LabNode, run: string, on: 'from' | 'to' | 'both' = 'from'): Promise<SwitchoverDrill> {
+export async function switchoverUnderLoad(
+  lab: LabLayout,
+  from: LabNode,
+  to: LabNode,
+  run: string,
+  on: 'from' | 'to' | 'both' = 'from',
+): Promise<SwitchoverDrill> {
   const load = await startLoad(lab, {run, intervalMs: 20, maxSeconds: 300})
   const results: {node: LabNode; run: RunResult}[] = []
   try {
@@ -55,15 +63,31 @@ export async function switchoverUnderLoad(lab: LabLayout, from: LabNode, to: Lab
     const entries = readLoadLog(load.log).filter((e) => e.t >= started - 1500)
     const ok = entries.filter((e) => e.ok).map((e) => e.n)
     const gap = writeGap(entries, started)
-    const present = ok.length === 0 ? '' : await nodePsql(labPgNode(lab, to), `SELECT n FROM lab_writes WHERE run = '${run}' AND n = ANY('{${ok.join(',')}}'::int[]);`, LOAD_DB, 30_000)
+    const present =
+      ok.length === 0
+        ? ''
+        : await nodePsql(
+            labPgNode(lab, to),
+            `SELECT n FROM lab_writes WHERE run = '${run}' AND n = ANY('{${ok.join(',')}}'::int[]);`,
+            LOAD_DB,
+            30_000,
+          )
     const have = new Set(present.split('\n').filter(Boolean).map(Number))
     let timeline: string[] = []
     try {
-      timeline = (JSON.parse(results[0].run.stdout).result.timeline as {at: number; event: string}[]).map((e) => `+${(e.at / 1000).toFixed(2)}s ${e.event}`)
+      timeline = (JSON.parse(results[0].run.stdout).result.timeline as {at: number; event: string}[]).map(
+        (e) => `+${(e.at / 1000).toFixed(2)}s ${e.event}`,
+      )
     } catch {}
     return {
-      from, to, results, acked: ok.length, failedAttempts: entries.length - ok.length, outageMs: gap.gapMs ?? -1,
-      lost: ok.filter((n) => !have.has(n)), timeline,
+      from,
+      to,
+      results,
+      acked: ok.length,
+      failedAttempts: entries.length - ok.length,
+      outageMs: gap.gapMs ?? -1,
+      lost: ok.filter((n) => !have.has(n)),
+      timeline,
     }
   } finally {
     await stopLoad(lab)

@@ -77,7 +77,17 @@ export function parseWatchLog(text: string): WatchLine[] {
       const ms = o.ms as {actions?: unknown} | undefined
       const actionsMs = typeof ms?.actions === 'number' && ms.actions > 0 ? ms.actions : undefined
       const steps = Array.isArray(o.steps) ? o.steps.map(String) : undefined
-      out.push({t, role, reason, actions, ...(rule ? {rule} : {}), ...(from ? {from} : {}), ...(failed ? {failed} : {}), ...(actionsMs ? {actionsMs} : {}), ...(steps ? {steps} : {})})
+      out.push({
+        t,
+        role,
+        reason,
+        actions,
+        ...(rule ? {rule} : {}),
+        ...(from ? {from} : {}),
+        ...(failed ? {failed} : {}),
+        ...(actionsMs ? {actionsMs} : {}),
+        ...(steps ? {steps} : {}),
+      })
     } catch {
       // a torn last line
     }

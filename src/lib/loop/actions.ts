@@ -94,9 +94,15 @@ export interface ActionCarry {
  * A fence verified by this decision; else this node was a standby when the decision was made
  * (a new primary has no commit waiting for a standby); else the BMC saying off right now.
  */
-async function degradeProof(ctx: SystemContext, cfg: Config, decision: {actions?: readonly ActionName[]; memory?: {role?: string}}, carry: ActionCarry): Promise<DegradeProof | undefined> {
+async function degradeProof(
+  ctx: SystemContext,
+  cfg: Config,
+  decision: {actions?: readonly ActionName[]; memory?: {role?: string}},
+  carry: ActionCarry,
+): Promise<DegradeProof | undefined> {
   if (carry.fenceVerified) return {kind: 'fence-verified', detail: `${cfg.peer.name} is powered off, verified by this tick's fence`}
-  if (decision.memory?.role === 'standby' || decision.actions?.includes('promote')) return {kind: 'new-primary', detail: 'this node was just promoted: no commit of it waits for a standby'}
+  if (decision.memory?.role === 'standby' || decision.actions?.includes('promote'))
+    return {kind: 'new-primary', detail: 'this node was just promoted: no commit of it waits for a standby'}
   if (cfg.fence.agent === 'none') return undefined
   try {
     const st = await fencePower(ctx, cfg.fence, 'status', {timeoutMs: cfg.fence.timeout})
@@ -176,7 +182,10 @@ async function fenceWithTries(ctx: SystemContext, cfg: Config, tries: number, ho
         action: 'off',
         retry: false,
         maxWaitMs: 0,
-        onAttempt: (a) => hooks.onFenceAttempt?.(`fence attempt ${i} of ${tries} on ${cfg.peer.name}: ${a.ok ? 'power is off' : 'failed'} after ${a.elapsedMs} ms (${a.detail})`),
+        onAttempt: (a) =>
+          hooks.onFenceAttempt?.(
+            `fence attempt ${i} of ${tries} on ${cfg.peer.name}: ${a.ok ? 'power is off' : 'failed'} after ${a.elapsedMs} ms (${a.detail})`,
+          ),
       })
     } catch (error) {
       last = error
@@ -198,7 +207,11 @@ async function releaseVipPrimaryOnly(ctx: SystemContext, cfg: Config): Promise<S
   const held = entries.find((e) => e.family === 'inet' && e.address === ip)
   if (!held) return {changed: false, summary: `VIP-M ${ip} is not held on ${iface}; nothing to do`}
   if (!held.secondary) return ensureVipsReleased(ctx, cfg, {all: true})
-  const del = await ctx.change(ipAddrDelArgv(iface, `${held.address}/${held.prefix}`), {timeoutMs: IP_TIMEOUT_MS, privileged: true}, `release VIP-M from ${iface}`)
+  const del = await ctx.change(
+    ipAddrDelArgv(iface, `${held.address}/${held.prefix}`),
+    {timeoutMs: IP_TIMEOUT_MS, privileged: true},
+    `release VIP-M from ${iface}`,
+  )
   if (del.exitCode !== 0 || del.timedOut) {
     const still = (await localAddressEntries(ctx, iface, IP_TIMEOUT_MS)).some((e) => e.address === ip)
     if (still) throw new StepFailedError(`cannot remove VIP-M ${ip} from ${iface}: ${describeFailure(del)}`, 'check that pgha runs as root')

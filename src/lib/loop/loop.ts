@@ -9,7 +9,16 @@ import type {Logger} from '../log.js'
 import type {StepOutcome} from '../steps/types.js'
 import type {ActionCarry} from './actions.js'
 import type {ClusterFlags, ObserveMemory, ObserveResult} from '../observe/observe.js'
-import {type ActionName, type Decision, FRESH_MEMORY, type NodeMemory, type Observations, type Role, type Severity, type TickOutcome} from '../core/types.js'
+import {
+  type ActionName,
+  type Decision,
+  FRESH_MEMORY,
+  type NodeMemory,
+  type Observations,
+  type Role,
+  type Severity,
+  type TickOutcome,
+} from '../core/types.js'
 import {tickLogLevel, type TickReport, type WatchState, type Transition} from './watch-state.js'
 import {Watchdog} from './watchdog.js'
 
@@ -75,7 +84,10 @@ export class WatchLoop {
   private readonly now: () => number
   readonly watchdog: Watchdog
 
-  constructor(private readonly deps: LoopDeps, private readonly opts: LoopOptions = {}) {
+  constructor(
+    private readonly deps: LoopDeps,
+    private readonly opts: LoopOptions = {},
+  ) {
     this.now = deps.now ?? Date.now
     this.role = opts.role ?? 'starting'
     this.memory = opts.memory ?? {...FRESH_MEMORY}
@@ -166,10 +178,25 @@ export class WatchLoop {
     this.previous = {rule: decision.rule, done, ...(failed ? {failed} : {})}
     this.ticks++
     const report: TickReport = {
-      at: new Date(t0).toISOString(), from, role: this.role, next: decision.next, committed, rule: decision.rule, reason: decision.reason,
-      severity: decision.severity, actions: decision.actions, done, ...(failed ? {failed} : {}), steps, notes: seen.notes,
-      ms: {observe: seen.ms, actions: actionsMs, tick: end - t0}, probeMs: seen.probeMs, obs: seen.obs, flags: seen.flags,
-      ...(decision.wait ? {wait: decision.wait} : {}), dryRun: Boolean(this.opts.dryRun),
+      at: new Date(t0).toISOString(),
+      from,
+      role: this.role,
+      next: decision.next,
+      committed,
+      rule: decision.rule,
+      reason: decision.reason,
+      severity: decision.severity,
+      actions: decision.actions,
+      done,
+      ...(failed ? {failed} : {}),
+      steps,
+      notes: seen.notes,
+      ms: {observe: seen.ms, actions: actionsMs, tick: end - t0},
+      probeMs: seen.probeMs,
+      obs: seen.obs,
+      flags: seen.flags,
+      ...(decision.wait ? {wait: decision.wait} : {}),
+      dryRun: Boolean(this.opts.dryRun),
     }
     this.persist(report)
     this.logTick(report)
@@ -186,13 +213,32 @@ export class WatchLoop {
     const {cfg} = this.deps
     const observations = r.obs
     const state: WatchState = {
-      version: 1, cluster: cfg.cluster, node: cfg.node.name, pid: process.pid,
-      startedAt: new Date(this.startedAt).toISOString(), updatedAt: new Date(this.now()).toISOString(),
-      role: this.role, since: new Date(this.since).toISOString(),
+      version: 1,
+      cluster: cfg.cluster,
+      node: cfg.node.name,
+      pid: process.pid,
+      startedAt: new Date(this.startedAt).toISOString(),
+      updatedAt: new Date(this.now()).toISOString(),
+      role: this.role,
+      since: new Date(this.since).toISOString(),
       ...(this.lastTransition ? {lastTransition: this.lastTransition} : {}),
       memory: this.memory,
-      lastTick: {at: r.at, rule: r.rule, reason: r.reason, severity: r.severity, actions: r.actions, done: r.done, ...(r.failed ? {failed: r.failed} : {}), ms: r.ms},
-      flags: {paused: r.flags.paused, switchover: r.flags.switchover, source: r.flags.source, ...(r.flags.switchoverText ? {switchoverText: r.flags.switchoverText} : {})},
+      lastTick: {
+        at: r.at,
+        rule: r.rule,
+        reason: r.reason,
+        severity: r.severity,
+        actions: r.actions,
+        done: r.done,
+        ...(r.failed ? {failed: r.failed} : {}),
+        ms: r.ms,
+      },
+      flags: {
+        paused: r.flags.paused,
+        switchover: r.flags.switchover,
+        source: r.flags.source,
+        ...(r.flags.switchoverText ? {switchoverText: r.flags.switchoverText} : {}),
+      },
       observations,
     }
     try {

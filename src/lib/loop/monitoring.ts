@@ -30,7 +30,11 @@ export async function startMonitoring(cfg: Config, log: Logger, opts: {api: bool
   const apiOn = opts.api && cfg.api.listen !== 'off'
   const wal = apiOn ? new WalPositionReader(cfg) : undefined
   const publisher = new WatchPublisher({
-    cfg, startedAt: Date.now(), fire: (e) => hooks.fire(e), hookStats: () => hooks.stats, wal: () => wal?.last,
+    cfg,
+    startedAt: Date.now(),
+    fire: (e) => hooks.fire(e),
+    hookStats: () => hooks.stats,
+    wal: () => wal?.last,
   })
   let api: ApiServer | undefined
   if (apiOn) {
@@ -47,7 +51,9 @@ export async function startMonitoring(cfg: Config, log: Logger, opts: {api: bool
   const maxHookMs = cfg.hooks.reduce((m, h) => Math.max(m, h.timeout), 0)
   return {
     onTick: (r, prev) => void publisher.onTick(r, prev),
-    publisher, hooks, api,
+    publisher,
+    hooks,
+    api,
     stop: async () => {
       wal?.stop()
       await api?.close()

@@ -12,12 +12,18 @@ import type {SwitchoverMarker} from '../steps/switchover-plan.js'
 import type {SwitchoverOptions, SwitchoverOutcome} from '../steps/switchover.js'
 
 /** Pure: should this host's watch run a half for the marker it sees? Returns why not, or undefined to go. */
-export function partnerHalfWanted(cfg: Config, marker: SwitchoverMarker | undefined, now: number, tried: ReadonlySet<string>): string | undefined {
+export function partnerHalfWanted(
+  cfg: Config,
+  marker: SwitchoverMarker | undefined,
+  now: number,
+  tried: ReadonlySet<string>,
+): string | undefined {
   if (!marker) return 'no switchover marker'
   if (marker.phase !== 'requested') return `switchover ${marker.id} is past its start (phase ${marker.phase}): the halves already run`
   if (Date.parse(marker.expiresAt) < now) return `switchover ${marker.id} is stale`
   const names = [cfg.node.name, cfg.peer.name]
-  if (!names.includes(marker.from) || !names.includes(marker.to) || marker.from === marker.to) return `switchover ${marker.id} (${marker.from} → ${marker.to}) is not this pair's`
+  if (!names.includes(marker.from) || !names.includes(marker.to) || marker.from === marker.to)
+    return `switchover ${marker.id} (${marker.from} → ${marker.to}) is not this pair's`
   if (tried.has(marker.id)) return `this host's half of switchover ${marker.id} already ran`
   return undefined
 }
@@ -52,19 +58,29 @@ export class SwitchoverPartner {
     if (why || !marker) return
     this.tried.add(marker.id)
     const {cfg, log} = this.deps
-    log.info(`switchover ${marker.id} (${marker.from} → ${marker.to}) requested: pgha watch runs ${cfg.node.name}'s half`, {switchover: marker.id})
-    const started = this.now()
-    this.running = this.deps.run({to: marker.to, lockOwner: 'watch'}).then(
-      (out) => log.info(`switchover ${marker.id}: ${cfg.node.name}'s ${out.side} half done in ${this.now() - started} ms: ${out.summary}`, {switchover: marker.id, timeline: out.timeline}),
-      (error: unknown) => {
-        const line = String((error as Error)?.message ?? error).split('\n')[0]
-        // The DBA's own pgha switchover runs this host's half: nothing for the watch to do.
-        if ((error as Error)?.name === 'HalfLockBusy') log.info(`switchover ${marker.id}: ${line}; pgha watch leaves the half to it`, {switchover: marker.id})
-        else log.error(`switchover ${marker.id}: ${cfg.node.name}'s half failed: ${line}`, {switchover: marker.id})
-      },
-    ).finally(() => {
-      this.running = undefined
+    log.info(`switchover ${marker.id} (${marker.from} → ${marker.to}) requested: pgha watch runs ${cfg.node.name}'s half`, {
+      switchover: marker.id,
     })
+    const started = this.now()
+    this.running = this.deps
+      .run({to: marker.to, lockOwner: 'watch'})
+      .then(
+        (out) =>
+          log.info(`switchover ${marker.id}: ${cfg.node.name}'s ${out.side} half done in ${this.now() - started} ms: ${out.summary}`, {
+            switchover: marker.id,
+            timeline: out.timeline,
+          }),
+        (error: unknown) => {
+          const line = String((error as Error)?.message ?? error).split('\n')[0]
+          // The DBA's own pgha switchover runs this host's half: nothing for the watch to do.
+          if ((error as Error)?.name === 'HalfLockBusy')
+            log.info(`switchover ${marker.id}: ${line}; pgha watch leaves the half to it`, {switchover: marker.id})
+          else log.error(`switchover ${marker.id}: ${cfg.node.name}'s half failed: ${line}`, {switchover: marker.id})
+        },
+      )
+      .finally(() => {
+        this.running = undefined
+      })
   }
 
   /** Wait for a running half (on exit: SIGTERM lets it finish, bounded by its own deadline). */

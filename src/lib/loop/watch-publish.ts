@@ -31,8 +31,14 @@ export class WatchPublisher {
     const events = tickEvents(r, previousRule, {cluster: cfg.cluster, node: cfg.node.name, peer: cfg.peer.name})
     const obs = r.obs
     this.last = {
-      endedAt: Date.parse(r.at) + r.ms.tick, role: r.role, rule: r.rule, reason: r.reason, severity: r.severity,
-      committed: r.committed, tickMs: r.ms.tick, obs,
+      endedAt: Date.parse(r.at) + r.ms.tick,
+      role: r.role,
+      rule: r.rule,
+      reason: r.reason,
+      severity: r.severity,
+      committed: r.committed,
+      tickMs: r.ms.tick,
+      obs,
     }
     this.counters.record(r, events)
     if (events.length > 0) this.deps.fire(events)
@@ -42,8 +48,12 @@ export class WatchPublisher {
   snapshot(): ApiSnapshot {
     const {cfg} = this.deps
     return {
-      cluster: cfg.cluster, node: cfg.node.name, peer: cfg.peer.name, startedAt: this.deps.startedAt,
-      intervalMs: cfg.timing.interval, livenessTimeoutMs: cfg.api.livenessTimeout,
+      cluster: cfg.cluster,
+      node: cfg.node.name,
+      peer: cfg.peer.name,
+      startedAt: this.deps.startedAt,
+      intervalMs: cfg.timing.interval,
+      livenessTimeoutMs: cfg.api.livenessTimeout,
       ...(this.last ? {lastTick: this.last} : {}),
       ...(this.deps.wal?.() ? {wal: this.deps.wal()} : {}),
     }

@@ -64,7 +64,12 @@ export interface WatchState {
  * One line per tick, but not one info line per second forever: a tick that repeats the
  * previous rule with no action at severity info is debug, except every `every`-th one.
  */
-export function tickLogLevel(r: Pick<TickReport, 'severity' | 'actions' | 'failed'>, changed: boolean, steadyCount: number, every: number): LogLevel {
+export function tickLogLevel(
+  r: Pick<TickReport, 'severity' | 'actions' | 'failed'>,
+  changed: boolean,
+  steadyCount: number,
+  every: number,
+): LogLevel {
   if (r.failed || r.severity === 'alert') return 'error'
   if (r.severity === 'warn') return 'warn'
   if (changed || r.actions.length > 0) return 'info'
@@ -77,7 +82,8 @@ export function readWatchState(stateDir: string): WatchState | undefined {
 }
 
 /** state.json as found: present and well-formed, missing (watch never ran here), or corrupt (why). */
-export type StateFileRead = {kind: 'ok'; path: string; state: WatchState} | {kind: 'missing'; path: string} | {kind: 'corrupt'; path: string; why: string}
+export type StateFileRead =
+  {kind: 'ok'; path: string; state: WatchState} | {kind: 'missing'; path: string} | {kind: 'corrupt'; path: string; why: string}
 
 export function readStateFile(stateDir: string): StateFileRead {
   const path = statePath(stateDir)
@@ -94,7 +100,8 @@ export function readStateFile(stateDir: string): StateFileRead {
   } catch (error) {
     return {kind: 'corrupt', path, why: `not JSON: ${(error as Error).message.split('\n')[0]}`}
   }
-  if (!s || typeof s !== 'object' || s.version !== 1) return {kind: 'corrupt', path, why: `version ${JSON.stringify(s?.version)}, expected 1`}
+  if (!s || typeof s !== 'object' || s.version !== 1)
+    return {kind: 'corrupt', path, why: `version ${JSON.stringify(s?.version)}, expected 1`}
   if (typeof s.updatedAt !== 'string' || Number.isNaN(Date.parse(s.updatedAt))) return {kind: 'corrupt', path, why: 'no valid updatedAt'}
   if (!Number.isInteger(s.pid)) return {kind: 'corrupt', path, why: 'no valid pid'}
   return {kind: 'ok', path, state: s as WatchState}

@@ -36,7 +36,13 @@ export interface FlagSource {
  * Ask each source in order; the first answer wins. Nobody answers → the last known flags
  * (`last`), else not paused — and the note says so. Never throws.
  */
-export async function clusterFlags(cfg: Config, sources: FlagSource[], last: ClusterFlags | undefined, now: number, localSkipped?: string): Promise<ClusterFlags> {
+export async function clusterFlags(
+  cfg: Config,
+  sources: FlagSource[],
+  last: ClusterFlags | undefined,
+  now: number,
+  localSkipped?: string,
+): Promise<ClusterFlags> {
   const t = cfg.timing.probeTimeout
   const errors: string[] = localSkipped ? [localSkipped] : []
   for (const src of sources) {
@@ -49,7 +55,10 @@ export async function clusterFlags(cfg: Config, sources: FlagSource[], last: Clu
         ...(so.active ? {switchoverText: so.text} : {}),
         ...(so.marker ? {marker: so.marker} : {}),
         source: src.source,
-        note: src.source === 'local' ? 'flags read from the local database' : `flags read from the peer's database at ${src.where} (the local database did not answer: ${errors[0]})`,
+        note:
+          src.source === 'local'
+            ? 'flags read from the local database'
+            : `flags read from the peer's database at ${src.where} (the local database did not answer: ${errors[0]})`,
         readAt: now,
       }
     } catch (error) {
@@ -57,9 +66,18 @@ export async function clusterFlags(cfg: Config, sources: FlagSource[], last: Clu
     }
   }
   if (last?.readAt !== undefined) {
-    return {...last, source: 'last-known', note: `no database answered for pgha.cluster_state (${errors.join('; ') || 'none reachable'}): using the flags last read ${Math.round((now - last.readAt) / 1000)} s ago`}
+    return {
+      ...last,
+      source: 'last-known',
+      note: `no database answered for pgha.cluster_state (${errors.join('; ') || 'none reachable'}): using the flags last read ${Math.round((now - last.readAt) / 1000)} s ago`,
+    }
   }
-  return {paused: false, switchover: false, source: 'default', note: `no database answered for pgha.cluster_state (${errors.join('; ') || 'none reachable'}) and none was read before: assuming not paused, no switchover`}
+  return {
+    paused: false,
+    switchover: false,
+    source: 'default',
+    note: `no database answered for pgha.cluster_state (${errors.join('; ') || 'none reachable'}) and none was read before: assuming not paused, no switchover`,
+  }
 }
 
 function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -127,4 +127,3 @@ export function readDataDirKind(cfg: Config): DataDirKind {
     return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unknown'
   }
 }
-

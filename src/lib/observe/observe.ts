@@ -21,9 +21,27 @@ import {heartbeatEndpoint} from '../steps/heartbeat.js'
 import type {DbProbe, LocalDb, Observations, Probe, SyncObservation, VipState} from '../core/types.js'
 
 export type {ClusterFlags} from './observe-flags.js'
-export {bounded, dataDirKindFromFiles, heartbeatState, heldOn, portProbe, postmasterRunning, readDataDirKind, toDbProbe} from './observe-probes.js'
-import {arpAnswer, bounded, heldOn, PG_GRACE_MS, portProbe, postmasterRunning, PROCESS_GRACE_MS, readDataDirKind, toDbProbe} from './observe-probes.js'
-
+export {
+  bounded,
+  dataDirKindFromFiles,
+  heartbeatState,
+  heldOn,
+  portProbe,
+  postmasterRunning,
+  readDataDirKind,
+  toDbProbe,
+} from './observe-probes.js'
+import {
+  arpAnswer,
+  bounded,
+  heldOn,
+  PG_GRACE_MS,
+  portProbe,
+  postmasterRunning,
+  PROCESS_GRACE_MS,
+  readDataDirKind,
+  toDbProbe,
+} from './observe-probes.js'
 
 /** What observe() carries from one tick to the next. */
 export interface ObserveMemory {
@@ -68,7 +86,11 @@ export class Observer {
   /** Heartbeat rows written before this are no proof of anything (sync-facts.ts zeroLoss). */
   readonly startedAt = Date.now()
 
-  constructor(private readonly ctx: SystemContext, private readonly cfg: Config, opts: ObserverOptions = {}) {
+  constructor(
+    private readonly ctx: SystemContext,
+    private readonly cfg: Config,
+    opts: ObserverOptions = {},
+  ) {
     const dry = opts.dryRun ?? ctx.dryRun
     this.pg = {
       local: probeFor(cfg, 'local', dry),
@@ -80,11 +102,16 @@ export class Observer {
     this.arpMode = opts.arp ?? 'probe'
     this.arpWindowMs = ARP_PROBE_EVERY_MS + Math.max(500, cfg.timing.probeTimeout)
     if (this.arpMode === 'monitor') {
-      this.arp = new ArpMonitor(cfg.network.interface, [
-        {name: 'gateway', ip: cfg.network.gateway, mode: 'reach'},
-        {name: 'primary', ip: hostOf(cfg.network.vipPrimary), mode: 'dad'},
-        {name: 'standby', ip: hostOf(cfg.network.vipStandby), mode: 'dad'},
-      ], this.arpWindowMs, ctx.log)
+      this.arp = new ArpMonitor(
+        cfg.network.interface,
+        [
+          {name: 'gateway', ip: cfg.network.gateway, mode: 'reach'},
+          {name: 'primary', ip: hostOf(cfg.network.vipPrimary), mode: 'dad'},
+          {name: 'standby', ip: hostOf(cfg.network.vipStandby), mode: 'dad'},
+        ],
+        this.arpWindowMs,
+        ctx.log,
+      )
       this.arp.start()
     }
   }
@@ -96,7 +123,12 @@ export class Observer {
 
   /** Connections opened per endpoint so far (a steady loop stays at 1 each). */
   connects(): Record<HeartbeatTarget, number> {
-    return {local: this.pg.local.connects, peer: this.pg.peer.connects, 'vip-primary': this.pg['vip-primary'].connects, 'vip-standby': this.pg['vip-standby'].connects}
+    return {
+      local: this.pg.local.connects,
+      peer: this.pg.peer.connects,
+      'vip-primary': this.pg['vip-primary'].connects,
+      'vip-standby': this.pg['vip-standby'].connects,
+    }
   }
 
   private async db(target: HeartbeatTarget, probeMs: Record<string, number>): Promise<DbProbe> {
@@ -134,7 +166,11 @@ export class Observer {
     } else {
       const t = this.cfg.timing.probeTimeout
       const started = performance.now()
-      const arp = await bounded(arpDuplicateCheck(this.ctx, this.cfg.network.interface, ip, t), Math.max(1000, t) + PROCESS_GRACE_MS, (why) => ({state: 'unknown' as const, detail: why}))
+      const arp = await bounded(
+        arpDuplicateCheck(this.ctx, this.cfg.network.interface, ip, t),
+        Math.max(1000, t) + PROCESS_GRACE_MS,
+        (why) => ({state: 'unknown' as const, detail: why}),
+      )
       probeMs[`arp-${which}`] = Math.round(performance.now() - started)
       answered = arpAnswer(arp.state)
     }
@@ -146,7 +182,11 @@ export class Observer {
   private async sync(probeMs: Record<string, number>): Promise<SyncObservation> {
     const started = performance.now()
     try {
-      const rows = await bounded(this.pg.local.rows<SyncRow>(SYNC_PROBE_SQL, [this.cfg.peer.name], this.cfg.timing.probeTimeout), this.cfg.timing.probeTimeout + PG_GRACE_MS, () => [] as SyncRow[])
+      const rows = await bounded(
+        this.pg.local.rows<SyncRow>(SYNC_PROBE_SQL, [this.cfg.peer.name], this.cfg.timing.probeTimeout),
+        this.cfg.timing.probeTimeout + PG_GRACE_MS,
+        () => [] as SyncRow[],
+      )
       const row = rows[0]
       if (!row) return syncObservation(this.cfg, undefined, 0)
       return syncObservation(this.cfg, row, this.stall.sample(flushSample(row), Date.now()))
@@ -161,7 +201,11 @@ export class Observer {
   async probeGateway(probeMs: Record<string, number> = {}): Promise<Probe> {
     const t = this.cfg.timing.probeTimeout
     const started = performance.now()
-    const r = await bounded(arpReachable(this.ctx, this.cfg.network.interface, this.cfg.network.gateway, t), Math.max(1000, t) + PROCESS_GRACE_MS, (why) => ({reachable: false, detail: `cannot probe: ${why}`}))
+    const r = await bounded(
+      arpReachable(this.ctx, this.cfg.network.interface, this.cfg.network.gateway, t),
+      Math.max(1000, t) + PROCESS_GRACE_MS,
+      (why) => ({reachable: false, detail: `cannot probe: ${why}`}),
+    )
     probeMs.gateway = Math.round(performance.now() - started)
     if (r.reachable) return 'yes'
     return /cannot probe/.test(r.detail) ? 'unknown' : 'no'
@@ -210,24 +254,46 @@ export class Observer {
     ])
     // A gateway that does not answer may be a device that does not exist: name it, do not guess
     // isolation. Asked (at most every 10 s) while the flags are read, so the tick is not longer.
-    const ifaceMissing = gateway === 'yes' ? Promise.resolve(false) : bounded(this.iface.missing(), cfg.timing.probeTimeout + PROCESS_GRACE_MS, () => false)
+    const ifaceMissing =
+      gateway === 'yes' ? Promise.resolve(false) : bounded(this.iface.missing(), cfg.timing.probeTimeout + PROCESS_GRACE_MS, () => false)
     // After the heartbeats, on the same connections: the local database first, then the peer's.
     const sources: FlagSource[] = []
-    if (local.heartbeat === 'ok') sources.push({source: 'local', where: describeEndpoint(this.pg.local.endpoint), read: (t) => this.pg.local.clusterState(t)})
-    if (peer.heartbeat === 'ok') sources.push({source: 'peer', where: describeEndpoint(this.pg.peer.endpoint), read: (t) => this.pg.peer.clusterState(t)})
-    const flags = await clusterFlags(cfg, sources, memory.flags, Date.now(), local.heartbeat === 'ok' ? undefined : `local database: heartbeat ${local.heartbeat}`)
+    if (local.heartbeat === 'ok')
+      sources.push({source: 'local', where: describeEndpoint(this.pg.local.endpoint), read: (t) => this.pg.local.clusterState(t)})
+    if (peer.heartbeat === 'ok')
+      sources.push({source: 'peer', where: describeEndpoint(this.pg.peer.endpoint), read: (t) => this.pg.peer.clusterState(t)})
+    const flags = await clusterFlags(
+      cfg,
+      sources,
+      memory.flags,
+      Date.now(),
+      local.heartbeat === 'ok' ? undefined : `local database: heartbeat ${local.heartbeat}`,
+    )
     if (flags.source !== 'local') notes.push(flags.note)
     // Only a writable local database has synchronous standbys to watch.
     let sync: SyncObservation | undefined
     if (local.heartbeat === 'ok' && local.inRecovery === 'no') sync = await this.sync(probeMs)
     else this.stall.reset()
-    if (this.arp && (vipPrimary.answeredElsewhere === 'unknown' || vipStandby.answeredElsewhere === 'unknown')) notes.push('the ARP monitors have not probed long enough yet: VIP answers unknown')
-    if (this.arp && gateway !== 'yes') notes.push(`gateway monitor: ${gateway === 'no' ? `no ARP reply from ${cfg.network.gateway} within ${this.arpWindowMs} ms` : 'not running long enough yet'}`)
+    if (this.arp && (vipPrimary.answeredElsewhere === 'unknown' || vipStandby.answeredElsewhere === 'unknown'))
+      notes.push('the ARP monitors have not probed long enough yet: VIP answers unknown')
+    if (this.arp && gateway !== 'yes')
+      notes.push(
+        `gateway monitor: ${gateway === 'no' ? `no ARP reply from ${cfg.network.gateway} within ${this.arpWindowMs} ms` : 'not running long enough yet'}`,
+      )
     const interfaceMissing = await ifaceMissing
-    if (interfaceMissing) notes.push(`network.interface ${cfg.network.interface} does not exist on this host (ip link show): no ARP probe can run`)
+    if (interfaceMissing)
+      notes.push(`network.interface ${cfg.network.interface} does not exist on this host (ip link show): no ARP probe can run`)
     const obs: Observations = {
       ...(interfaceMissing ? {interfaceMissing} : {}),
-      gateway, paused: flags.paused, switchover: flags.switchover, local, vipPrimary, vipStandby, viaVipPrimary, viaVipStandby, peer,
+      gateway,
+      paused: flags.paused,
+      switchover: flags.switchover,
+      local,
+      vipPrimary,
+      vipStandby,
+      viaVipPrimary,
+      viaVipStandby,
+      peer,
       archive: archiveState(cfg),
       ...(sync ? {sync} : {}),
       watchStartedAt: this.startedAt,

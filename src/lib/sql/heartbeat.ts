@@ -51,7 +51,14 @@ export function heartbeatFromRow(
   base: {target: HeartbeatTarget | 'custom'; address: string; latencyMs: number; rolledBack: boolean},
 ): HeartbeatResult {
   const {target, address, latencyMs} = base
-  if (!row) return {ok: false, target, address, latencyMs, error: 'heartbeat returned no row (pgha.heartbeat is empty; run pgha init on the primary)'}
+  if (!row)
+    return {
+      ok: false,
+      target,
+      address,
+      latencyMs,
+      error: 'heartbeat returned no row (pgha.heartbeat is empty; run pgha init on the primary)',
+    }
   return {
     ok: true,
     target,
@@ -78,6 +85,8 @@ export interface ClusterState {
 export const CLUSTER_STATE_SQL = 'SELECT paused, switchover, updated_at::text AS updated_at FROM pgha.cluster_state WHERE id = 1'
 
 /** Pure: a row of CLUSTER_STATE_SQL, or undefined when the table is empty. */
-export function clusterStateFromRow(row: {paused: boolean; switchover: string | null; updated_at: string} | undefined): ClusterState | undefined {
+export function clusterStateFromRow(
+  row: {paused: boolean; switchover: string | null; updated_at: string} | undefined,
+): ClusterState | undefined {
   return row ? {paused: row.paused, switchover: row.switchover, updatedAt: row.updated_at} : undefined
 }

@@ -52,9 +52,14 @@ export function aliveCheck(ageMs: number | undefined, warnMs: number, critMs: nu
  * check alive from the shared liveness answer: a gone PID or an unusable state file is
  * CRITICAL at once (a kill -9 leaves a fresh-looking file); otherwise the age decides.
  */
-export function aliveFromLiveness(live: Pick<WatchLiveness, 'kind' | 'line' | 'ageMs' | 'state'>, warnMs: number, critMs: number): CheckResult {
+export function aliveFromLiveness(
+  live: Pick<WatchLiveness, 'kind' | 'line' | 'ageMs' | 'state'>,
+  warnMs: number,
+  critMs: number,
+): CheckResult {
   const s = live.state
-  if (live.kind === 'missing' || live.kind === 'corrupt' || !s || live.ageMs === undefined) return aliveCheck(undefined, warnMs, critMs, live.line)
+  if (live.kind === 'missing' || live.kind === 'corrupt' || !s || live.ageMs === undefined)
+    return aliveCheck(undefined, warnMs, critMs, live.line)
   const age = Math.max(0, live.ageMs)
   if (live.kind === 'gone') {
     return {
@@ -74,16 +79,22 @@ export interface Limit {
 /** Lag: age (ms) and bytes against warn (lag.releaseStandbyVip) and crit (lag.promote). */
 export function lagCheck(what: string, ageMs: number | undefined, bytes: number | undefined, warn: Limit, crit: Limit): CheckResult {
   if (ageMs === undefined && bytes === undefined) return {state: 'UNKNOWN', text: `${what}: no lag figures`, perf: []}
-  const one = (v: number | undefined, w: number, c: number): NagiosState => (v === undefined ? 'UNKNOWN' : v > c ? 'CRITICAL' : v > w ? 'WARNING' : 'OK')
+  const one = (v: number | undefined, w: number, c: number): NagiosState =>
+    v === undefined ? 'UNKNOWN' : v > c ? 'CRITICAL' : v > w ? 'WARNING' : 'OK'
   const state = worst(one(ageMs, warn.maxAge, crit.maxAge), one(bytes, warn.maxBytes, crit.maxBytes))
   const parts = [
     ageMs === undefined ? 'age unknown' : `${formatDuration(Math.round(ageMs))} behind`,
     bytes === undefined ? 'bytes unknown' : `${formatBytes(bytes)} behind`,
   ]
   const perf: Perf[] = []
-  if (ageMs !== undefined) perf.push({label: 'lag_age', value: ageMs / 1000, uom: 's', warn: warn.maxAge / 1000, crit: crit.maxAge / 1000, min: 0})
+  if (ageMs !== undefined)
+    perf.push({label: 'lag_age', value: ageMs / 1000, uom: 's', warn: warn.maxAge / 1000, crit: crit.maxAge / 1000, min: 0})
   if (bytes !== undefined) perf.push({label: 'lag_bytes', value: bytes, uom: 'B', warn: warn.maxBytes, crit: crit.maxBytes, min: 0})
-  return {state, text: `${what}: ${parts.join(', ')} (warn at ${formatDuration(warn.maxAge)}/${formatBytes(warn.maxBytes)}, crit at ${formatDuration(crit.maxAge)}/${formatBytes(crit.maxBytes)})`, perf}
+  return {
+    state,
+    text: `${what}: ${parts.join(', ')} (warn at ${formatDuration(warn.maxAge)}/${formatBytes(warn.maxBytes)}, crit at ${formatDuration(crit.maxAge)}/${formatBytes(crit.maxBytes)})`,
+    perf,
+  }
 }
 
 /**
@@ -99,10 +110,24 @@ export function replicationLagCheck(cfg: Config, f: NodeFacts): CheckResult {
     const hb = f.heartbeat
     return hb
       ? lagCheck(`standby ${cfg.node.name}`, hb.ageMs ?? undefined, hb.lagBytes ?? undefined, warn, crit)
-      : {state: 'UNKNOWN', text: `standby ${cfg.node.name}: no heartbeat row (${f.error ?? 'pgha.heartbeat is empty'}); run pgha init on the primary`, perf: []}
+      : {
+          state: 'UNKNOWN',
+          text: `standby ${cfg.node.name}: no heartbeat row (${f.error ?? 'pgha.heartbeat is empty'}); run pgha init on the primary`,
+          perf: [],
+        }
   }
   const row = peerReplication(f, cfg.peer.address)
   return row
-    ? lagCheck(`primary ${cfg.node.name}, standby ${cfg.peer.name} ${row.state}`, (row.lagSeconds ?? 0) * 1000, row.lagBytes ?? undefined, warn, crit)
-    : {state: 'CRITICAL', text: `primary ${cfg.node.name}: no standby streaming from it (pg_stat_replication has no row for ${cfg.peer.address})`, perf: []}
+    ? lagCheck(
+        `primary ${cfg.node.name}, standby ${cfg.peer.name} ${row.state}`,
+        (row.lagSeconds ?? 0) * 1000,
+        row.lagBytes ?? undefined,
+        warn,
+        crit,
+      )
+    : {
+        state: 'CRITICAL',
+        text: `primary ${cfg.node.name}: no standby streaming from it (pg_stat_replication has no row for ${cfg.peer.address})`,
+        perf: [],
+      }
 }

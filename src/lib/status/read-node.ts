@@ -45,23 +45,37 @@ export async function nodeFacts(cfg: Config, endpoint: PgEndpoint, timeoutMs: nu
       const inRecovery = (await q('SELECT pg_is_in_recovery() AS r'))[0].r === true
       const f: NodeFacts = {where, reachable: true, inRecovery}
       if (inRecovery) {
-        const r = (await q(`SELECT status, sender_host, extract(epoch FROM now() - last_msg_receipt_time)::float8 AS age FROM pg_stat_wal_receiver`))[0]
+        const r = (
+          await q(`SELECT status, sender_host, extract(epoch FROM now() - last_msg_receipt_time)::float8 AS age FROM pg_stat_wal_receiver`)
+        )[0]
         f.receiver = r ? {status: String(r.status), senderHost: (r.sender_host as string | null) ?? null, lastMsgAgeS: num(r.age)} : null
-        const b = (await q(`SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::float8 AS backlog,
-                                   extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS delay`))[0]
+        const b = (
+          await q(`SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::float8 AS backlog,
+                                   extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS delay`)
+        )[0]
         f.replayBacklogBytes = num(b.backlog)
         f.replayDelayS = num(b.delay)
       } else {
-        f.replication = (await q(`SELECT host(client_addr) AS addr, application_name, state, sync_state,
+        f.replication = (
+          await q(`SELECT host(client_addr) AS addr, application_name, state, sync_state,
                                          pg_wal_lsn_diff(pg_current_wal_lsn(), COALESCE(replay_lsn, flush_lsn, write_lsn, sent_lsn))::float8 AS lag,
                                          extract(epoch FROM replay_lag)::float8 AS lag_s
-                                    FROM pg_stat_replication ORDER BY 1`)).map((r) => ({
-          clientAddr: (r.addr as string | null) ?? null, applicationName: String(r.application_name ?? ''), state: String(r.state), syncState: String(r.sync_state),
-          lagBytes: num(r.lag), lagSeconds: num(r.lag_s),
+                                    FROM pg_stat_replication ORDER BY 1`)
+        ).map((r) => ({
+          clientAddr: (r.addr as string | null) ?? null,
+          applicationName: String(r.application_name ?? ''),
+          state: String(r.state),
+          syncState: String(r.sync_state),
+          lagBytes: num(r.lag),
+          lagSeconds: num(r.lag_s),
         }))
       }
       try {
-        const h = (await q(`SELECT (extract(epoch FROM now() - last_alive) * 1000)::float8 AS age, rep_lag, written_by FROM pgha.heartbeat WHERE id = 1`))[0]
+        const h = (
+          await q(
+            `SELECT (extract(epoch FROM now() - last_alive) * 1000)::float8 AS age, rep_lag, written_by FROM pgha.heartbeat WHERE id = 1`,
+          )
+        )[0]
         if (h) f.heartbeat = {ageMs: num(h.age), lagBytes: num(h.rep_lag), writtenBy: (h.written_by as string | null) ?? null}
         const s = (await q(CLUSTER_STATE_SQL))[0]
         if (s) {

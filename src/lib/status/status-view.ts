@@ -64,7 +64,11 @@ const secs = (s: number | null | undefined) => (s === null || s === undefined ? 
 export async function gatherStatus(ctx: SystemContext, cfg: Config): Promise<ClusterStatus> {
   const t = Math.max(2000, cfg.timing.probeTimeout * 2)
   const iface = cfg.network.interface
-  const arp = (cidr: string) => bounded(arpDuplicateCheck(ctx, iface, hostOf(cidr), Math.max(1000, cfg.timing.probeTimeout)), t + 1500, () => ({state: 'unknown' as const, detail: 'timeout'}))
+  const arp = (cidr: string) =>
+    bounded(arpDuplicateCheck(ctx, iface, hostOf(cidr), Math.max(1000, cfg.timing.probeTimeout)), t + 1500, () => ({
+      state: 'unknown' as const,
+      detail: 'timeout',
+    }))
   const [me, peer, arpM, arpS, device] = await Promise.all([
     nodeFacts(cfg, localEndpoint(cfg), t),
     nodeFacts(cfg, {kind: 'tcp', host: cfg.peer.address, port: cfg.postgres.port}, t),
@@ -74,7 +78,8 @@ export async function gatherStatus(ctx: SystemContext, cfg: Config): Promise<Clu
   ])
   const problems = device === 'no' ? [missingInterfaceError(iface).oneLine()] : []
   const ifaces = networkInterfaces()
-  const holder = (cidr: string, a: {state: string}): VipHolder => (heldOn(ifaces, iface, hostOf(cidr)) ? 'this node' : a.state === 'taken' ? 'another host' : a.state === 'free' ? 'nobody' : 'unknown')
+  const holder = (cidr: string, a: {state: string}): VipHolder =>
+    heldOn(ifaces, iface, hostOf(cidr)) ? 'this node' : a.state === 'taken' ? 'another host' : a.state === 'free' ? 'nobody' : 'unknown'
   const vips = {primary: holder(cfg.network.vipPrimary, arpM), standby: holder(cfg.network.vipStandby, arpS)}
   const held = (who: VipHolder) => [...(vips.primary === who ? ['VIP-M'] : []), ...(vips.standby === who ? ['VIP-S'] : [])]
   const read = readStateFile(cfg.stateDir)
@@ -83,7 +88,10 @@ export async function gatherStatus(ctx: SystemContext, cfg: Config): Promise<Clu
     cluster: cfg.cluster,
     from: cfg.node.name,
     at: new Date().toISOString(),
-    nodes: [nodeStatus(cfg.node.name, cfg.node.address, me, held('this node')), nodeStatus(cfg.peer.name, cfg.peer.address, peer, held('another host'))],
+    nodes: [
+      nodeStatus(cfg.node.name, cfg.node.address, me, held('this node')),
+      nodeStatus(cfg.peer.name, cfg.peer.address, peer, held('another host')),
+    ],
     vips,
     replication: replicationLine(cfg, me, peer),
     watch: watchLine(cfg, read),
@@ -96,14 +104,24 @@ export async function gatherStatus(ctx: SystemContext, cfg: Config): Promise<Clu
 function nodeStatus(name: string, address: string, f: NodeFacts, vips: string[]): NodeStatus {
   const hb = f.heartbeat
   return {
-    name, address, role: observedRole(f, vips), db: dbLine(f), vips, facts: f,
+    name,
+    address,
+    role: observedRole(f, vips),
+    db: dbLine(f),
+    vips,
+    facts: f,
     ...(hb?.ageMs !== null && hb?.ageMs !== undefined ? {heartbeatAge: formatDuration(Math.round(hb.ageMs))} : {}),
-    ...(f.inRecovery && hb ? {lag: `${hb.lagBytes === null ? '?' : formatBytes(hb.lagBytes)} (as the primary last wrote), replay delay ${secs(f.replayDelayS)}`} : {}),
+    ...(f.inRecovery && hb
+      ? {lag: `${hb.lagBytes === null ? '?' : formatBytes(hb.lagBytes)} (as the primary last wrote), replay delay ${secs(f.replayDelayS)}`}
+      : {}),
   }
 }
 
 function replicationLine(cfg: Config, me: NodeFacts, peer: NodeFacts): string {
-  const [p, pName, sName, sAddr] = me.reachable && me.inRecovery === false ? [me, cfg.node.name, cfg.peer.name, cfg.peer.address] : [peer, cfg.peer.name, cfg.node.name, cfg.node.address]
+  const [p, pName, sName, sAddr] =
+    me.reachable && me.inRecovery === false
+      ? [me, cfg.node.name, cfg.peer.name, cfg.peer.address]
+      : [peer, cfg.peer.name, cfg.node.name, cfg.node.address]
   if (!p.reachable || p.inRecovery !== false) return 'no writable primary answers'
   const r = peerReplication(p, sAddr)
   if (!r) return `${pName} (primary) has no standby streaming from it${(p.replication?.length ?? 0) > 0 ? ` from ${sAddr}` : ''}`
@@ -115,29 +133,53 @@ export function watchLine(cfg: Config, read: StateFileRead, now = Date.now(), pi
   const live = watchLiveness(read, cfg.node.name, Math.max(10_000, 5 * cfg.timing.interval), now, pidRuns)
   const s = live.state
   if (!s) return {alive: false, state: live.line}
-  return {alive: live.alive, state: live.line, updatedAgeMs: live.ageMs, role: s.role, since: s.since, lastReason: s.lastTick.reason, pid: s.pid}
+  return {
+    alive: live.alive,
+    state: live.line,
+    updatedAgeMs: live.ageMs,
+    role: s.role,
+    since: s.since,
+    lastReason: s.lastTick.reason,
+    pid: s.pid,
+  }
 }
 
 function flagsLine(me: NodeFacts, peer: NodeFacts, state: WatchState | undefined): string {
   const f = me.flags ?? peer.flags
   if (f) return `${f.paused ? 'PAUSED (maintenance: watch loops observe only)' : 'not paused'}; ${f.switchover}`
-  if (state) return `${state.flags.paused ? 'PAUSED' : 'not paused'}; ${state.flags.switchover ? (state.flags.switchoverText ?? 'switchover in progress') : 'no switchover'} (as watch last read them; no database answered now)`
+  if (state)
+    return `${state.flags.paused ? 'PAUSED' : 'not paused'}; ${state.flags.switchover ? (state.flags.switchoverText ?? 'switchover in progress') : 'no switchover'} (as watch last read them; no database answered now)`
   return 'unknown (no database answered)'
 }
 
 /** Pure: the table for humans. */
 export function renderStatus(s: ClusterStatus): string[] {
-  const rows = s.nodes.map((n, i) => [`${n.name}${i === 0 ? '*' : ''}`, n.address, n.role, n.vips.join(',') || '-', n.heartbeatAge ?? '-', n.db])
+  const rows = s.nodes.map((n, i) => [
+    `${n.name}${i === 0 ? '*' : ''}`,
+    n.address,
+    n.role,
+    n.vips.join(',') || '-',
+    n.heartbeatAge ?? '-',
+    n.db,
+  ])
   const head = ['NODE', 'ADDRESS', 'ROLE', 'VIPS', 'HEARTBEAT AGE', 'DATABASE']
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]))).join('  ')
-  const out = [`cluster ${s.cluster}, seen from ${s.from} (*) at ${s.at}`, ...(s.problems ?? []).map((p) => `PROBLEM: ${p}`), line(head), ...rows.map(line)]
+  const out = [
+    `cluster ${s.cluster}, seen from ${s.from} (*) at ${s.at}`,
+    ...(s.problems ?? []).map((p) => `PROBLEM: ${p}`),
+    line(head),
+    ...rows.map(line),
+  ]
   for (const n of s.nodes) if (n.lag) out.push(`${n.name} lag: ${n.lag}`)
   out.push(`VIP-M: ${s.vips.primary}; VIP-S: ${s.vips.standby}${s.problems ? ' (see PROBLEM above)' : ''}`)
   out.push(`replication: ${s.replication}`)
   out.push(`watch on ${s.from}: ${s.watch.state}${s.watch.role ? `; role ${s.watch.role} since ${s.watch.since}` : ''}`)
   if (s.watch.lastReason) out.push(`  last tick: ${s.watch.lastReason}`)
-  if (s.lastTransition) out.push(`last transition: ${s.lastTransition.from} → ${s.lastTransition.to} at ${s.lastTransition.at} (${s.lastTransition.rule}): ${s.lastTransition.reason}`)
+  if (s.lastTransition)
+    out.push(
+      `last transition: ${s.lastTransition.from} → ${s.lastTransition.to} at ${s.lastTransition.at} (${s.lastTransition.rule}): ${s.lastTransition.reason}`,
+    )
   out.push(`flags: ${s.flags}`)
   return out
 }

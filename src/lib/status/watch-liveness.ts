@@ -19,10 +19,20 @@ export interface WatchLiveness {
 }
 
 /** The file is fresh when updated within `freshMs` (status: max(10 s, 5 ticks)). */
-export function watchLiveness(read: StateFileRead, nodeName: string, freshMs: number, now = Date.now(), pidRuns: (pid: number) => boolean = watchProcessRuns): WatchLiveness {
+export function watchLiveness(
+  read: StateFileRead,
+  nodeName: string,
+  freshMs: number,
+  now = Date.now(),
+  pidRuns: (pid: number) => boolean = watchProcessRuns,
+): WatchLiveness {
   if (read.kind === 'missing') return {kind: 'missing', alive: false, line: `no ${read.path}: pgha watch has not run on ${nodeName}`}
   if (read.kind === 'corrupt') {
-    return {kind: 'corrupt', alive: false, line: `state file ${read.path} is corrupt (${read.why}): pgha watch rewrites it every tick — if no watch runs, move the file aside and start pgha watch`}
+    return {
+      kind: 'corrupt',
+      alive: false,
+      line: `state file ${read.path} is corrupt (${read.why}): pgha watch rewrites it every tick — if no watch runs, move the file aside and start pgha watch`,
+    }
   }
   const s = read.state
   const ageMs = now - Date.parse(s.updatedAt)

@@ -35,7 +35,18 @@ const ABANDON_AFTER_MS = 50
 async function boundedChange(ctx: SystemContext, argv: string[], opts: RunOptions, why: string): Promise<RunResult> {
   let timer: NodeJS.Timeout | undefined
   const abandon = new Promise<RunResult>((resolve) => {
-    timer = setTimeout(() => resolve({argv, exitCode: -1, stdout: '', stderr: 'still running at the deadline; being killed', timedOut: true, durationMs: opts.timeoutMs + ABANDON_AFTER_MS}), opts.timeoutMs + ABANDON_AFTER_MS)
+    timer = setTimeout(
+      () =>
+        resolve({
+          argv,
+          exitCode: -1,
+          stdout: '',
+          stderr: 'still running at the deadline; being killed',
+          timedOut: true,
+          durationMs: opts.timeoutMs + ABANDON_AFTER_MS,
+        }),
+      opts.timeoutMs + ABANDON_AFTER_MS,
+    )
     timer.unref()
   })
   try {
@@ -74,7 +85,8 @@ export async function ensureArchiveMounted(ctx: SystemContext, cfg: Config): Pro
   const entries = readMountinfo()
   const top = mountAt(entries, mountpoint)
   if (top) {
-    if (isOurMount(cfg, entries, top)) return {changed: false, summary: `${source} is already mounted on ${mountpoint}; nothing to do`, ...base, fstype: top.fstype}
+    if (isOurMount(cfg, entries, top))
+      return {changed: false, summary: `${source} is already mounted on ${mountpoint}; nothing to do`, ...base, fstype: top.fstype}
     throw new StepFailedError(
       `${mountpoint} already has ${top.source} (${top.fstype}) mounted, not ${source}`,
       'unmount it (pgha mount-archive --unmount) or fix archive.mountpoint / archive.source',
@@ -86,7 +98,11 @@ export async function ensureArchiveMounted(ctx: SystemContext, cfg: Config): Pro
     try {
       isDir = statSync(source).isDirectory()
     } catch {}
-    if (!isDir) throw new StepFailedError(`archive.source ${source} is not a directory; nothing was mounted`, 'create the archive directory or fix archive.source')
+    if (!isDir)
+      throw new StepFailedError(
+        `archive.source ${source} is not a directory; nothing was mounted`,
+        'create the archive directory or fix archive.source',
+      )
   }
 
   const warnings: string[] = []
@@ -96,14 +112,26 @@ export async function ensureArchiveMounted(ctx: SystemContext, cfg: Config): Pro
     const tcp = await tcpProbe(server.host, server.port, remaining(deadline))
     if (!tcp.open) {
       const msg = `NFS server ${tcp.detail} (budget archive.timeout ${formatDuration(budget)})`
-      if (!ctx.dryRun) throw new StepFailedError(`${msg}; archive ${source} not mounted`, 'start the NFS server on the peer or fix archive.source; PostgreSQL runs without the peer archive meanwhile')
+      if (!ctx.dryRun)
+        throw new StepFailedError(
+          `${msg}; archive ${source} not mounted`,
+          'start the NFS server on the peer or fix archive.source; PostgreSQL runs without the peer archive meanwhile',
+        )
       warnings.push(msg)
     }
   }
 
   if (!existsSync(mountpoint)) {
-    const mk = await ctx.change(['mkdir', '-p', mountpoint], {timeoutMs: remaining(deadline), privileged: true}, 'create the archive mountpoint')
-    if (mk.exitCode !== 0) throw new StepFailedError(`cannot create mountpoint ${mountpoint}: ${describeFailure(mk)}`, 'create it by hand or fix archive.mountpoint')
+    const mk = await ctx.change(
+      ['mkdir', '-p', mountpoint],
+      {timeoutMs: remaining(deadline), privileged: true},
+      'create the archive mountpoint',
+    )
+    if (mk.exitCode !== 0)
+      throw new StepFailedError(
+        `cannot create mountpoint ${mountpoint}: ${describeFailure(mk)}`,
+        'create it by hand or fix archive.mountpoint',
+      )
   }
 
   const argv = mode === 'nfs' ? nfsMountArgv(source, mountpoint, budget, options) : bindMountArgv(source, mountpoint)
@@ -113,10 +141,21 @@ export async function ensureArchiveMounted(ctx: SystemContext, cfg: Config): Pro
   const mounted = nowTop !== undefined && isOurMount(cfg, after, nowTop)
   if (!ctx.dryRun && !mounted) {
     if (r.timedOut) {
-      throw new StepFailedError(`mount of ${source} on ${mountpoint} did not finish within ${formatDuration(budget)} (archive.timeout) and was stopped`, 'check that the peer and its NFS server are up; PostgreSQL runs without the peer archive meanwhile')
+      throw new StepFailedError(
+        `mount of ${source} on ${mountpoint} did not finish within ${formatDuration(budget)} (archive.timeout) and was stopped`,
+        'check that the peer and its NFS server are up; PostgreSQL runs without the peer archive meanwhile',
+      )
     }
-    const why = r.exitCode === 0 ? 'mount succeeded but the archive is not visible in /proc/self/mountinfo' : `${r.argv.join(' ')} exited ${r.exitCode}: ${mountErrorLine(r.stderr) || 'no error text'}`
-    throw new StepFailedError(`cannot mount ${source} on ${mountpoint}: ${why}`, mode === 'nfs' ? 'check archive.source and that this kernel has an NFS client (nfs-common)' : 'check archive.source and archive.mountpoint')
+    const why =
+      r.exitCode === 0
+        ? 'mount succeeded but the archive is not visible in /proc/self/mountinfo'
+        : `${r.argv.join(' ')} exited ${r.exitCode}: ${mountErrorLine(r.stderr) || 'no error text'}`
+    throw new StepFailedError(
+      `cannot mount ${source} on ${mountpoint}: ${why}`,
+      mode === 'nfs'
+        ? 'check archive.source and that this kernel has an NFS client (nfs-common)'
+        : 'check archive.source and archive.mountpoint',
+    )
   }
   return {
     changed: !ctx.dryRun,
@@ -137,12 +176,24 @@ export async function ensureArchiveUnmounted(ctx: SystemContext, cfg: Config): P
   for (let i = 0; i < 8; i++) {
     const top = mountAt(readMountinfo(), mountpoint)
     if (!top || (ctx.dryRun && i > 0)) break
-    const r = await boundedChange(ctx, umountArgv(mountpoint, top.fstype), {timeoutMs: remaining(deadline), privileged: true}, `unmount ${top.source} from ${mountpoint}`)
+    const r = await boundedChange(
+      ctx,
+      umountArgv(mountpoint, top.fstype),
+      {timeoutMs: remaining(deadline), privileged: true},
+      `unmount ${top.source} from ${mountpoint}`,
+    )
     if (r.exitCode !== 0 || r.timedOut) {
       const still = mountAt(readMountinfo(), mountpoint)
       if (still && still.source === top.source) {
-        const why = r.timedOut ? describeFailure(r) : `${r.argv.join(' ')} exited ${r.exitCode}: ${mountErrorLine(r.stderr) || 'no error text'}`
-        throw new StepFailedError(`cannot unmount ${top.source} from ${mountpoint}: ${why}`, isNfs(top.fstype) ? 'stop processes using the archive (restore_command) and retry' : `find users with fuser -m ${mountpoint} and retry`)
+        const why = r.timedOut
+          ? describeFailure(r)
+          : `${r.argv.join(' ')} exited ${r.exitCode}: ${mountErrorLine(r.stderr) || 'no error text'}`
+        throw new StepFailedError(
+          `cannot unmount ${top.source} from ${mountpoint}: ${why}`,
+          isNfs(top.fstype)
+            ? 'stop processes using the archive (restore_command) and retry'
+            : `find users with fuser -m ${mountpoint} and retry`,
+        )
       }
     }
     removed.push({source: top.source, fstype: top.fstype})

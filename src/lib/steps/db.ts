@@ -35,7 +35,8 @@ export async function ensureDbRunning(ctx: SystemContext, cfg: Config, opts: Ens
   // One bound for the whole step; the VIP-M check (arping) has its own and counts against it.
   const deadline = stepDeadline(cfg.postgres.stepTimeout)
   const status = await pgCtlStatus(ctx, cfg, {timeoutMs: deadline.budget('pg_ctl status', 10_000)})
-  if (status.running) return {changed: false, summary: `PostgreSQL already running${status.pid ? ` (PID ${status.pid})` : ''}`, running: true}
+  if (status.running)
+    return {changed: false, summary: `PostgreSQL already running${status.pid ? ` (PID ${status.pid})` : ''}`, running: true}
 
   const files = await listDataDir(ctx, cfg, {timeoutMs: deadline.budget('listing the data directory', 10_000)})
   const role = roleFromFiles(files, await readServerMajor(ctx, cfg))
@@ -57,18 +58,30 @@ export async function ensureDbRunning(ctx: SystemContext, cfg: Config, opts: Ens
     )
   }
   // Keep a moment for the pg_ctl status that confirms the start.
-  const r = await pgCtlChange(ctx, cfg, 'start', `start PostgreSQL as a ${role.role}`, {timeoutMs: Math.max(1000, deadline.budget('pg_ctl start') - 500)})
+  const r = await pgCtlChange(ctx, cfg, 'start', `start PostgreSQL as a ${role.role}`, {
+    timeoutMs: Math.max(1000, deadline.budget('pg_ctl start') - 500),
+  })
   if (ctx.dryRun) return {changed: false, summary: `would start PostgreSQL (${role.role})`, running: false, role: role.role}
   if (r.exitCode !== 0 || r.timedOut) {
     throw new StepFailedError(`PostgreSQL did not start: ${describeFailure(r)}`, `see ${serverLogFile(cfg.postgres)}`, logTail(cfg))
   }
   const after = await pgCtlStatus(ctx, cfg, {timeoutMs: Math.max(500, deadline.left())})
-  if (!after.running) throw new StepFailedError('pg_ctl start returned but no server runs', `see ${serverLogFile(cfg.postgres)}`, logTail(cfg))
-  return {changed: true, summary: `started PostgreSQL as a ${role.role}${after.pid ? ` (PID ${after.pid})` : ''} in ${r.durationMs} ms`, running: true, role: role.role}
+  if (!after.running)
+    throw new StepFailedError('pg_ctl start returned but no server runs', `see ${serverLogFile(cfg.postgres)}`, logTail(cfg))
+  return {
+    changed: true,
+    summary: `started PostgreSQL as a ${role.role}${after.pid ? ` (PID ${after.pid})` : ''} in ${r.durationMs} ms`,
+    running: true,
+    role: role.role,
+  }
 }
 
 /** Stop PostgreSQL if it runs; bounded by postgres.stepTimeout. */
-export async function ensureDbStopped(ctx: SystemContext, cfg: Config, opts: {mode?: Extract<StopMode, 'fast' | 'immediate'>} = {}): Promise<StepOutcome> {
+export async function ensureDbStopped(
+  ctx: SystemContext,
+  cfg: Config,
+  opts: {mode?: Extract<StopMode, 'fast' | 'immediate'>} = {},
+): Promise<StepOutcome> {
   const mode = opts.mode ?? 'fast'
   const deadline = stepDeadline(cfg.postgres.stepTimeout)
   const status = await pgCtlStatus(ctx, cfg, {timeoutMs: deadline.budget('pg_ctl status', 10_000)})
@@ -76,7 +89,10 @@ export async function ensureDbStopped(ctx: SystemContext, cfg: Config, opts: {mo
   const r = await pgCtlChange(ctx, cfg, 'stop', `stop PostgreSQL (${mode})`, {mode, timeoutMs: deadline.budget(`pg_ctl stop -m ${mode}`)})
   if (ctx.dryRun) return {changed: false, summary: `would stop PostgreSQL (${mode})`, running: true}
   if (r.exitCode !== 0 || r.timedOut) {
-    throw new StepFailedError(`PostgreSQL did not stop: ${describeFailure(r)}`, mode === 'fast' ? 'retry with --mode immediate' : 'check the server log')
+    throw new StepFailedError(
+      `PostgreSQL did not stop: ${describeFailure(r)}`,
+      mode === 'fast' ? 'retry with --mode immediate' : 'check the server log',
+    )
   }
   return {changed: true, summary: `stopped PostgreSQL (${mode}) in ${r.durationMs} ms`, running: false}
 }

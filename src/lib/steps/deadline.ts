@@ -27,7 +27,11 @@ export class Deadline {
    */
   budget(what: string, capMs = Number.POSITIVE_INFINITY): number {
     const left = this.left()
-    if (left <= 0) throw new StepFailedError(`out of time before ${what} (${this.bound})`, 'check the server (is it frozen or overloaded?); raise the bound if it is just slow')
+    if (left <= 0)
+      throw new StepFailedError(
+        `out of time before ${what} (${this.bound})`,
+        'check the server (is it frozen or overloaded?); raise the bound if it is just slow',
+      )
     return Math.min(left, capMs)
   }
 }

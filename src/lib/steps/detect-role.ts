@@ -35,11 +35,18 @@ const CONTROLDATA_RESERVE_MS = 500
 export function roleFromFiles(files: string[], pgMajor: number): {role: DbRole; evidence: string[]; legacy?: boolean} {
   const has = (f: string) => files.includes(f)
   if (has('standby.signal')) return {role: 'standby', evidence: ['standby.signal present: starts as a streaming standby']}
-  if (has('recovery.signal')) return {role: 'standby', evidence: ['recovery.signal present: starts in targeted/archive recovery (not writable until recovery ends)']}
+  if (has('recovery.signal'))
+    return {role: 'standby', evidence: ['recovery.signal present: starts in targeted/archive recovery (not writable until recovery ends)']}
   if (has('recovery.conf')) {
     return pgMajor <= 11
       ? {role: 'standby', legacy: true, evidence: [`recovery.conf present: legacy standby configuration (PostgreSQL ${pgMajor} ≤ 11)`]}
-      : {role: 'standby', legacy: true, evidence: [`recovery.conf present but PostgreSQL ${pgMajor} refuses it (legacy, ≤ 11 only): move its settings to postgresql.auto.conf and create standby.signal`]}
+      : {
+          role: 'standby',
+          legacy: true,
+          evidence: [
+            `recovery.conf present but PostgreSQL ${pgMajor} refuses it (legacy, ≤ 11 only): move its settings to postgresql.auto.conf and create standby.signal`,
+          ],
+        }
   }
   return {role: 'primary', evidence: ['no standby.signal, recovery.signal or recovery.conf: starts as a primary']}
 }
@@ -82,9 +89,28 @@ export async function detectRole(ctx: SystemContext, cfg: Config, opts: {deadlin
   return outcome(fromFiles.role, status.running, evidence, fromFiles.legacy, pgMajor, status.pid, queryError)
 }
 
-function outcome(role: DbRole, running: boolean, evidence: string[], legacy: boolean | undefined, pgMajor: number, pid?: number, queryError?: string): RoleDetection {
+function outcome(
+  role: DbRole,
+  running: boolean,
+  evidence: string[],
+  legacy: boolean | undefined,
+  pgMajor: number,
+  pid?: number,
+  queryError?: string,
+): RoleDetection {
   const state = !running ? 'stopped' : queryError === undefined ? 'running' : 'running but not answering; role from its files'
   const summary = `${role} (${state}, PostgreSQL ${pgMajor}${legacy ? ', legacy recovery.conf' : ''})`
   const answering = running && queryError === undefined
-  return {changed: false, summary, role, running, answering, evidence, ...(legacy ? {legacy} : {}), pgMajor, ...(pid ? {pid} : {}), ...(queryError ? {queryError} : {})}
+  return {
+    changed: false,
+    summary,
+    role,
+    running,
+    answering,
+    evidence,
+    ...(legacy ? {legacy} : {}),
+    pgMajor,
+    ...(pid ? {pid} : {}),
+    ...(queryError ? {queryError} : {}),
+  }
 }

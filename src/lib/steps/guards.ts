@@ -28,7 +28,9 @@ export function makePromoteGuard(
 ): PromoteGuard {
   return async () => {
     if (cfg.fence.agent === 'none' && cfg.fence.allowUnfencedPromotion) {
-      deps.warn('!!! PROMOTING WITHOUT FENCING: fence.agent is none and fence.allowUnfencedPromotion is true; if the old primary is alive you get two primaries (split brain) !!!')
+      deps.warn(
+        '!!! PROMOTING WITHOUT FENCING: fence.agent is none and fence.allowUnfencedPromotion is true; if the old primary is alive you get two primaries (split brain) !!!',
+      )
       return {allowed: true, why: 'UNFENCED: fence.agent none with allowUnfencedPromotion'}
     }
     let powerWhy = 'no fence agent configured'

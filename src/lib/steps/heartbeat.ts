@@ -26,7 +26,12 @@ export function heartbeatEndpoint(cfg: Config, target: HeartbeatTarget): {endpoi
  * lag), on a standby reads the replicated row's age. Never throws on a failed probe: the
  * result says ok:false and why, so the watch loop can treat it as an observation.
  */
-export async function heartbeat(ctx: SystemContext, cfg: Config, target: HeartbeatTarget, opts: {timeoutMs?: number} = {}): Promise<HeartbeatResult> {
+export async function heartbeat(
+  ctx: SystemContext,
+  cfg: Config,
+  target: HeartbeatTarget,
+  opts: {timeoutMs?: number} = {},
+): Promise<HeartbeatResult> {
   const {endpoint, peerAddr} = heartbeatEndpoint(cfg, target)
   return heartbeatAt(ctx, cfg, endpoint, {...opts, peerAddr, target})
 }
@@ -47,7 +52,11 @@ export async function heartbeatAt(
   const shown = HEARTBEAT_CALL_SQL.replace('$1', opts.peerAddr ? `'${opts.peerAddr}'` : 'NULL').replace('$2', `'${cfg.node.name}'`)
   // Under --dry-run the call is recorded and run inside a rolled-back transaction: the probe
   // still tells the truth, and nothing is written.
-  const real = ctx.sqlChange(`${cfg.postgres.heartbeat.database}@${address}`, shown + ';', 'heartbeat: write the row on a primary, read it on a standby')
+  const real = ctx.sqlChange(
+    `${cfg.postgres.heartbeat.database}@${address}`,
+    shown + ';',
+    'heartbeat: write the row on a primary, read it on a standby',
+  )
   try {
     const row = await withPgClient(cfg, endpoint, {timeoutMs}, async (c) => {
       if (!real) await c.query('BEGIN')

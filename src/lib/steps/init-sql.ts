@@ -198,4 +198,3 @@ REVOKE ALL ON FUNCTION pgha.forbid_removal() FROM PUBLIC;
 COMMENT ON FUNCTION pgha.heartbeat(text, text) IS ${sqlLiteral(HEARTBEAT_SCHEMA_VERSION)};
 COMMIT;`
 }
-

@@ -33,7 +33,10 @@ async function probeState(ctx: SystemContext, cfg: Config, n: HeartbeatNames): P
     row = (await psqlQuery(ctx, cfg, clusterProbeSql(n), {database: 'postgres'}))[0] ?? []
   } catch (error) {
     if (error instanceof PghaError) {
-      throw new StepFailedError(`cannot reach PostgreSQL to initialize: ${error.message}`, 'start it first (pgha start-db) and run init on the primary')
+      throw new StepFailedError(
+        `cannot reach PostgreSQL to initialize: ${error.message}`,
+        'start it first (pgha start-db) and run init on the primary',
+      )
     }
     throw error
   }
@@ -46,7 +49,8 @@ async function probeState(ctx: SystemContext, cfg: Config, n: HeartbeatNames): P
 /** Throws (exit 2) when heartbeat.user names a role init would have to weaken or take over. */
 async function refuseForeignRole(ctx: SystemContext, cfg: Config, n: HeartbeatNames, databaseExists: boolean): Promise<void> {
   const clusterRow = (await psqlQuery(ctx, cfg, roleGuardClusterSql(n), {database: 'postgres'}))[0]
-  const databaseRow = clusterRow && databaseExists ? (await psqlQuery(ctx, cfg, roleGuardDatabaseSql(n), {database: n.database}))[0] : undefined
+  const databaseRow =
+    clusterRow && databaseExists ? (await psqlQuery(ctx, cfg, roleGuardDatabaseSql(n), {database: n.database}))[0] : undefined
   const refusal = roleGuardRefusal(n.user, parseRoleGuard(clusterRow, databaseRow))
   if (refusal) throw refusal
 }
@@ -66,7 +70,10 @@ export async function ensureInit(ctx: SystemContext, cfg: Config, opts: EnsureIn
     if (complete && opts.password === undefined) {
       return {changed: false, summary: `already initialized (${where}; replicated from the primary)`, ...state}
     }
-    throw new StepFailedError('this server is a standby (read-only): init must run on the primary', 'run pgha init on the primary; it replicates here')
+    throw new StepFailedError(
+      'this server is a standby (read-only): init must run on the primary',
+      'run pgha init on the primary; it replicates here',
+    )
   }
   if (complete && opts.password === undefined) return {changed: false, summary: `already initialized (${where})`, ...state}
 
@@ -86,7 +93,9 @@ export async function ensureInit(ctx: SystemContext, cfg: Config, opts: EnsureIn
     done.push(`database ${n.database}`)
   }
   if (!state.schema) {
-    await psqlChange(ctx, cfg, schemaSql(n), 'create schema pgha, guarded tables heartbeat and cluster_state, and the heartbeat function', {database: n.database})
+    await psqlChange(ctx, cfg, schemaSql(n), 'create schema pgha, guarded tables heartbeat and cluster_state, and the heartbeat function', {
+      database: n.database,
+    })
     done.push('schema pgha')
   }
   if (ctx.dryRun) return {changed: false, summary: `would create or update: ${done.join(', ')}`, ...state}

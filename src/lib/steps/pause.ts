@@ -46,7 +46,10 @@ export async function findWritablePrimary(cfg: Config, candidates: Candidate[], 
       tried.push(`${c.label}: ${pgErrorLine(error)}`)
     }
   }
-  throw new StepFailedError(`no writable primary reachable (${tried.join('; ')})`, 'the flag lives on the primary and replicates; start the primary first')
+  throw new StepFailedError(
+    `no writable primary reachable (${tried.join('; ')})`,
+    'the flag lives on the primary and replicates; start the primary first',
+  )
 }
 
 export interface PauseOptions {
@@ -66,9 +69,20 @@ export async function ensurePaused(ctx: SystemContext, cfg: Config, paused: bool
   const before = await readClusterState(cfg, primary.endpoint, timeoutMs)
   const word = paused ? 'paused' : 'resumed'
   const base = {paused, primary: primary.label, switchover: before.switchover}
-  if (before.paused === paused) return {changed: false, summary: `cluster already ${paused ? 'paused' : 'not paused'} (flag on the primary, ${primary.label}); nothing to do`, ...base}
+  if (before.paused === paused)
+    return {
+      changed: false,
+      summary: `cluster already ${paused ? 'paused' : 'not paused'} (flag on the primary, ${primary.label}); nothing to do`,
+      ...base,
+    }
   const sql = 'UPDATE pgha.cluster_state SET paused = $1, updated_at = now() WHERE id = 1'
-  if (!ctx.sqlChange(where, sql.replace('$1', String(paused)), paused ? 'maintenance: both watch loops observe but do not act' : 'end maintenance: watch loops act again')) {
+  if (
+    !ctx.sqlChange(
+      where,
+      sql.replace('$1', String(paused)),
+      paused ? 'maintenance: both watch loops observe but do not act' : 'end maintenance: watch loops act again',
+    )
+  ) {
     return {changed: false, summary: `would mark the cluster ${word} on the primary (${primary.label})`, ...base}
   }
   await withPgClient(cfg, primary.endpoint, {timeoutMs}, (c) => c.query(sql, [paused]))

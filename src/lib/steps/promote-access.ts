@@ -49,7 +49,8 @@ FROM pg_catalog.pg_settings WHERE name = 'restore_command';`
 /** Pure: hex (as SERVER_STATE_SQL sends it) → the exact text. */
 export function decodeHexText(hex: string | undefined): string {
   const h = (hex ?? '').trim()
-  if (!/^(?:[0-9a-f]{2})*$/i.test(h)) throw new StepFailedError(`unexpected answer from PostgreSQL: ${JSON.stringify(h.slice(0, 40))} is not hex`, 'report this as a bug')
+  if (!/^(?:[0-9a-f]{2})*$/i.test(h))
+    throw new StepFailedError(`unexpected answer from PostgreSQL: ${JSON.stringify(h.slice(0, 40))} is not hex`, 'report this as a bug')
   return Buffer.from(h, 'hex').toString('utf8')
 }
 
@@ -74,7 +75,11 @@ export async function waitUntil(what: string, deadline: Deadline, check: (timeou
     } catch (error) {
       if (!(error instanceof PghaError)) throw error // a failed query: the server may be mid-restart
     }
-    if (deadline.left() <= 100) throw new StepFailedError(`timed out waiting until ${what}`, 'check the server log; raise postgres.stepTimeout if the server is just slow')
+    if (deadline.left() <= 100)
+      throw new StepFailedError(
+        `timed out waiting until ${what}`,
+        'check the server log; raise postgres.stepTimeout if the server is just slow',
+      )
     await sleep(Math.min(100, deadline.left()))
   }
 }
@@ -86,7 +91,9 @@ export function psqlAccess(ctx: SystemContext, cfg: Config): ServerAccess {
       return parseServerState((await psqlQuery(ctx, cfg, SERVER_STATE_SQL, {timeoutMs}))[0])
     },
     async promote(deadline) {
-      const r = await pgCtlChange(ctx, cfg, 'promote', 'promote the standby and wait until it leaves recovery', {timeoutMs: deadline.budget('pg_ctl promote')})
+      const r = await pgCtlChange(ctx, cfg, 'promote', 'promote the standby and wait until it leaves recovery', {
+        timeoutMs: deadline.budget('pg_ctl promote'),
+      })
       if (ctx.dryRun) return
       if (r.exitCode !== 0 || r.timedOut) throw new StepFailedError(`pg_ctl promote failed: ${describeFailure(r)}`, 'check the server log')
       await waitUntil('the server is writable (pg_is_in_recovery() = false)', deadline, async (timeoutMs) => {
@@ -126,7 +133,11 @@ export function heartbeatAccess(cfg: Config): ServerAccess {
       } catch (error) {
         throw new StepFailedError(`pg_promote failed: ${pgErrorLine(error)}`, 'check the server log')
       }
-      if (!promoted) throw new StepFailedError(`pg_promote did not finish within ${waitSeconds} s`, 'check the server log; raise postgres.stepTimeout if the server is just slow')
+      if (!promoted)
+        throw new StepFailedError(
+          `pg_promote did not finish within ${waitSeconds} s`,
+          'check the server log; raise postgres.stepTimeout if the server is just slow',
+        )
     },
   }
 }

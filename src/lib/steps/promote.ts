@@ -61,7 +61,10 @@ export function promoteGuard(ctx: SystemContext, cfg: Config, warn: (line: strin
  * Pure: the SQL around a promotion for a restore_command that is set: off (reloadable since
  * PostgreSQL 14; older servers restart first), then back exactly as it was.
  */
-export function restoreCommandSteps(major: number, rc: RestoreCommandSetting): {disable?: string; restartBeforePromote: boolean; restore?: string} {
+export function restoreCommandSteps(
+  major: number,
+  rc: RestoreCommandSetting,
+): {disable?: string; restartBeforePromote: boolean; restore?: string} {
   if (rc.value === '') return {restartBeforePromote: false}
   const reload = major >= 14 ? '\nSELECT pg_catalog.pg_reload_conf();' : ''
   return {
@@ -89,13 +92,19 @@ export async function ensurePromoted(ctx: SystemContext, cfg: Config, opts: Ensu
   const policy = opts.restoreCommand ?? 'off'
 
   const status = await pgCtlStatus(ctx, cfg)
-  if (!status.running) throw new StepFailedError('PostgreSQL is not running; promotion needs a running standby', 'start it first (pgha start-db)')
+  if (!status.running)
+    throw new StepFailedError('PostgreSQL is not running; promotion needs a running standby', 'start it first (pgha start-db)')
   let access = opts.via === 'heartbeat' && !ctx.dryRun ? heartbeatAccess(cfg) : psqlAccess(ctx, cfg)
   let read = await readState(access, deadline, 5000)
   if (access.name === 'heartbeat') {
     const s = read.state
-    const why = !s ? read.error : !s.canPgPromote ? `role ${cfg.postgres.heartbeat.user} may not execute pg_promote (run pgha init)`
-      : s.major < 14 && switchesRestoreOff(policy, cfg, s) ? `PostgreSQL ${s.major} must restart to switch restore_command off` : undefined
+    const why = !s
+      ? read.error
+      : !s.canPgPromote
+        ? `role ${cfg.postgres.heartbeat.user} may not execute pg_promote (run pgha init)`
+        : s.major < 14 && switchesRestoreOff(policy, cfg, s)
+          ? `PostgreSQL ${s.major} must restart to switch restore_command off`
+          : undefined
     if (why) {
       ctx.log.warn(`promoting through psql: ${why}`)
       access = psqlAccess(ctx, cfg)
@@ -117,22 +126,38 @@ export async function ensurePromoted(ctx: SystemContext, cfg: Config, opts: Ensu
     ctx.log.warn('promoting WITHOUT the fence/VIP-M safety check (--force)')
   } else {
     const g = await opts.guard()
-    if (!g.allowed) throw new SafetyRefusal(`refusing to promote: ${g.why}`, 'fence the peer first (pgha fence-peer), or pass --force if you know the old primary is down')
+    if (!g.allowed)
+      throw new SafetyRefusal(
+        `refusing to promote: ${g.why}`,
+        'fence the peer first (pgha fence-peer), or pass --force if you know the old primary is down',
+      )
     guardWhy = g.why
   }
 
-  const plan = switchesRestoreOff(policy, cfg, state) ? restoreCommandSteps(state.major, state.restoreCommand) : {restartBeforePromote: false}
+  const plan = switchesRestoreOff(policy, cfg, state)
+    ? restoreCommandSteps(state.major, state.restoreCommand)
+    : {restartBeforePromote: false}
   let restoreNeeded = false
   let failure: unknown
   try {
     if (plan.disable) {
-      await psqlChange(ctx, cfg, plan.disable, 'disable restore_command so a dead archive cannot stall the end of recovery', {timeoutMs: deadline.budget('disabling restore_command')})
+      await psqlChange(ctx, cfg, plan.disable, 'disable restore_command so a dead archive cannot stall the end of recovery', {
+        timeoutMs: deadline.budget('disabling restore_command'),
+      })
       restoreNeeded = true
       if (plan.restartBeforePromote) {
-        const r = await pgCtlChange(ctx, cfg, 'restart', `restart to apply restore_command = '' (PostgreSQL ${state.major} < 14)`, {mode: 'fast', timeoutMs: deadline.budget('pg_ctl restart')})
-        if (r.exitCode !== 0 || r.timedOut) throw new StepFailedError(`restart before promotion failed: ${describeFailure(r)}`, 'check the server log')
+        const r = await pgCtlChange(ctx, cfg, 'restart', `restart to apply restore_command = '' (PostgreSQL ${state.major} < 14)`, {
+          mode: 'fast',
+          timeoutMs: deadline.budget('pg_ctl restart'),
+        })
+        if (r.exitCode !== 0 || r.timedOut)
+          throw new StepFailedError(`restart before promotion failed: ${describeFailure(r)}`, 'check the server log')
       } else if (!ctx.dryRun) {
-        await waitUntil('restore_command is reloaded', deadline, async (timeoutMs) => (await psqlAccess(ctx, cfg).state(timeoutMs)).restoreCommand.value === '')
+        await waitUntil(
+          'restore_command is reloaded',
+          deadline,
+          async (timeoutMs) => (await psqlAccess(ctx, cfg).state(timeoutMs)).restoreCommand.value === '',
+        )
       }
     }
     await access.promote(deadline)
@@ -142,7 +167,9 @@ export async function ensurePromoted(ctx: SystemContext, cfg: Config, opts: Ensu
   if (restoreNeeded && plan.restore) {
     try {
       // Past the deadline too: leaving restore_command off would be worse than a late step.
-      await psqlChange(ctx, cfg, plan.restore, 'put restore_command back as it was', {timeoutMs: Math.max(deadline.left(), RESTORE_GRACE_MS)})
+      await psqlChange(ctx, cfg, plan.restore, 'put restore_command back as it was', {
+        timeoutMs: Math.max(deadline.left(), RESTORE_GRACE_MS),
+      })
     } catch (error) {
       if (!failure) throw error
       ctx.log.error(`could not restore restore_command: ${(error as Error).message}`)
@@ -164,7 +191,13 @@ export async function ensurePromoted(ctx: SystemContext, cfg: Config, opts: Ensu
 
   if (ctx.dryRun) return {changed: false, summary: `would promote the standby (${guardWhy})`, role: 'standby'}
   const ms = Date.now() - started
-  return {changed: true, summary: `promoted to primary in ${ms} ms through ${access.name === 'heartbeat' ? 'pg_promote' : 'pg_ctl promote'} (${guardWhy}${note})`, role: 'primary', durationMs: ms, guard: guardWhy}
+  return {
+    changed: true,
+    summary: `promoted to primary in ${ms} ms through ${access.name === 'heartbeat' ? 'pg_promote' : 'pg_ctl promote'} (${guardWhy}${note})`,
+    role: 'primary',
+    durationMs: ms,
+    guard: guardWhy,
+  }
 }
 
 /** The server's state, or why it could not be read in time. */

@@ -5,7 +5,14 @@ import {formatBytes} from '../config/units.js'
 import {StepFailedError} from '../errors.js'
 import {describeFailure, type SystemContext} from '../system/exec.js'
 import {
-  asideDirs, directoryBytes, freeBytes, HOST_CONFIG_FILES, pgBasebackupArgv, primaryConninfo, requiredCopyBytes, type SourceServer,
+  asideDirs,
+  directoryBytes,
+  freeBytes,
+  HOST_CONFIG_FILES,
+  pgBasebackupArgv,
+  primaryConninfo,
+  requiredCopyBytes,
+  type SourceServer,
 } from '../system/rewind.js'
 import {peerRestoreCommand, withStandbySettings} from './rejoin-settings.js'
 
@@ -33,7 +40,10 @@ export function dataDirState(datadir: string): 'missing' | 'present' {
   }
   if (names.length === 0) return 'missing'
   if (!names.includes('PG_VERSION')) {
-    throw new StepFailedError(`${datadir} is neither empty nor a PostgreSQL data directory`, 'move it away (or fix postgres.datadir), then retry rejoin')
+    throw new StepFailedError(
+      `${datadir} is neither empty nor a PostgreSQL data directory`,
+      'move it away (or fix postgres.datadir), then retry rejoin',
+    )
   }
   return 'present'
 }
@@ -49,22 +59,50 @@ async function checkFreeSpace(ctx: SystemContext, cfg: Config, sourceBytes: numb
   const need = requiredCopyBytes(sourceBytes ?? (exists(datadir) ? ((await directoryBytes(ctx, cfg, datadir, 60_000)) ?? 0) : 0))
   const free = await freeBytes(datadir)
   if (free < need) {
-    throw new StepFailedError(`not enough free space for a full copy next to ${datadir}: ${formatBytes(free)} free, ${formatBytes(need)} needed (the old directory is kept)`, 'free space on that filesystem, or fix wal_log_hints so pg_rewind can be used')
+    throw new StepFailedError(
+      `not enough free space for a full copy next to ${datadir}: ${formatBytes(free)} free, ${formatBytes(need)} needed (the old directory is kept)`,
+      'free space on that filesystem, or fix wal_log_hints so pg_rewind can be used',
+    )
   }
   return need
 }
 
-async function basebackupInto(ctx: SystemContext, cfg: Config, src: SourceServer, dir: string, need: number, timeoutMs: number): Promise<void> {
-  const r = await ctx.change(pgBasebackupArgv(cfg, primaryConninfo(cfg, src), dir), {timeoutMs, asUser: cfg.postgres.osUser, env: {LC_MESSAGES: 'C'}}, `full copy from ${src.host}:${src.port} (${formatBytes(need)} checked free)`)
-  if (r.exitCode !== 0) throw new StepFailedError(`pg_basebackup failed: ${describeFailure(r)}`, `the old data directory is untouched; remove the partial copy ${dir} and retry`)
+async function basebackupInto(
+  ctx: SystemContext,
+  cfg: Config,
+  src: SourceServer,
+  dir: string,
+  need: number,
+  timeoutMs: number,
+): Promise<void> {
+  const r = await ctx.change(
+    pgBasebackupArgv(cfg, primaryConninfo(cfg, src), dir),
+    {timeoutMs, asUser: cfg.postgres.osUser, env: {LC_MESSAGES: 'C'}},
+    `full copy from ${src.host}:${src.port} (${formatBytes(need)} checked free)`,
+  )
+  if (r.exitCode !== 0)
+    throw new StepFailedError(
+      `pg_basebackup failed: ${describeFailure(r)}`,
+      `the old data directory is untouched; remove the partial copy ${dir} and retry`,
+    )
 }
 
 /** pg_basebackup into a sibling directory, then swap: the old directory is moved aside, never deleted. */
-export async function copyWithBasebackup(ctx: SystemContext, cfg: Config, src: SourceServer, sourceBytes: number | undefined, left: () => number, now?: () => Date): Promise<string> {
+export async function copyWithBasebackup(
+  ctx: SystemContext,
+  cfg: Config,
+  src: SourceServer,
+  sourceBytes: number | undefined,
+  left: () => number,
+  now?: () => Date,
+): Promise<string> {
   const datadir = cfg.postgres.datadir
   const {incoming, aside} = asideDirs(datadir, (now ?? (() => new Date()))())
   if (statSync(datadir).dev !== statSync(dirname(datadir)).dev) {
-    throw new StepFailedError(`${datadir} is a mount point, so it cannot be swapped with a fresh copy by rename`, 'use --method rewind, or make postgres.datadir a directory inside the mounted filesystem')
+    throw new StepFailedError(
+      `${datadir} is a mount point, so it cannot be swapped with a fresh copy by rename`,
+      'use --method rewind, or make postgres.datadir a directory inside the mounted filesystem',
+    )
   }
   const need = await checkFreeSpace(ctx, cfg, sourceBytes)
   await basebackupInto(ctx, cfg, src, incoming, need, left())
@@ -74,7 +112,13 @@ export async function copyWithBasebackup(ctx: SystemContext, cfg: Config, src: S
 }
 
 /** No data directory (or an empty one): copy straight into it. */
-export async function copyIntoEmpty(ctx: SystemContext, cfg: Config, src: SourceServer, sourceBytes: number | undefined, left: () => number): Promise<void> {
+export async function copyIntoEmpty(
+  ctx: SystemContext,
+  cfg: Config,
+  src: SourceServer,
+  sourceBytes: number | undefined,
+  left: () => number,
+): Promise<void> {
   const need = await checkFreeSpace(ctx, cfg, sourceBytes)
   await basebackupInto(ctx, cfg, src, cfg.postgres.datadir, need, left())
 }
@@ -101,13 +145,26 @@ async function writeDataFile(ctx: SystemContext, cfg: Config, name: string, cont
  * Without saved files (the data directory was missing) the copy brought the source's config:
  * this host's port and socket directory, which pgha knows, go into postgresql.auto.conf.
  */
-export async function writeStandbyConfig(ctx: SystemContext, cfg: Config, src: SourceServer, saved: Map<string, string>, fresh: boolean): Promise<void> {
-  for (const [f, text] of saved) if (f !== 'postgresql.auto.conf') await writeDataFile(ctx, cfg, f, text, `restore this host's ${f} (the copy brought the source's)`)
+export async function writeStandbyConfig(
+  ctx: SystemContext,
+  cfg: Config,
+  src: SourceServer,
+  saved: Map<string, string>,
+  fresh: boolean,
+): Promise<void> {
+  for (const [f, text] of saved)
+    if (f !== 'postgresql.auto.conf') await writeDataFile(ctx, cfg, f, text, `restore this host's ${f} (the copy brought the source's)`)
   const conninfo = primaryConninfo(cfg, src)
   const restore = peerRestoreCommand(cfg)
   const host = fresh ? {port: String(cfg.postgres.port), unix_socket_directories: cfg.postgres.socketDir} : {}
   const auto = withStandbySettings(saved.get('postgresql.auto.conf') ?? '', {primary_conninfo: conninfo, restore_command: restore, ...host})
-  await writeDataFile(ctx, cfg, 'postgresql.auto.conf', auto, `primary_conninfo '${conninfo}'${restore ? `, restore_command '${restore}'` : ' (archive.mode none: no restore_command)'}${fresh ? `, port ${cfg.postgres.port}, unix_socket_directories '${cfg.postgres.socketDir}'` : ''}`)
+  await writeDataFile(
+    ctx,
+    cfg,
+    'postgresql.auto.conf',
+    auto,
+    `primary_conninfo '${conninfo}'${restore ? `, restore_command '${restore}'` : ' (archive.mode none: no restore_command)'}${fresh ? `, port ${cfg.postgres.port}, unix_socket_directories '${cfg.postgres.socketDir}'` : ''}`,
+  )
   await writeDataFile(ctx, cfg, 'standby.signal', '', 'start as a standby')
   const rs = join(cfg.postgres.datadir, 'recovery.signal')
   if (exists(rs)) await mustChange(ctx, ['rm', '-f', rs], cfg, 10_000, 'remove recovery.signal: standby.signal decides')

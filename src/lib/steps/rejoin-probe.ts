@@ -55,9 +55,19 @@ const SOURCE_SQL = `SELECT pg_is_in_recovery() AS in_recovery,
 /** What the server at `src` is, asked as the heartbeat user (pg_monitor). */
 export async function sourceFacts(cfg: Config, src: SourceServer, timeoutMs: number): Promise<SourceFacts> {
   try {
-    const rows = await withPgClient(cfg, {kind: 'tcp', host: src.host, port: src.port}, {timeoutMs}, async (c) => (await c.query(SOURCE_SQL)).rows)
+    const rows = await withPgClient(
+      cfg,
+      {kind: 'tcp', host: src.host, port: src.port},
+      {timeoutMs},
+      async (c) => (await c.query(SOURCE_SQL)).rows,
+    )
     const r = rows[0] as {in_recovery: boolean; sysid: string; started: string; total: string | null}
-    return {inRecovery: r.in_recovery, systemIdentifier: r.sysid, postmasterStart: r.started, totalBytes: r.total === null ? undefined : Number(r.total)}
+    return {
+      inRecovery: r.in_recovery,
+      systemIdentifier: r.sysid,
+      postmasterStart: r.started,
+      totalBytes: r.total === null ? undefined : Number(r.total),
+    }
   } catch (error) {
     throw new StepFailedError(
       `cannot reach the new primary at ${src.host}:${src.port}: ${pgErrorLine(error)}`,
@@ -67,8 +77,17 @@ export async function sourceFacts(cfg: Config, src: SourceServer, timeoutMs: num
 }
 
 /** The local server's identity, to refuse rejoining from ourselves (VIP-M on this host). */
-export async function localIdentity(ctx: SystemContext, cfg: Config, timeoutMs: number): Promise<{systemIdentifier: string; postmasterStart: string}> {
-  const [row] = await psqlQuery(ctx, cfg, 'SELECT (SELECT system_identifier::text FROM pg_control_system()), pg_postmaster_start_time()::text;', {timeoutMs})
+export async function localIdentity(
+  ctx: SystemContext,
+  cfg: Config,
+  timeoutMs: number,
+): Promise<{systemIdentifier: string; postmasterStart: string}> {
+  const [row] = await psqlQuery(
+    ctx,
+    cfg,
+    'SELECT (SELECT system_identifier::text FROM pg_control_system()), pg_postmaster_start_time()::text;',
+    {timeoutMs},
+  )
   return {systemIdentifier: row?.[0] ?? '', postmasterStart: row?.[1] ?? ''}
 }
 
@@ -82,10 +101,16 @@ export function checkSource(
 ): void {
   const where = `${src.host}:${src.port}`
   if (facts.inRecovery) {
-    throw new SafetyRefusal(`the server at ${where} is a standby, not a writable primary; refusing to copy from it`, 'promote the peer first (or wait for its watch loop to), then rejoin')
+    throw new SafetyRefusal(
+      `the server at ${where} is a standby, not a writable primary; refusing to copy from it`,
+      'promote the peer first (or wait for its watch loop to), then rejoin',
+    )
   }
   if (local.postmasterStart && facts.postmasterStart === local.postmasterStart && facts.systemIdentifier === local.systemIdentifier) {
-    throw new SafetyRefusal(`${where} is this host's own server: this host is the primary, there is nothing to rejoin`, 'run rejoin on the other host')
+    throw new SafetyRefusal(
+      `${where} is this host's own server: this host is the primary, there is nothing to rejoin`,
+      'run rejoin on the other host',
+    )
   }
   if (local.systemIdentifier && facts.systemIdentifier !== local.systemIdentifier && method !== 'basebackup') {
     throw new SafetyRefusal(
@@ -96,7 +121,13 @@ export function checkSource(
 }
 
 /** Poll until the local server is a standby streaming from `src`; false when the deadline passes. */
-export async function waitUntilStreaming(ctx: SystemContext, cfg: Config, src: SourceServer, deadline: number, sleep: (ms: number) => Promise<void>): Promise<{ok: boolean; last?: LocalReplication; lastError?: string}> {
+export async function waitUntilStreaming(
+  ctx: SystemContext,
+  cfg: Config,
+  src: SourceServer,
+  deadline: number,
+  sleep: (ms: number) => Promise<void>,
+): Promise<{ok: boolean; last?: LocalReplication; lastError?: string}> {
   let last: LocalReplication | undefined
   let lastError: string | undefined
   while (Date.now() < deadline) {
@@ -121,7 +152,13 @@ const TIMELINES_SQL = `SELECT (SELECT timeline_id FROM pg_control_checkpoint()) 
  * "no rewind required" for a diverged target. So: CHECKPOINT on the source (the heartbeat
  * role may do it with pg_checkpoint, PG 15+), else wait for the spread checkpoint, bounded.
  */
-export async function ensureSourceCheckpointed(ctx: SystemContext, cfg: Config, src: SourceServer, deadline: number, sleep: (ms: number) => Promise<void>): Promise<string> {
+export async function ensureSourceCheckpointed(
+  ctx: SystemContext,
+  cfg: Config,
+  src: SourceServer,
+  deadline: number,
+  sleep: (ms: number) => Promise<void>,
+): Promise<string> {
   const endpoint = {kind: 'tcp' as const, host: src.host, port: src.port}
   const read = async () => {
     const rows = await withPgClient(cfg, endpoint, {timeoutMs: 10_000}, async (c) => (await c.query(TIMELINES_SQL)).rows)
@@ -129,18 +166,29 @@ export async function ensureSourceCheckpointed(ctx: SystemContext, cfg: Config, 
   }
   let tl = await read()
   if (tl.checkpoint_tli >= tl.current_tli) return `source checkpoint is on its current timeline ${tl.current_tli}`
-  if (!ctx.sqlChange(`${src.host}:${src.port}`, 'CHECKPOINT', `the new primary has not checkpointed since promotion (timeline ${tl.checkpoint_tli} in pg_control, ${tl.current_tli} current); pg_rewind reads pg_control`)) {
+  if (
+    !ctx.sqlChange(
+      `${src.host}:${src.port}`,
+      'CHECKPOINT',
+      `the new primary has not checkpointed since promotion (timeline ${tl.checkpoint_tli} in pg_control, ${tl.current_tli} current); pg_rewind reads pg_control`,
+    )
+  ) {
     return 'would checkpoint the source first'
   }
   try {
     await withPgClient(cfg, endpoint, {timeoutMs: Math.max(10_000, Math.min(120_000, deadline - Date.now()))}, (c) => c.query('CHECKPOINT'))
   } catch (error) {
-    ctx.log.warn(`cannot CHECKPOINT the new primary as ${cfg.postgres.heartbeat.user} (${pgErrorLine(error)}); waiting for its own checkpoint (GRANT pg_checkpoint TO ${cfg.postgres.heartbeat.user} makes this instant)`)
+    ctx.log.warn(
+      `cannot CHECKPOINT the new primary as ${cfg.postgres.heartbeat.user} (${pgErrorLine(error)}); waiting for its own checkpoint (GRANT pg_checkpoint TO ${cfg.postgres.heartbeat.user} makes this instant)`,
+    )
   }
   while (Date.now() < deadline) {
     tl = await read()
     if (tl.checkpoint_tli >= tl.current_tli) return `source checkpointed on timeline ${tl.current_tli}`
     await sleep(500)
   }
-  throw new StepFailedError(`the new primary at ${src.host}:${src.port} has not checkpointed since promotion (pg_control timeline ${tl.checkpoint_tli} < ${tl.current_tli}); pg_rewind would miss the divergence`, 'run CHECKPOINT on the new primary and retry rejoin')
+  throw new StepFailedError(
+    `the new primary at ${src.host}:${src.port} has not checkpointed since promotion (pg_control timeline ${tl.checkpoint_tli} < ${tl.current_tli}); pg_rewind would miss the divergence`,
+    'run CHECKPOINT on the new primary and retry rejoin',
+  )
 }

@@ -5,12 +5,28 @@ import {StepFailedError, UsageError} from '../errors.js'
 import {describeFailure, type SystemContext} from '../system/exec.js'
 import {pgCtlChange, pgCtlStatus, readServerMajor} from '../system/pgctl.js'
 import {
-  type ControlData, defaultSource, isCleanlyShutDown, parseRewindCopiedKb, pgRewindArgv, readControlData, rewindCapability, rewindSourceConninfo,
-  singleUserRecoveryArgv, type SourceServer,
+  type ControlData,
+  defaultSource,
+  isCleanlyShutDown,
+  parseRewindCopiedKb,
+  pgRewindArgv,
+  readControlData,
+  rewindCapability,
+  rewindSourceConninfo,
+  singleUserRecoveryArgv,
+  type SourceServer,
 } from '../system/rewind.js'
 import {ensureDbRunning, ensureDbStopped} from './db.js'
 import {msUntilWindow, type QuietWindow} from './quiet-window.js'
-import {checkSource, ensureSourceCheckpointed, isStreamingFrom, localIdentity, localReplication, sourceFacts, waitUntilStreaming} from './rejoin-probe.js'
+import {
+  checkSource,
+  ensureSourceCheckpointed,
+  isStreamingFrom,
+  localIdentity,
+  localReplication,
+  sourceFacts,
+  waitUntilStreaming,
+} from './rejoin-probe.js'
 import {copyIntoEmpty, copyWithBasebackup, dataDirState, exists, mustChange, readHostConfig, writeStandbyConfig} from './rejoin-files.js'
 import type {StepOutcome} from './types.js'
 
@@ -81,7 +97,13 @@ export async function ensureRejoinedAsStandby(ctx: SystemContext, cfg: Config, o
   if (status.running) {
     const repl = await localReplication(ctx, cfg, probeMs)
     if (isStreamingFrom(repl, src)) {
-      return {changed: false, summary: `already a standby streaming from ${where}; nothing to do`, method: 'none', why: 'pg_stat_wal_receiver status is streaming', phases}
+      return {
+        changed: false,
+        summary: `already a standby streaming from ${where}; nothing to do`,
+        method: 'none',
+        why: 'pg_stat_wal_receiver status is streaming',
+        phases,
+      }
     }
     identity = await localIdentity(ctx, cfg, probeMs)
   } else if (!fresh) {
@@ -99,7 +121,10 @@ export async function ensureRejoinedAsStandby(ctx: SystemContext, cfg: Config, o
   if (opts.window) {
     const wait = msUntilWindow(opts.window, (opts.now ?? (() => new Date()))())
     if (wait > (opts.maxWaitMs ?? 12 * 3_600_000)) {
-      throw new UsageError(`quiet window ${opts.window.text} opens in ${formatDuration(Math.round(wait / 60_000) * 60_000)}, later than --max-wait ${formatDuration(opts.maxWaitMs ?? 0)}`, 'pick another --window or raise --max-wait; nothing was changed')
+      throw new UsageError(
+        `quiet window ${opts.window.text} opens in ${formatDuration(Math.round(wait / 60_000) * 60_000)}, later than --max-wait ${formatDuration(opts.maxWaitMs ?? 0)}`,
+        'pick another --window or raise --max-wait; nothing was changed',
+      )
     }
     if (wait > 0 && !ctx.dryRun) {
       ctx.log.info(`waiting ${Math.ceil(wait / 1000)} s for the quiet window ${opts.window.text}`)
@@ -108,7 +133,9 @@ export async function ensureRejoinedAsStandby(ctx: SystemContext, cfg: Config, o
     phase('window')
   }
 
-  await opts.confirm?.(`rejoin ${cfg.node.name} as a standby of ${where}: stop PostgreSQL and rewrite its data directory ${cfg.postgres.datadir}?`)
+  await opts.confirm?.(
+    `rejoin ${cfg.node.name} as a standby of ${where}: stop PostgreSQL and rewrite its data directory ${cfg.postgres.datadir}?`,
+  )
 
   if (fresh) return finishFresh(ctx, cfg, src, facts.totalBytes, {started, deadline, left, sleep, phase, phases})
 
@@ -119,7 +146,8 @@ export async function ensureRejoinedAsStandby(ctx: SystemContext, cfg: Config, o
   const cap = rewindCapability(control)
   let used: 'rewind' | 'basebackup' | 'none' = method === 'basebackup' || !cap.possible ? 'basebackup' : 'rewind'
   let why = method === 'basebackup' ? 'asked for with --method basebackup' : cap.why
-  if (method === 'rewind' && !cap.possible) throw new StepFailedError(`cannot use pg_rewind: ${cap.why}`, 'use --method basebackup (or auto); PostgreSQL was left stopped')
+  if (method === 'rewind' && !cap.possible)
+    throw new StepFailedError(`cannot use pg_rewind: ${cap.why}`, 'use --method basebackup (or auto); PostgreSQL was left stopped')
   // Under --dry-run a running server was not really stopped: it would be clean after the fast stop.
   const clean = isCleanlyShutDown(control) || (ctx.dryRun && wasRunning)
   if (used === 'basebackup' && method === 'auto' && opts.afterCleanStop && clean) {
@@ -142,7 +170,11 @@ export async function ensureRejoinedAsStandby(ctx: SystemContext, cfg: Config, o
   if (used === 'rewind') {
     ctx.log.info(await ensureSourceCheckpointed(ctx, cfg, src, deadline, sleep))
     phase('source-checkpoint')
-    const r = await ctx.change(pgRewindArgv(cfg, rewindSourceConninfo(cfg, src)), {timeoutMs: left(), asUser: cfg.postgres.osUser, env: {LC_MESSAGES: 'C'}}, `rewind ${cfg.postgres.datadir} to the new primary's timeline (${why})`)
+    const r = await ctx.change(
+      pgRewindArgv(cfg, rewindSourceConninfo(cfg, src)),
+      {timeoutMs: left(), asUser: cfg.postgres.osUser, env: {LC_MESSAGES: 'C'}},
+      `rewind ${cfg.postgres.datadir} to the new primary's timeline (${why})`,
+    )
     if (r.exitCode === 0) {
       rewindNotNeeded = /no rewind required/i.test(r.stdout + r.stderr)
       rewindCopiedKb = parseRewindCopiedKb(r.stdout + '\n' + r.stderr)
@@ -163,7 +195,14 @@ export async function ensureRejoinedAsStandby(ctx: SystemContext, cfg: Config, o
   try {
     // A rewound server still needs the new primary's WAL from the fork on; if that was
     // recycled (no archive, no slot) it never becomes consistent: give up on it early.
-    await startAndStream(ctx, cfg, src, mayFallBack ? Math.min(deadline, Date.now() + cfg.postgres.stepTimeout + 30_000) : deadline, sleep, opts.timeoutMs)
+    await startAndStream(
+      ctx,
+      cfg,
+      src,
+      mayFallBack ? Math.min(deadline, Date.now() + cfg.postgres.stepTimeout + 30_000) : deadline,
+      sleep,
+      opts.timeoutMs,
+    )
   } catch (error) {
     if (!mayFallBack) throw error
     why = `the rewound server did not stream (${(error as Error).message.split(':')[0]}; the new primary may have recycled WAL from the fork on), falling back to a full copy`
@@ -176,15 +215,45 @@ export async function ensureRejoinedAsStandby(ctx: SystemContext, cfg: Config, o
   }
   phase('start+stream')
   if (ctx.dryRun) {
-    return {changed: false, summary: `would rejoin as a standby of ${where} by ${used === 'rewind' ? 'pg_rewind' : used === 'none' ? 'standby config only' : 'pg_basebackup'} (${why})`, method: used, why, phases}
+    return {
+      changed: false,
+      summary: `would rejoin as a standby of ${where} by ${used === 'rewind' ? 'pg_rewind' : used === 'none' ? 'standby config only' : 'pg_basebackup'} (${why})`,
+      method: used,
+      why,
+      phases,
+    }
   }
   const total = Date.now() - started
-  const how = used === 'rewind' ? (rewindNotNeeded ? 'pg_rewind (nothing to undo)' : `pg_rewind${rewindCopiedKb !== undefined ? ` (${formatBytes(rewindCopiedKb * 1024)} copied)` : ''}`) : used === 'none' ? 'standby config only (clean stop)' : `pg_basebackup (old data kept at ${keptAside})`
-  return {changed: true, summary: `rejoined as a standby streaming from ${where} by ${how} in ${(total / 1000).toFixed(1)} s`, method: used, why, rewindNotNeeded, rewindCopiedKb, keptAside, phases, durationMs: total}
+  const how =
+    used === 'rewind'
+      ? rewindNotNeeded
+        ? 'pg_rewind (nothing to undo)'
+        : `pg_rewind${rewindCopiedKb !== undefined ? ` (${formatBytes(rewindCopiedKb * 1024)} copied)` : ''}`
+      : used === 'none'
+        ? 'standby config only (clean stop)'
+        : `pg_basebackup (old data kept at ${keptAside})`
+  return {
+    changed: true,
+    summary: `rejoined as a standby streaming from ${where} by ${how} in ${(total / 1000).toFixed(1)} s`,
+    method: used,
+    why,
+    rewindNotNeeded,
+    rewindCopiedKb,
+    keptAside,
+    phases,
+    durationMs: total,
+  }
 }
 
 /** Start as a standby and wait until pg_stat_wal_receiver says streaming (skipped under --dry-run). */
-async function startAndStream(ctx: SystemContext, cfg: Config, src: SourceServer, deadline: number, sleep: (ms: number) => Promise<void>, timeoutMs?: number): Promise<void> {
+async function startAndStream(
+  ctx: SystemContext,
+  cfg: Config,
+  src: SourceServer,
+  deadline: number,
+  sleep: (ms: number) => Promise<void>,
+  timeoutMs?: number,
+): Promise<void> {
   if (ctx.dryRun) {
     await pgCtlChange(ctx, cfg, 'start', 'start PostgreSQL as a standby')
     return
@@ -209,7 +278,13 @@ interface Run {
 }
 
 /** A missing or empty data directory: full copy straight into it, this host's port/socket, start. */
-async function finishFresh(ctx: SystemContext, cfg: Config, src: SourceServer, sourceBytes: number | undefined, r: Run): Promise<RejoinOutcome> {
+async function finishFresh(
+  ctx: SystemContext,
+  cfg: Config,
+  src: SourceServer,
+  sourceBytes: number | undefined,
+  r: Run,
+): Promise<RejoinOutcome> {
   const why = `${cfg.postgres.datadir} is missing or empty: a full copy is the only way`
   ctx.log.info(`rejoin by pg_basebackup: ${why}`)
   await copyIntoEmpty(ctx, cfg, src, sourceBytes, r.left)
@@ -217,9 +292,23 @@ async function finishFresh(ctx: SystemContext, cfg: Config, src: SourceServer, s
   await writeStandbyConfig(ctx, cfg, src, new Map(), true)
   await startAndStream(ctx, cfg, src, r.deadline, r.sleep)
   r.phase('start+stream')
-  if (ctx.dryRun) return {changed: false, summary: `would copy ${src.host}:${src.port} into the empty ${cfg.postgres.datadir} and start it as a standby`, method: 'basebackup', why, phases: r.phases}
+  if (ctx.dryRun)
+    return {
+      changed: false,
+      summary: `would copy ${src.host}:${src.port} into the empty ${cfg.postgres.datadir} and start it as a standby`,
+      method: 'basebackup',
+      why,
+      phases: r.phases,
+    }
   const total = Date.now() - r.started
-  return {changed: true, summary: `built a standby streaming from ${src.host}:${src.port} by pg_basebackup into the empty ${cfg.postgres.datadir} in ${(total / 1000).toFixed(1)} s`, method: 'basebackup', why, phases: r.phases, durationMs: total}
+  return {
+    changed: true,
+    summary: `built a standby streaming from ${src.host}:${src.port} by pg_basebackup into the empty ${cfg.postgres.datadir} in ${(total / 1000).toFixed(1)} s`,
+    method: 'basebackup',
+    why,
+    phases: r.phases,
+    durationMs: total,
+  }
 }
 
 async function mustReadControl(ctx: SystemContext, cfg: Config, timeoutMs: number): Promise<ControlData> {
@@ -241,7 +330,14 @@ async function crashRecoverSingleUser(ctx: SystemContext, cfg: Config, control: 
     if (exists(p)) await mustChange(ctx, ['rm', '-f', p], cfg, 10_000, `remove ${f} so single-user crash recovery can run`)
   }
   const argv = singleUserRecoveryArgv(cfg, await readServerMajor(ctx, cfg))
-  const r = await ctx.change(argv, {timeoutMs, asUser: cfg.postgres.osUser, input: '', env: {LC_MESSAGES: 'C'}}, 'finish crash recovery and shut down cleanly (pg_rewind needs a clean target)')
-  if (r.exitCode !== 0) throw new StepFailedError(`single-user crash recovery failed: ${describeFailure(r)}`, 'start and stop the server by hand once, then retry rejoin')
+  const r = await ctx.change(
+    argv,
+    {timeoutMs, asUser: cfg.postgres.osUser, input: '', env: {LC_MESSAGES: 'C'}},
+    'finish crash recovery and shut down cleanly (pg_rewind needs a clean target)',
+  )
+  if (r.exitCode !== 0)
+    throw new StepFailedError(
+      `single-user crash recovery failed: ${describeFailure(r)}`,
+      'start and stop the server by hand once, then retry rejoin',
+    )
 }
-

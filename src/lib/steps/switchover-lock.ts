@@ -13,8 +13,15 @@ export type HalfOwner = 'cli' | 'watch'
 
 /** The lock is held by a live process; `owner` says whether that is this host's watch. */
 export class HalfLockBusy extends UsageError {
-  constructor(readonly pid: number, readonly owner: HalfOwner, file: string) {
-    super(`another pgha switchover half runs on this host (PID ${pid}${owner === 'watch' ? ', pgha watch' : ''}, ${file})`, 'wait for it to finish')
+  constructor(
+    readonly pid: number,
+    readonly owner: HalfOwner,
+    file: string,
+  ) {
+    super(
+      `another pgha switchover half runs on this host (PID ${pid}${owner === 'watch' ? ', pgha watch' : ''}, ${file})`,
+      'wait for it to finish',
+    )
     this.name = 'HalfLockBusy'
   }
 }

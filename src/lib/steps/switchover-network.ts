@@ -24,7 +24,9 @@ export interface SwitchoverNetwork {
 export function vipNetwork(ctx: SystemContext, cfg: Config): SwitchoverNetwork {
   return {
     claim: async (which, opts) => {
-      const arpCheck = opts?.handover ? arpDuplicateCheck(ctx, cfg.network.interface, hostOf(vipCidr(cfg, which)), SWITCHOVER_DAD_MS, 2) : undefined
+      const arpCheck = opts?.handover
+        ? arpDuplicateCheck(ctx, cfg.network.interface, hostOf(vipCidr(cfg, which)), SWITCHOVER_DAD_MS, 2)
+        : undefined
       await ensureVipClaimed(ctx, cfg, which, arpCheck ? {arpCheck} : {})
     },
     release: async (which) => void (await ensureVipsReleased(ctx, cfg, {all: which === 'primary'})),

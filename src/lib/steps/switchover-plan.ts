@@ -55,7 +55,9 @@ export interface SwitchoverMarker {
 }
 
 export function newMarker(from: string, to: string, now: Date, ttlMs: number, rand = Math.random): SwitchoverMarker {
-  const id = `so-${now.toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${Math.floor(rand() * 0xffff).toString(16).padStart(4, '0')}`
+  const id = `so-${now.toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${Math.floor(rand() * 0xffff)
+    .toString(16)
+    .padStart(4, '0')}`
   return {v: 1, id, phase: 'requested', from, to, requestedAt: now.toISOString(), expiresAt: new Date(now.getTime() + ttlMs).toISOString()}
 }
 
@@ -77,12 +79,25 @@ export function parseMarker(text: string | null | undefined): SwitchoverMarker |
 }
 
 /** Pure, for watch/status: is a switchover in progress (so loops only observe)? Stale markers still count, but say so. */
-export function switchoverStatus(text: string | null | undefined, now: Date): {active: boolean; stale: boolean; marker?: SwitchoverMarker; text: string} {
+export function switchoverStatus(
+  text: string | null | undefined,
+  now: Date,
+): {active: boolean; stale: boolean; marker?: SwitchoverMarker; text: string} {
   if (!text) return {active: false, stale: false, text: 'no switchover in progress'}
   const m = parseMarker(text)
-  if (!m) return {active: true, stale: true, text: `unreadable switchover marker ${JSON.stringify(text.slice(0, 80))}; clear it with pgha switchover --abort`}
+  if (!m)
+    return {
+      active: true,
+      stale: true,
+      text: `unreadable switchover marker ${JSON.stringify(text.slice(0, 80))}; clear it with pgha switchover --abort`,
+    }
   const stale = now.getTime() > Date.parse(m.expiresAt)
-  return {active: true, stale, marker: m, text: `switchover ${m.id} ${m.from} → ${m.to} (${m.phase})${stale ? `, STALE since ${m.expiresAt}: clear with pgha switchover --abort` : ''}`}
+  return {
+    active: true,
+    stale,
+    marker: m,
+    text: `switchover ${m.id} ${m.from} → ${m.to} (${m.phase})${stale ? `, STALE since ${m.expiresAt}: clear with pgha switchover --abort` : ''}`,
+  }
 }
 
 /** application_name of the promote half's waiting session; the demote half stops only while it exists. */
@@ -102,21 +117,31 @@ export function switchoverPlan(primary: string, standby: string, opts: {vips: bo
   const p = (step: string): PlanStep => ({side: 'promote', host: standby, step})
   const vip = (s: PlanStep): PlanStep[] => (opts.vips ? [s] : [])
   return [
-    p(`write the switchover marker on ${primary} (pgha.cluster_state.switchover) and wait until it has replicated to ${standby} → both watch loops observe only`),
+    p(
+      `write the switchover marker on ${primary} (pgha.cluster_state.switchover) and wait until it has replicated to ${standby} → both watch loops observe only`,
+    ),
     p(`open the ready session (application_name pgha-switchover-ready:<id>) on ${standby}`),
     d(`wait for ${standby}'s ready session; check it streams with lag ≤ lag.yield`),
     d('CHECKPOINT (shortens the shutdown checkpoint, so the write outage)'),
     d('pg_ctl stop -m fast: writes stop; the shutdown checkpoint is the last WAL record and is streamed before the walsenders exit'),
     ...vip(d('release VIP-M')),
-    p(`wait until ${primary} is gone (WAL receiver stopped, port closed)${opts.vips ? '; start claiming VIP-M (its ARP check overlaps the next two steps; given back if they fail)' : ''}`),
-    p(`pg_waldump ${standby}'s received WAL: the last record must be ${primary}'s CHECKPOINT_SHUTDOWN; wait until it is replayed — else refuse`),
+    p(
+      `wait until ${primary} is gone (WAL receiver stopped, port closed)${opts.vips ? '; start claiming VIP-M (its ARP check overlaps the next two steps; given back if they fail)' : ''}`,
+    ),
+    p(
+      `pg_waldump ${standby}'s received WAL: the last record must be ${primary}'s CHECKPOINT_SHUTDOWN; wait until it is replayed — else refuse`,
+    ),
     p(`promote (pg_ctl promote -w)${opts.vips ? '; VIP-M claimed' : ''}  ← writes resume`),
     p('CHECKPOINT; marker phase → promoted'),
     d(`wait until ${standby} is a writable primary${opts.vips ? ' through VIP-M' : ''}`),
-    d(`rejoin as a standby of ${standby} (pg_rewind: nothing to undo after a clean stop)${opts.archive ? '; restore_command from the peer archive' : ''}`),
+    d(
+      `rejoin as a standby of ${standby} (pg_rewind: nothing to undo after a clean stop)${opts.archive ? '; restore_command from the peer archive' : ''}`,
+    ),
     p(`wait until ${primary} streams from ${standby}`),
     p(`${opts.vips ? 'release VIP-S; ' : ''}marker phase → standby-vip-free`),
-    d(`${opts.vips ? 'claim VIP-S; ' : ''}clear the marker on ${standby} → watch loops act again (only now: a standby without VIP-S would look lost)`),
+    d(
+      `${opts.vips ? 'claim VIP-S; ' : ''}clear the marker on ${standby} → watch loops act again (only now: a standby without VIP-S would look lost)`,
+    ),
     p(`wait until the marker is cleared (else ${opts.vips ? 'take VIP-S back and ' : ''}clear it, exit 1)`),
   ]
 }

@@ -31,7 +31,8 @@ export interface SyncSettings {
   commit: string
 }
 
-export const SYNC_SETTINGS_SQL = "SELECT pg_catalog.current_setting('synchronous_standby_names') AS names, pg_catalog.current_setting('synchronous_commit') AS commit"
+export const SYNC_SETTINGS_SQL =
+  "SELECT pg_catalog.current_setting('synchronous_standby_names') AS names, pg_catalog.current_setting('synchronous_commit') AS commit"
 
 /** Pure: the synchronous_standby_names value naming the peer (double-quoted: names may hold '-' or '.'). */
 export function armedStandbyNames(cfg: Config): string {
@@ -41,7 +42,8 @@ export function armedStandbyNames(cfg: Config): string {
 /** Pure: the SQL that sets the wanted values (empty when nothing differs). */
 export function syncChangeSql(have: SyncSettings, want: Partial<SyncSettings>): string[] {
   const sql: string[] = []
-  if (want.standbyNames !== undefined && have.standbyNames !== want.standbyNames) sql.push(`ALTER SYSTEM SET synchronous_standby_names = ${sqlLiteral(want.standbyNames)}`)
+  if (want.standbyNames !== undefined && have.standbyNames !== want.standbyNames)
+    sql.push(`ALTER SYSTEM SET synchronous_standby_names = ${sqlLiteral(want.standbyNames)}`)
   if (want.commit !== undefined && have.commit !== want.commit) sql.push(`ALTER SYSTEM SET synchronous_commit = ${sqlLiteral(want.commit)}`)
   if (sql.length > 0) sql.push('SELECT pg_catalog.pg_reload_conf()')
   return sql
@@ -50,7 +52,10 @@ export function syncChangeSql(have: SyncSettings, want: Partial<SyncSettings>): 
 /** Pure: is the peer named in synchronous_standby_names (plain or quoted, alone or in a list)? */
 export function namesPeer(standbyNames: string, peerName: string): boolean {
   const list = standbyNames.replace(/^\s*(FIRST|ANY)\s+\d+\s*\(|^\s*\d+\s*\(|\)\s*$/gi, '')
-  return list.split(',').map((n) => n.trim().replace(/^"(.*)"$/, '$1')).some((n) => n === peerName || n === '*')
+  return list
+    .split(',')
+    .map((n) => n.trim().replace(/^"(.*)"$/, '$1'))
+    .some((n) => n === peerName || n === '*')
 }
 
 async function readSettings(c: pg.Client): Promise<SyncSettings> {
@@ -64,7 +69,13 @@ const isPermission = (e: unknown) => (e as {code?: string}).code === '42501'
  * Apply `want` on the local server. Returns the settings before, and whether it changed them.
  * Waits (bounded) until this session sees the new value, so "done" means the server took it.
  */
-async function applySync(ctx: SystemContext, cfg: Config, want: Partial<SyncSettings>, why: string, mayChange: (have: SyncSettings) => void = () => undefined): Promise<{before: SyncSettings; changed: boolean; planned?: boolean}> {
+async function applySync(
+  ctx: SystemContext,
+  cfg: Config,
+  want: Partial<SyncSettings>,
+  why: string,
+  mayChange: (have: SyncSettings) => void = () => undefined,
+): Promise<{before: SyncSettings; changed: boolean; planned?: boolean}> {
   const timeoutMs = cfg.replication.sqlTimeout
   let before: SyncSettings | undefined
   try {
@@ -73,19 +84,28 @@ async function applySync(ctx: SystemContext, cfg: Config, want: Partial<SyncSett
       const sql = syncChangeSql(before, want)
       if (sql.length === 0) return {before, changed: false}
       mayChange(before)
-      if (!ctx.sqlChange(`${cfg.postgres.heartbeat.database}@local`, sql.join(';\n') + ';', why)) return {before, changed: false, planned: true}
+      if (!ctx.sqlChange(`${cfg.postgres.heartbeat.database}@local`, sql.join(';\n') + ';', why))
+        return {before, changed: false, planned: true}
       for (const s of sql) await c.query(s)
       const deadline = Date.now() + timeoutMs
       for (;;) {
         const now = await readSettings(c)
         if (syncChangeSql(now, want).length === 0) return {before, changed: true}
-        if (Date.now() > deadline) throw new StepFailedError(`the server did not take the new synchronous replication settings within ${timeoutMs} ms (${why})`, 'check the server log for a configuration error')
+        if (Date.now() > deadline)
+          throw new StepFailedError(
+            `the server did not take the new synchronous replication settings within ${timeoutMs} ms (${why})`,
+            'check the server log for a configuration error',
+          )
         await new Promise((r) => setTimeout(r, 20))
       }
     })
   } catch (error) {
     if (error instanceof StepFailedError || error instanceof SafetyRefusal) throw error
-    if (!isPermission(error)) throw new StepFailedError(`cannot ${why}: ${pgErrorLine(error)}`, 'is the local PostgreSQL running and reachable as the heartbeat role?')
+    if (!isPermission(error))
+      throw new StepFailedError(
+        `cannot ${why}: ${pgErrorLine(error)}`,
+        'is the local PostgreSQL running and reachable as the heartbeat role?',
+      )
   }
   // No ALTER SYSTEM grant (PostgreSQL < 15, or init not re-run): as the OS user through psql.
   const row = (await psqlQuery(ctx, cfg, SYNC_SETTINGS_SQL + ';', {timeoutMs}))[0]
@@ -102,8 +122,17 @@ export async function ensureSyncArmed(ctx: SystemContext, cfg: Config): Promise<
   if (cfg.replication.mode !== 'sync') return {changed: false, summary: 'replication.mode is async: synchronous replication not armed'}
   const names = armedStandbyNames(cfg)
   const r = await applySync(ctx, cfg, {standbyNames: names, commit: 'on'}, `arm synchronous replication with ${cfg.peer.name}`)
-  if (!r.changed) return {changed: false, summary: r.planned ? `would arm synchronous replication: synchronous_standby_names = ${names}` : `synchronous replication already armed with ${cfg.peer.name}`}
-  return {changed: true, summary: `synchronous replication re-armed: commits now wait for ${cfg.peer.name} (synchronous_standby_names was '${r.before.standbyNames}')`}
+  if (!r.changed)
+    return {
+      changed: false,
+      summary: r.planned
+        ? `would arm synchronous replication: synchronous_standby_names = ${names}`
+        : `synchronous replication already armed with ${cfg.peer.name}`,
+    }
+  return {
+    changed: true,
+    summary: `synchronous replication re-armed: commits now wait for ${cfg.peer.name} (synchronous_standby_names was '${r.before.standbyNames}')`,
+  }
 }
 
 /** Degrade: commits stop waiting for a standby. Refuses without a proof (when there is anything to clear). */
@@ -116,6 +145,15 @@ export async function ensureSyncDegraded(ctx: SystemContext, cfg: Config, proof:
     )
   }
   const r = await applySync(ctx, cfg, {standbyNames: ''}, `degrade synchronous replication (${proof?.detail ?? 'no proof'})`, refuse)
-  if (!r.changed) return {changed: false, summary: r.planned ? `would degrade: ALTER SYSTEM SET synchronous_standby_names = '' (${proof?.detail})` : 'synchronous replication is not armed (synchronous_standby_names is empty): nothing to release'}
-  return {changed: true, summary: `degraded to asynchronous: synchronous_standby_names '${r.before.standbyNames}' cleared, waiting commits released (${proof?.detail})`}
+  if (!r.changed)
+    return {
+      changed: false,
+      summary: r.planned
+        ? `would degrade: ALTER SYSTEM SET synchronous_standby_names = '' (${proof?.detail})`
+        : 'synchronous replication is not armed (synchronous_standby_names is empty): nothing to release',
+    }
+  return {
+    changed: true,
+    summary: `degraded to asynchronous: synchronous_standby_names '${r.before.standbyNames}' cleared, waiting commits released (${proof?.detail})`,
+  }
 }

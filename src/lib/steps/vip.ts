@@ -68,7 +68,9 @@ export async function ensureVipClaimed(ctx: SystemContext, cfg: Config, which: V
     return {changed: false, summary: `${name} ${ip} is already held on ${iface}; nothing to do`, ...base, alreadyHeld: true}
   }
 
-  const arp = opts.arpCheck ? await opts.arpCheck : await arpDuplicateCheck(ctx, iface, ip, Math.max(CLAIM_DAD_MIN_MS, cfg.timing.probeTimeout))
+  const arp = opts.arpCheck
+    ? await opts.arpCheck
+    : await arpDuplicateCheck(ctx, iface, ip, Math.max(CLAIM_DAD_MIN_MS, cfg.timing.probeTimeout))
   const warnings: string[] = []
   if (arp.state === 'taken') {
     if (which === 'primary') {
@@ -78,12 +80,18 @@ export async function ensureVipClaimed(ctx: SystemContext, cfg: Config, which: V
       )
     }
     if (!opts.force) {
-      throw new SafetyRefusal(`${name} ${ip} is ${arp.detail} on ${iface}; refusing to claim it`, 'release it on the other host (pgha release-vips there), or pass --force once that host is fenced')
+      throw new SafetyRefusal(
+        `${name} ${ip} is ${arp.detail} on ${iface}; refusing to claim it`,
+        'release it on the other host (pgha release-vips there), or pass --force once that host is fenced',
+      )
     }
     warnings.push(`${name} ${ip} is ${arp.detail}; claiming it anyway because of --force (duplicate address until the other host lets go)`)
   } else if (arp.state === 'unknown') {
     if (which === 'primary' || !opts.force) {
-      throw new StepFailedError(`cannot tell whether ${name} ${ip} is free, so it was not claimed: ${arp.detail}`, 'check that arping is installed and network.interface is up' + (which === 'standby' ? ', or pass --force' : ''))
+      throw new StepFailedError(
+        `cannot tell whether ${name} ${ip} is free, so it was not claimed: ${arp.detail}`,
+        'check that arping is installed and network.interface is up' + (which === 'standby' ? ', or pass --force' : ''),
+      )
     }
     warnings.push(`could not check ${name} ${ip} by ARP (${arp.detail}); claiming it anyway because of --force`)
   }
@@ -93,7 +101,10 @@ export async function ensureVipClaimed(ctx: SystemContext, cfg: Config, which: V
   if (add.exitCode !== 0 || add.timedOut) {
     // Lost a race with another claimer on this host: the address is there now, which is the goal.
     if (!findHeld(await localAddressEntries(ctx, iface, IP_TIMEOUT_MS), ip)) {
-      throw new StepFailedError(`cannot add ${name} ${cidr} to ${iface}: ${describeFailure(add)}`, 'check network.interface and that pgha runs as root or with sudo -n for ip')
+      throw new StepFailedError(
+        `cannot add ${name} ${cidr} to ${iface}: ${describeFailure(add)}`,
+        'check network.interface and that pgha runs as root or with sudo -n for ip',
+      )
     }
   } else if (!ctx.dryRun && !findHeld(await localAddressEntries(ctx, iface, IP_TIMEOUT_MS), ip)) {
     throw new StepFailedError(`${name} ${cidr} is not on ${iface} after ip addr add succeeded`, 'look at ip addr show dev ' + iface)
@@ -101,7 +112,11 @@ export async function ensureVipClaimed(ctx: SystemContext, cfg: Config, which: V
 
   const count = cfg.network.arpCount
   if (count > 0) {
-    const ann = await ctx.change(arpingAnnounceArgv(iface, ip, count), {timeoutMs: arpingKillAfterMs(count), privileged: true}, `gratuitous ARP: tell neighbours ${name} moved here`)
+    const ann = await ctx.change(
+      arpingAnnounceArgv(iface, ip, count),
+      {timeoutMs: arpingKillAfterMs(count), privileged: true},
+      `gratuitous ARP: tell neighbours ${name} moved here`,
+    )
     if (ann.exitCode !== 0 || ann.timedOut) {
       throw new StepFailedError(
         `${name} ${ip} was added to ${iface} but the gratuitous ARP failed: ${describeFailure(ann)}`,
@@ -125,8 +140,16 @@ async function ensurePromoteSecondaries(ctx: SystemContext, iface: string): Prom
   const key = `net/ipv4/conf/${iface}/promote_secondaries`
   const r = await ctx.probe(['sysctl', '-n', key], {timeoutMs: IP_TIMEOUT_MS}) // readable without root
   if (r.exitCode === 0 && r.stdout.trim() === '1') return
-  const set = await ctx.change(['sysctl', '-w', `${key}=1`], {timeoutMs: IP_TIMEOUT_MS, privileged: true}, `keep ${iface}'s other addresses when the VIP (its primary address) goes`)
-  if (set.exitCode !== 0) throw new StepFailedError(`cannot enable promote_secondaries on ${iface}: ${describeFailure(set)}`, `releasing the VIP would also remove ${iface}'s other addresses in its subnet; remove it by hand`)
+  const set = await ctx.change(
+    ['sysctl', '-w', `${key}=1`],
+    {timeoutMs: IP_TIMEOUT_MS, privileged: true},
+    `keep ${iface}'s other addresses when the VIP (its primary address) goes`,
+  )
+  if (set.exitCode !== 0)
+    throw new StepFailedError(
+      `cannot enable promote_secondaries on ${iface}: ${describeFailure(set)}`,
+      `releasing the VIP would also remove ${iface}'s other addresses in its subnet; remove it by hand`,
+    )
 }
 
 /** Releases VIP-S (the failback step), or both VIPs with `all`. Nothing held → nothing done. */
@@ -145,13 +168,26 @@ export async function ensureVipsReleased(ctx: SystemContext, cfg: Config, opts: 
       continue
     }
     const value = parseIPv4(held.address)!
-    const othersInSubnet = entries.some((e) => e.family === 'inet' && e.address !== held.address && parseIPv4(e.address) !== undefined && sameSubnet(parseIPv4(e.address)!, value, held.prefix))
+    const othersInSubnet = entries.some(
+      (e) =>
+        e.family === 'inet' &&
+        e.address !== held.address &&
+        parseIPv4(e.address) !== undefined &&
+        sameSubnet(parseIPv4(e.address)!, value, held.prefix),
+    )
     if (!held.secondary && othersInSubnet) await ensurePromoteSecondaries(ctx, iface)
     const cidr = `${held.address}/${held.prefix}`
-    const del = await ctx.change(ipAddrDelArgv(iface, cidr), {timeoutMs: IP_TIMEOUT_MS, privileged: true}, `release ${vipName(w)} from ${iface}`)
+    const del = await ctx.change(
+      ipAddrDelArgv(iface, cidr),
+      {timeoutMs: IP_TIMEOUT_MS, privileged: true},
+      `release ${vipName(w)} from ${iface}`,
+    )
     if (del.exitCode !== 0 || del.timedOut) {
       if (findHeld(await localAddressEntries(ctx, iface, IP_TIMEOUT_MS), ip)) {
-        throw new StepFailedError(`cannot remove ${vipName(w)} ${cidr} from ${iface}: ${describeFailure(del)}`, 'check that pgha runs as root or with sudo -n for ip')
+        throw new StepFailedError(
+          `cannot remove ${vipName(w)} ${cidr} from ${iface}: ${describeFailure(del)}`,
+          'check that pgha runs as root or with sudo -n for ip',
+        )
       }
     }
     released.push({which: w, vip: cidr})

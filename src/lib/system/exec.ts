@@ -88,11 +88,14 @@ export const realExec: Exec = {
     trackGroup(sub.pid, sub)
     let timedOut = false
     let kill: NodeJS.Timeout | undefined
-    const term = setTimeout(() => {
-      timedOut = true
-      signalGroup(sub.pid, 'SIGTERM')
-      kill = setTimeout(() => signalGroup(sub.pid, 'SIGKILL'), KILL_GRACE_MS)
-    }, Math.max(1, opts.timeoutMs))
+    const term = setTimeout(
+      () => {
+        timedOut = true
+        signalGroup(sub.pid, 'SIGTERM')
+        kill = setTimeout(() => signalGroup(sub.pid, 'SIGKILL'), KILL_GRACE_MS)
+      },
+      Math.max(1, opts.timeoutMs),
+    )
     const r = await sub
     clearTimeout(term)
     clearTimeout(kill)

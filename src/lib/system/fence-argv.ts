@@ -42,14 +42,25 @@ export function buildIpmitoolArgv(fence: FenceConfig, action: FenceAction, budge
   const {timeoutSec, retries} = ipmitoolTiming(budgetMs)
   const iface = fence.ipmi.interface
   return [
-    'ipmitool', '-v', '-I', iface,
+    'ipmitool',
+    '-v',
+    '-I',
+    iface,
     ...(iface === 'lanplus' ? ['-C', String(fence.ipmi.cipherSuite)] : []),
-    '-H', fence.address ?? '',
-    '-p', String(fence.port),
-    '-U', fence.user ?? '',
+    '-H',
+    fence.address ?? '',
+    '-p',
+    String(fence.port),
+    '-U',
+    fence.user ?? '',
     '-E',
-    '-N', String(timeoutSec), '-R', String(retries),
-    'chassis', 'power', IPMITOOL_VERB[action],
+    '-N',
+    String(timeoutSec),
+    '-R',
+    String(retries),
+    'chassis',
+    'power',
+    IPMITOOL_VERB[action],
   ]
 }
 
@@ -59,11 +70,15 @@ export function parseIpmitoolPower(stdout: string): PowerState {
   return m ? (m[1].toLowerCase() as PowerState) : 'unknown'
 }
 
-const IPMITOOL_NOISE = /^(Loading IANA PEN Registry|Running Get VSO|Invalid completion code received: Invalid command|Discovered IPMB address)/
+const IPMITOOL_NOISE =
+  /^(Loading IANA PEN Registry|Running Get VSO|Invalid completion code received: Invalid command|Discovered IPMB address)/
 
 /** Last meaningful line of a command's output, for one-line errors. */
 export function lastLine(text: string, noise: RegExp = IPMITOOL_NOISE): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !noise.test(l))
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !noise.test(l))
   return lines[lines.length - 1] ?? ''
 }
 
@@ -98,7 +113,11 @@ const RESERVED_OPTION_KEYS = new Set(['action', 'option'])
  * ipport etc. Throws on values that would break the line protocol.
  */
 export function buildFenceAgentInput(fence: FenceConfig, action: FenceAction, password: string | undefined): string {
-  const pairs: [string, string][] = [['action', action], ['ip', fence.address ?? ''], ['ipport', String(fence.port)]]
+  const pairs: [string, string][] = [
+    ['action', action],
+    ['ip', fence.address ?? ''],
+    ['ipport', String(fence.port)],
+  ]
   if (fence.user) pairs.push(['username', fence.user])
   if (password !== undefined) pairs.push(['password', password])
   for (const [k, v] of Object.entries(fence.options)) {
@@ -107,7 +126,10 @@ export function buildFenceAgentInput(fence: FenceConfig, action: FenceAction, pa
     pairs.push([k, v])
   }
   for (const [k, v] of pairs) {
-    if (/[\r\n]/.test(v)) throw new Error(`fence ${k === 'password' ? 'password' : `option ${k}`} contains a line break, which the fence-agents stdin protocol cannot carry`)
+    if (/[\r\n]/.test(v))
+      throw new Error(
+        `fence ${k === 'password' ? 'password' : `option ${k}`} contains a line break, which the fence-agents stdin protocol cannot carry`,
+      )
   }
   return pairs.map(([k, v]) => `${k}=${v}`).join('\n') + '\n'
 }
@@ -127,7 +149,10 @@ export function explainFenceAgentFailure(r: AgentRun, fence: FenceConfig): strin
   if (r.exitCode === 127) return `fence agent ${fence.name} is not installed (apt-get install fence-agents)`
   if (r.timedOut) return `${where} did not finish within ${r.durationMs} ms (agent killed)`
   const text = `${r.stderr}\n${r.stdout}`
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !FENCE_AGENT_NOISE.test(l))
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !FENCE_AGENT_NOISE.test(l))
   const pick = [...lines].reverse().find((l) => /ERROR|Failed/i.test(l)) ?? lines[lines.length - 1] ?? ''
   return `${where}: exited ${r.exitCode}${pick ? `: ${pick.replace(/^\S+ \S+ ERROR: /, '')}` : ''}`
 }

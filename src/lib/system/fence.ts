@@ -89,7 +89,11 @@ export async function fencePower(
       }
       case 'fence-agent': {
         const input = buildFenceAgentInput(fence, action, secret.password)
-        const shown = `${why}; stdin: ${input.trim().split('\n').map((l) => (l.startsWith('password=') ? 'password=(hidden)' : l)).join(' ')}`
+        const shown = `${why}; stdin: ${input
+          .trim()
+          .split('\n')
+          .map((l) => (l.startsWith('password=') ? 'password=(hidden)' : l))
+          .join(' ')}`
         const r = await run(buildFenceAgentArgv(fence), {input, secrets: secret.password === undefined ? [] : [secret.password]}, shown)
         if (dryRun) return dryResult
         return agentResult(r, fence, action, fenceAgentStatusFromExit(r.exitCode), explainFenceAgentFailure)

@@ -51,7 +51,11 @@ export class HookRunner {
   /** Counters for /metrics and tests. */
   readonly stats = {started: 0, succeeded: 0, failed: 0, timedOut: 0, dropped: 0}
 
-  constructor(hooks: HookSpec[], private readonly log: Logger, opts: HookRunnerOptions = {}) {
+  constructor(
+    hooks: HookSpec[],
+    private readonly log: Logger,
+    opts: HookRunnerOptions = {},
+  ) {
     this.queues = hooks.map((spec, i) => ({spec, name: `hooks[${i}] ${spec.run[0]}`, waiting: [], busy: false}))
     this.exec = opts.exec ?? realExec
     this.maxQueue = opts.maxQueue ?? 32
@@ -80,7 +84,10 @@ export class HookRunner {
         if (q.waiting.length >= this.maxQueue) {
           const lost = q.waiting.shift()!
           this.stats.dropped++
-          this.log.error(`hook ${q.name}: queue full (${this.maxQueue} events waiting, the hook is too slow): dropped event ${lost.event} of ${lost.time}`, {hook: q.spec.run[0], event: lost.event})
+          this.log.error(
+            `hook ${q.name}: queue full (${this.maxQueue} events waiting, the hook is too slow): dropped event ${lost.event} of ${lost.time}`,
+            {hook: q.spec.run[0], event: lost.event},
+          )
         }
         q.waiting.push(e)
         this.pump(q)
@@ -146,7 +153,10 @@ export class HookRunner {
       }
     } catch (error) {
       this.stats.failed++
-      this.log.error(`hook ${q.name} for event ${e.event} could not run: ${String((error as Error)?.message ?? error).split('\n')[0]}`, fields)
+      this.log.error(
+        `hook ${q.name} for event ${e.event} could not run: ${String((error as Error)?.message ?? error).split('\n')[0]}`,
+        fields,
+      )
     }
   }
 }

@@ -34,10 +34,17 @@ export class ApiServer {
   private readonly now: () => number
   requests = 0
 
-  constructor(private readonly source: ApiSource, private readonly log: Logger, opts: ApiServerOptions = {}) {
+  constructor(
+    private readonly source: ApiSource,
+    private readonly log: Logger,
+    opts: ApiServerOptions = {},
+  ) {
     this.now = opts.now ?? Date.now
     const t = opts.requestTimeoutMs ?? 5000
-    this.server = createServer({requestTimeout: t, headersTimeout: t, keepAliveTimeout: 2000, connectionsCheckingInterval: Math.min(1000, t)}, (req, res) => this.answer(req, res))
+    this.server = createServer(
+      {requestTimeout: t, headersTimeout: t, keepAliveTimeout: 2000, connectionsCheckingInterval: Math.min(1000, t)},
+      (req, res) => this.answer(req, res),
+    )
     // An idle socket (connected, sending nothing; or not reading) is closed after t.
     this.server.setTimeout(t, (socket) => socket.destroy())
     this.server.maxConnections = opts.maxConnections ?? 32
@@ -48,7 +55,8 @@ export class ApiServer {
   listen(listen: string): Promise<AddressInfo> {
     const {host, port} = parseListen(listen)
     return new Promise((resolve, reject) => {
-      const onError = (e: NodeJS.ErrnoException) => reject(new Error(`api.listen ${listen}: ${e.code === 'EADDRINUSE' ? 'the port is in use' : e.message}`))
+      const onError = (e: NodeJS.ErrnoException) =>
+        reject(new Error(`api.listen ${listen}: ${e.code === 'EADDRINUSE' ? 'the port is in use' : e.message}`))
       this.server.once('error', onError)
       this.server.listen(port, host, () => {
         this.server.off('error', onError)
@@ -71,16 +79,21 @@ export class ApiServer {
       const url = new URL(req.url ?? '/', 'http://pgha')
       const method = req.method ?? 'GET'
       const bodyless = method === 'HEAD' || method === 'OPTIONS'
-      if (method !== 'GET' && !bodyless) return this.send(res, 405, {error: 'read-only API: use GET, HEAD or OPTIONS'}, false, {allow: 'GET, HEAD, OPTIONS'})
+      if (method !== 'GET' && !bodyless)
+        return this.send(res, 405, {error: 'read-only API: use GET, HEAD or OPTIONS'}, false, {allow: 'GET, HEAD, OPTIONS'})
       const now = this.now()
       const path = url.pathname.replace(/\/+$/, '') || '/'
       if (path === '/metrics') {
         const text = this.source.metrics(now)
-        res.writeHead(200, {'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': bodyless ? 0 : Buffer.byteLength(text)})
+        res.writeHead(200, {
+          'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+          'content-length': bodyless ? 0 : Buffer.byteLength(text),
+        })
         return void res.end(bodyless ? undefined : text)
       }
       const which = HEALTH_PATHS[path]
-      if (!which) return this.send(res, 404, {error: `no such endpoint ${path}`, endpoints: [...Object.keys(HEALTH_PATHS), '/metrics']}, bodyless)
+      if (!which)
+        return this.send(res, 404, {error: `no such endpoint ${path}`, endpoints: [...Object.keys(HEALTH_PATHS), '/metrics']}, bodyless)
       const a = healthAnswer(which, url.searchParams, this.source.snapshot(), now)
       this.send(res, a.status, a.body, bodyless)
     } catch (error) {

@@ -68,7 +68,9 @@ export function nfsSourceMatches(entry: MountEntry, source: string): boolean {
  */
 export function bindSourceMatches(entries: MountEntry[], entry: MountEntry, sourceRealPath: string): boolean {
   const src = normalizeMountpoint(sourceRealPath)
-  const holders = entries.filter((e) => e !== entry && (src === e.mountpoint || src.startsWith(e.mountpoint === '/' ? '/' : e.mountpoint + '/')))
+  const holders = entries.filter(
+    (e) => e !== entry && (src === e.mountpoint || src.startsWith(e.mountpoint === '/' ? '/' : e.mountpoint + '/')),
+  )
   const holder = holders.sort((a, b) => a.mountpoint.length - b.mountpoint.length).at(-1)
   if (!holder) return false
   const rel = holder.mountpoint === '/' ? src : src.slice(holder.mountpoint.length) || '/'
@@ -120,6 +122,9 @@ export function readMountinfo(path = '/proc/self/mountinfo'): MountEntry[] {
 
 /** mount's own first line ("unknown filesystem type 'nfs'"), without its "dmesg(1) may have more" hint. */
 export function mountErrorLine(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/dmesg\(1\) may have more information/.test(l))
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/dmesg\(1\) may have more information/.test(l))
   return lines[0] ?? ''
 }

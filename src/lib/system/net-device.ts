@@ -39,10 +39,16 @@ export async function ensureInterfaceExists(ctx: SystemContext, iface: string, t
 export class InterfaceCheck {
   private last?: {at: number; state: DeviceState}
 
-  constructor(private readonly ctx: SystemContext, private readonly iface: string, private readonly timeoutMs: number, private readonly ttlMs = 10_000) {}
+  constructor(
+    private readonly ctx: SystemContext,
+    private readonly iface: string,
+    private readonly timeoutMs: number,
+    private readonly ttlMs = 10_000,
+  ) {}
 
   async missing(now = Date.now()): Promise<boolean> {
-    if (!this.last || now - this.last.at >= this.ttlMs) this.last = {at: now, state: await interfaceState(this.ctx, this.iface, this.timeoutMs)}
+    if (!this.last || now - this.last.at >= this.ttlMs)
+      this.last = {at: now, state: await interfaceState(this.ctx, this.iface, this.timeoutMs)}
     return this.last.state === 'no'
   }
 }

@@ -140,15 +140,29 @@ export {addressOf} from '../config/net.js'
 // ---------------------------------------------------------------- I/O
 
 /** Is `ip` held by another host on the link? Never throws; 'unknown' when arping gave no verdict. */
-export async function arpDuplicateCheck(ctx: SystemContext, iface: string, ip: string, timeoutMs: number, probes?: number): Promise<{state: ArpState; detail: string}> {
+export async function arpDuplicateCheck(
+  ctx: SystemContext,
+  iface: string,
+  ip: string,
+  timeoutMs: number,
+  probes?: number,
+): Promise<{state: ArpState; detail: string}> {
   const argv = arpingDadArgv(iface, ip, timeoutMs, probes)
   const r = await ctx.probe(argv, {timeoutMs: arpingKillAfterMs(arpingSeconds(timeoutMs)), privileged: true})
   return classifyDad(r)
 }
 
 /** Does `ip` answer ARP (the gateway probe)? Never throws. */
-export async function arpReachable(ctx: SystemContext, iface: string, ip: string, timeoutMs: number): Promise<{reachable: boolean; detail: string}> {
-  const r = await ctx.probe(arpingProbeArgv(iface, ip, timeoutMs), {timeoutMs: arpingKillAfterMs(arpingSeconds(timeoutMs)), privileged: true})
+export async function arpReachable(
+  ctx: SystemContext,
+  iface: string,
+  ip: string,
+  timeoutMs: number,
+): Promise<{reachable: boolean; detail: string}> {
+  const r = await ctx.probe(arpingProbeArgv(iface, ip, timeoutMs), {
+    timeoutMs: arpingKillAfterMs(arpingSeconds(timeoutMs)),
+    privileged: true,
+  })
   const replies = parseArpingReplies(r.stdout)
   if (r.exitCode === 0 && replies !== undefined && replies > 0) {
     return {reachable: true, detail: `${ip} answered ARP on ${iface} in ${r.durationMs} ms`}
@@ -161,12 +175,18 @@ export async function arpReachable(ctx: SystemContext, iface: string, ip: string
 export async function localAddressEntries(ctx: SystemContext, iface: string, timeoutMs: number): Promise<AddrEntry[]> {
   const r = await ctx.probe(ipAddrShowArgv(iface), {timeoutMs, privileged: true})
   if (r.exitCode !== 0 || r.timedOut) {
-    throw new StepFailedError(`cannot list addresses of ${iface}: ${describeFailure(r)}`, 'check network.interface in the config (ip link shows the names)')
+    throw new StepFailedError(
+      `cannot list addresses of ${iface}: ${describeFailure(r)}`,
+      'check network.interface in the config (ip link shows the names)',
+    )
   }
   try {
     return parseIpAddrJson(r.stdout)
   } catch (error) {
-    throw new StepFailedError(`cannot read the output of ${r.argv.join(' ')}: ${(error as Error).message}`, 'iproute2 with JSON output (-j) is needed')
+    throw new StepFailedError(
+      `cannot read the output of ${r.argv.join(' ')}: ${(error as Error).message}`,
+      'iproute2 with JSON output (-j) is needed',
+    )
   }
 }
 
@@ -196,7 +216,9 @@ export function tcpProbe(host: string, port: number, timeoutMs: number): Promise
     }
     const timer = setTimeout(() => finish(false, `${host}:${port} gave no answer within ${timeoutMs} ms`), Math.max(1, timeoutMs))
     socket.once('connect', () => finish(true, `${host}:${port} accepted a connection in ${Date.now() - started} ms`))
-    socket.once('error', (e: NodeJS.ErrnoException) => finish(false, `${host}:${port} ${e.code === 'ECONNREFUSED' ? 'refused the connection' : `failed: ${e.code ?? e.message}`}`))
+    socket.once('error', (e: NodeJS.ErrnoException) =>
+      finish(false, `${host}:${port} ${e.code === 'ECONNREFUSED' ? 'refused the connection' : `failed: ${e.code ?? e.message}`}`),
+    )
     try {
       socket.connect({host, port})
     } catch (error) {

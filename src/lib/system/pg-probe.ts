@@ -10,7 +10,16 @@
  */
 import pg from 'pg'
 import type {Config} from '../config/schema.js'
-import {CLUSTER_STATE_SQL, type ClusterState, clusterStateFromRow, HEARTBEAT_CALL_SQL, heartbeatFromRow, type HeartbeatResult, type HeartbeatRow, type HeartbeatTarget} from '../sql/heartbeat.js'
+import {
+  CLUSTER_STATE_SQL,
+  type ClusterState,
+  clusterStateFromRow,
+  HEARTBEAT_CALL_SQL,
+  heartbeatFromRow,
+  type HeartbeatResult,
+  type HeartbeatRow,
+  type HeartbeatTarget,
+} from '../sql/heartbeat.js'
 import {clientConfig, closeClient, describeEndpoint, type PgEndpoint, pgErrorLine, sqlStateOf} from './pg.js'
 
 export class PgProbe {

@@ -149,8 +149,15 @@ export async function closeClient(client: pg.Client, graceMs = 500): Promise<voi
 }
 
 /** A connection kept open by the caller (close it with closeClient); errors after connect are swallowed. */
-export async function openClient(cfg: Config, endpoint: PgEndpoint, opts: PgAccessOptions & {applicationName?: string}): Promise<pg.Client> {
-  const client = new pg.Client({...clientConfig(cfg, endpoint, opts), ...(opts.applicationName ? {application_name: opts.applicationName} : {})})
+export async function openClient(
+  cfg: Config,
+  endpoint: PgEndpoint,
+  opts: PgAccessOptions & {applicationName?: string},
+): Promise<pg.Client> {
+  const client = new pg.Client({
+    ...clientConfig(cfg, endpoint, opts),
+    ...(opts.applicationName ? {application_name: opts.applicationName} : {}),
+  })
   client.on('error', () => undefined)
   try {
     await client.connect()
@@ -162,7 +169,12 @@ export async function openClient(cfg: Config, endpoint: PgEndpoint, opts: PgAcce
 }
 
 /** Connect, run `fn`, always close. Errors propagate (callers decide whether a failure is an observation). */
-export async function withPgClient<T>(cfg: Config, endpoint: PgEndpoint, opts: PgAccessOptions, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+export async function withPgClient<T>(
+  cfg: Config,
+  endpoint: PgEndpoint,
+  opts: PgAccessOptions,
+  fn: (c: pg.Client) => Promise<T>,
+): Promise<T> {
   const client = new pg.Client(clientConfig(cfg, endpoint, opts))
   // Without a listener an 'error' after a dead socket would crash the process.
   client.on('error', () => undefined)
@@ -178,10 +190,13 @@ export async function withPgClient<T>(cfg: Config, endpoint: PgEndpoint, opts: P
   })
   overall.catch(() => undefined)
   try {
-    return await Promise.race([(async () => {
-      await client.connect()
-      return fn(client)
-    })(), overall])
+    return await Promise.race([
+      (async () => {
+        await client.connect()
+        return fn(client)
+      })(),
+      overall,
+    ])
   } finally {
     clearTimeout(timer)
     await closeClient(client, 200)

@@ -61,12 +61,20 @@ export function pgCtlArgv(pgs: PgSettings, action: PgCtlAction, opts: {timeoutMs
 export function psqlArgv(pgs: PgSettings, database: string): string[] {
   return [
     binary(pgs, 'psql'),
-    '-X', '-q', '-A', '-t',
-    '-v', 'ON_ERROR_STOP=1',
-    '-F', '\t',
-    '-h', pgs.socketDir,
-    '-p', String(pgs.port),
-    '-d', database,
+    '-X',
+    '-q',
+    '-A',
+    '-t',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-F',
+    '\t',
+    '-h',
+    pgs.socketDir,
+    '-p',
+    String(pgs.port),
+    '-d',
+    database,
   ]
 }
 
@@ -96,11 +104,18 @@ export function parseControldata(text: string): Record<string, string> {
 
 /** Pure: psql -A -t -F tab output → rows of fields. */
 export function parsePsqlRows(stdout: string): string[][] {
-  return stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t'))
+  return stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => l.split('\t'))
 }
 
 /** Pure: pg_ctl status exit code → running? (0 running, 3 not running, 4 no usable data dir). */
-export function interpretStatus(r: Pick<RunResult, 'exitCode' | 'stdout' | 'stderr' | 'timedOut'>): {running: boolean; pid?: number; detail: string} {
+export function interpretStatus(r: Pick<RunResult, 'exitCode' | 'stdout' | 'stderr' | 'timedOut'>): {
+  running: boolean
+  pid?: number
+  detail: string
+} {
   if (r.exitCode === 0) {
     const pid = /PID:\s*(\d+)/.exec(r.stdout)?.[1]
     return {running: true, pid: pid ? Number(pid) : undefined, detail: `pg_ctl status: server is running${pid ? ` (PID ${pid})` : ''}`}
@@ -112,7 +127,10 @@ export function interpretStatus(r: Pick<RunResult, 'exitCode' | 'stdout' | 'stde
 
 /** Pure: one line for a failed psql/pg_ctl run, preferring the ERROR/FATAL line over CONTEXT/HINT. */
 export function pgFailure(r: RunResult): string {
-  const lines = (r.stderr || r.stdout).split('\n').map((l) => l.trim()).filter(Boolean)
+  const lines = (r.stderr || r.stdout)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
   const key = lines.find((l) => /\b(ERROR|FATAL|PANIC):/.test(l))
   if (!key || r.timedOut) return describeFailure(r)
   return `${r.argv.join(' ')} exited ${r.exitCode}: ${key.replace(/^psql:[^ ]*:\d+: /, '')}`
@@ -123,26 +141,61 @@ export function pgFailure(r: RunResult): string {
 
 const asOsUser = (cfg: Config) => ({asUser: cfg.postgres.osUser})
 
-export async function pgCtlStatus(ctx: SystemContext, cfg: Config, opts: {timeoutMs?: number} = {}): Promise<{running: boolean; pid?: number; detail: string; exitCode: number}> {
-  const r = await ctx.probe(pgCtlArgv(cfg.postgres, 'status'), {...asOsUser(cfg), timeoutMs: opts.timeoutMs ?? 10_000, env: {LC_MESSAGES: 'C'}})
+export async function pgCtlStatus(
+  ctx: SystemContext,
+  cfg: Config,
+  opts: {timeoutMs?: number} = {},
+): Promise<{running: boolean; pid?: number; detail: string; exitCode: number}> {
+  const r = await ctx.probe(pgCtlArgv(cfg.postgres, 'status'), {
+    ...asOsUser(cfg),
+    timeoutMs: opts.timeoutMs ?? 10_000,
+    env: {LC_MESSAGES: 'C'},
+  })
   if (r.exitCode !== 0 && r.exitCode !== 3) {
-    throw new StepFailedError(`cannot tell whether PostgreSQL runs: ${describeFailure(r)}`, `check postgres.datadir (${cfg.postgres.datadir}) and postgres.osUser (${cfg.postgres.osUser})`)
+    throw new StepFailedError(
+      `cannot tell whether PostgreSQL runs: ${describeFailure(r)}`,
+      `check postgres.datadir (${cfg.postgres.datadir}) and postgres.osUser (${cfg.postgres.osUser})`,
+    )
   }
   return {...interpretStatus(r), exitCode: r.exitCode}
 }
 
 /** A mutating pg_ctl action (start/stop/restart/promote), recorded under --dry-run. */
-export function pgCtlChange(ctx: SystemContext, cfg: Config, action: Exclude<PgCtlAction, 'status'>, why: string, opts: {timeoutMs?: number; mode?: StopMode} = {}): Promise<RunResult> {
+export function pgCtlChange(
+  ctx: SystemContext,
+  cfg: Config,
+  action: Exclude<PgCtlAction, 'status'>,
+  why: string,
+  opts: {timeoutMs?: number; mode?: StopMode} = {},
+): Promise<RunResult> {
   const timeoutMs = opts.timeoutMs ?? cfg.postgres.stepTimeout
   const waitMs = Math.max(1000, timeoutMs - PGCTL_SLACK_MS)
-  return ctx.change(pgCtlArgv(cfg.postgres, action, {...opts, timeoutMs: waitMs}), {...asOsUser(cfg), timeoutMs, env: {LC_MESSAGES: 'C'}}, why)
+  return ctx.change(
+    pgCtlArgv(cfg.postgres, action, {...opts, timeoutMs: waitMs}),
+    {...asOsUser(cfg), timeoutMs, env: {LC_MESSAGES: 'C'}},
+    why,
+  )
 }
 
 /** Read-only SQL via psql (runs under --dry-run too). Throws StepFailedError on failure. */
-export async function psqlQuery(ctx: SystemContext, cfg: Config, sql: string, opts: {database?: string; timeoutMs?: number} = {}): Promise<string[][]> {
+export async function psqlQuery(
+  ctx: SystemContext,
+  cfg: Config,
+  sql: string,
+  opts: {database?: string; timeoutMs?: number} = {},
+): Promise<string[][]> {
   const timeoutMs = opts.timeoutMs ?? Math.min(cfg.postgres.stepTimeout, 15_000)
-  const r = await ctx.probe(psqlArgv(cfg.postgres, opts.database ?? 'postgres'), {...asOsUser(cfg), timeoutMs, input: sql, env: psqlEnv(timeoutMs)})
-  if (r.exitCode !== 0 || r.timedOut) throw new StepFailedError(`query failed: ${pgFailure(r)}`, 'is PostgreSQL running and reachable on postgres.socketDir/port as postgres.osUser?')
+  const r = await ctx.probe(psqlArgv(cfg.postgres, opts.database ?? 'postgres'), {
+    ...asOsUser(cfg),
+    timeoutMs,
+    input: sql,
+    env: psqlEnv(timeoutMs),
+  })
+  if (r.exitCode !== 0 || r.timedOut)
+    throw new StepFailedError(
+      `query failed: ${pgFailure(r)}`,
+      'is PostgreSQL running and reachable on postgres.socketDir/port as postgres.osUser?',
+    )
   return parsePsqlRows(r.stdout)
 }
 
@@ -160,8 +213,14 @@ export async function psqlChange(
   const database = opts.database ?? 'postgres'
   if (!ctx.sqlChange(database, sql, why)) return undefined
   const timeoutMs = opts.timeoutMs ?? cfg.postgres.stepTimeout
-  const r = await ctx.exec.run(psqlArgv(cfg.postgres, database), {...asOsUser(cfg), timeoutMs, input: (opts.stdinPrefix ?? '') + sql + '\n', env: psqlEnv(timeoutMs)})
-  if (r.exitCode !== 0 || r.timedOut) throw new StepFailedError(`SQL failed (${why}): ${pgFailure(r)}`, 'see the PostgreSQL error above; nothing after this statement ran')
+  const r = await ctx.exec.run(psqlArgv(cfg.postgres, database), {
+    ...asOsUser(cfg),
+    timeoutMs,
+    input: (opts.stdinPrefix ?? '') + sql + '\n',
+    env: psqlEnv(timeoutMs),
+  })
+  if (r.exitCode !== 0 || r.timedOut)
+    throw new StepFailedError(`SQL failed (${why}): ${pgFailure(r)}`, 'see the PostgreSQL error above; nothing after this statement ran')
   return r
 }
 
@@ -171,11 +230,16 @@ export async function listDataDir(ctx: SystemContext, cfg: Config, opts: {timeou
     return readdirSync(cfg.postgres.datadir)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') throw new StepFailedError(`data directory ${cfg.postgres.datadir} does not exist`, 'fix postgres.datadir or create the cluster (initdb / pg_basebackup)')
+    if (code === 'ENOENT')
+      throw new StepFailedError(
+        `data directory ${cfg.postgres.datadir} does not exist`,
+        'fix postgres.datadir or create the cluster (initdb / pg_basebackup)',
+      )
     if (code !== 'EACCES' && code !== 'EPERM') throw error
   }
   const r = await ctx.probe(['ls', '-1A', cfg.postgres.datadir], {...asOsUser(cfg), timeoutMs: opts.timeoutMs ?? 10_000})
-  if (r.exitCode !== 0) throw new StepFailedError(`cannot list ${cfg.postgres.datadir}: ${describeFailure(r)}`, 'run pgha as root or as postgres.osUser')
+  if (r.exitCode !== 0)
+    throw new StepFailedError(`cannot list ${cfg.postgres.datadir}: ${describeFailure(r)}`, 'run pgha as root or as postgres.osUser')
   return r.stdout.split('\n').filter(Boolean)
 }
 
@@ -185,7 +249,11 @@ async function readDataFile(ctx: SystemContext, cfg: Config, name: string): Prom
     return readFileSync(path, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') throw new StepFailedError(`${path} does not exist: ${cfg.postgres.datadir} is not a PostgreSQL data directory`, 'fix postgres.datadir')
+    if (code === 'ENOENT')
+      throw new StepFailedError(
+        `${path} does not exist: ${cfg.postgres.datadir} is not a PostgreSQL data directory`,
+        'fix postgres.datadir',
+      )
     if (code !== 'EACCES' && code !== 'EPERM') throw error
   }
   const r = await ctx.probe(['cat', path], {...asOsUser(cfg), timeoutMs: 10_000})
@@ -196,7 +264,8 @@ async function readDataFile(ctx: SystemContext, cfg: Config, name: string): Prom
 /** Pure: "15\n" → 15; "9.6" → 9. */
 export function parsePgVersionFile(text: string): number {
   const major = Number.parseInt(text.trim(), 10)
-  if (!Number.isFinite(major)) throw new StepFailedError(`PG_VERSION holds ${JSON.stringify(text.trim())}, not a version`, 'fix postgres.datadir')
+  if (!Number.isFinite(major))
+    throw new StepFailedError(`PG_VERSION holds ${JSON.stringify(text.trim())}, not a version`, 'fix postgres.datadir')
   return major
 }
 
@@ -207,6 +276,7 @@ export async function readServerMajor(ctx: SystemContext, cfg: Config): Promise<
 
 export async function pgControldata(ctx: SystemContext, cfg: Config, opts: {timeoutMs?: number} = {}): Promise<Record<string, string>> {
   const r = await ctx.probe(pgControldataArgv(cfg.postgres), {...asOsUser(cfg), timeoutMs: opts.timeoutMs ?? 10_000, env: {LC_ALL: 'C'}})
-  if (r.exitCode !== 0) throw new StepFailedError(`pg_controldata failed: ${describeFailure(r)}`, 'check postgres.bindir and postgres.datadir')
+  if (r.exitCode !== 0)
+    throw new StepFailedError(`pg_controldata failed: ${describeFailure(r)}`, 'check postgres.bindir and postgres.datadir')
   return parseControldata(r.stdout)
 }

@@ -17,7 +17,9 @@ export function portProbe(endpoint: PgEndpoint, timeoutMs: number): Promise<Prob
     }
     const timer = setTimeout(() => finish('unknown'), Math.max(1, timeoutMs))
     socket.once('connect', () => finish('yes'))
-    socket.once('error', (e: NodeJS.ErrnoException) => finish(['ECONNREFUSED', 'ENOENT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'].includes(e.code ?? '') ? 'no' : 'unknown'))
+    socket.once('error', (e: NodeJS.ErrnoException) =>
+      finish(['ECONNREFUSED', 'ENOENT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'].includes(e.code ?? '') ? 'no' : 'unknown'),
+    )
     try {
       if (endpoint.kind === 'socket') socket.connect({path: join(endpoint.dir, `.s.PGSQL.${endpoint.port}`)})
       else socket.connect({host: endpoint.host, port: endpoint.port})

@@ -21,7 +21,14 @@ export const probeExec: Exec = {
         settled = true
         clearTimeout(term)
         clearTimeout(kill)
-        resolve({argv: full, exitCode, stdout: stdout.replace(/\n$/, ''), stderr: (stderr + extraErr).replace(/\n$/, ''), timedOut, durationMs: Math.round(performance.now() - started)})
+        resolve({
+          argv: full,
+          exitCode,
+          stdout: stdout.replace(/\n$/, ''),
+          stderr: (stderr + extraErr).replace(/\n$/, ''),
+          timedOut,
+          durationMs: Math.round(performance.now() - started),
+        })
       }
       const child = spawn(full[0], full.slice(1), {
         stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -29,15 +36,20 @@ export const probeExec: Exec = {
         cwd: opts.cwd,
       })
       let kill: NodeJS.Timeout | undefined
-      const term = setTimeout(() => {
-        timedOut = true
-        child.kill('SIGTERM')
-        kill = setTimeout(() => child.kill('SIGKILL'), 1000)
-      }, Math.max(1, opts.timeoutMs))
+      const term = setTimeout(
+        () => {
+          timedOut = true
+          child.kill('SIGTERM')
+          kill = setTimeout(() => child.kill('SIGKILL'), 1000)
+        },
+        Math.max(1, opts.timeoutMs),
+      )
       child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d))
       child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d))
       if (opts.input !== undefined) child.stdin?.end(opts.input)
-      child.on('error', (e: NodeJS.ErrnoException) => finish(e.code === 'ENOENT' ? 127 : -1, e.code === 'ENOENT' ? `${full[0]}: command not found` : e.message))
+      child.on('error', (e: NodeJS.ErrnoException) =>
+        finish(e.code === 'ENOENT' ? 127 : -1, e.code === 'ENOENT' ? `${full[0]}: command not found` : e.message),
+      )
       child.on('close', (code) => finish(typeof code === 'number' ? code : -1))
     })
   },

@@ -63,8 +63,12 @@ export function isCleanlyShutDown(c: ControlData): boolean {
 /** Can pg_rewind work on this data directory, and why (said to the DBA). */
 export function rewindCapability(c: ControlData): {possible: boolean; why: string} {
   if (c.walLogHints) return {possible: true, why: 'wal_log_hints is on, so pg_rewind can find every changed block'}
-  if (c.checksumVersion > 0) return {possible: true, why: `data checksums are on (version ${c.checksumVersion}), so pg_rewind can find every changed block`}
-  return {possible: false, why: 'wal_log_hints is off and data checksums are off, so pg_rewind cannot find hint-bit-only changes; a full pg_basebackup is needed'}
+  if (c.checksumVersion > 0)
+    return {possible: true, why: `data checksums are on (version ${c.checksumVersion}), so pg_rewind can find every changed block`}
+  return {
+    possible: false,
+    why: 'wal_log_hints is off and data checksums are off, so pg_rewind cannot find hint-bit-only changes; a full pg_basebackup is needed',
+  }
 }
 
 /** libpq conninfo value quoting: single quotes, backslash-escaped ' and \. */
@@ -93,7 +97,10 @@ export function buildConninfo(p: ConninfoParts): string {
     ['application_name', p.applicationName],
     ['connect_timeout', p.connectTimeoutS],
   ]
-  return parts.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `${k}=${conninfoValue(String(v))}`).join(' ')
+  return parts
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => `${k}=${conninfoValue(String(v))}`)
+    .join(' ')
 }
 
 /** VIP-M without its prefix: the address the standby streams from. */
@@ -161,7 +168,19 @@ export function singleUserRecoveryArgv(cfg: Config, pgMajor = 15): string[] {
 
 /** Full copy into a NEW directory; -R is not used because it writes the password into the config. */
 export function pgBasebackupArgv(cfg: Config, conninfo: string, targetDir: string): string[] {
-  return [bin(cfg, 'pg_basebackup'), '--pgdata', targetDir, '--dbname', conninfo, '--wal-method', 'stream', '--checkpoint', 'fast', '--no-password', '--progress']
+  return [
+    bin(cfg, 'pg_basebackup'),
+    '--pgdata',
+    targetDir,
+    '--dbname',
+    conninfo,
+    '--wal-method',
+    'stream',
+    '--checkpoint',
+    'fast',
+    '--no-password',
+    '--progress',
+  ]
 }
 
 /** Sibling directories on the data directory's filesystem, so renames are atomic. */

@@ -6,7 +6,10 @@ import {realExec} from './exec.js'
  * A no-op without NOTIFY_SOCKET (not under systemd). The unit needs NotifyAccess=all because
  * the message comes from a child process. Never throws: a failed notify is logged by the caller.
  */
-export async function sdNotify(fields: string[], opts: {exec?: Exec; env?: NodeJS.ProcessEnv; timeoutMs?: number} = {}): Promise<{sent: boolean; detail: string}> {
+export async function sdNotify(
+  fields: string[],
+  opts: {exec?: Exec; env?: NodeJS.ProcessEnv; timeoutMs?: number} = {},
+): Promise<{sent: boolean; detail: string}> {
   const env = opts.env ?? process.env
   if (!env.NOTIFY_SOCKET) return {sent: false, detail: 'NOTIFY_SOCKET not set'}
   const exec = opts.exec ?? realExec
@@ -14,7 +17,9 @@ export async function sdNotify(fields: string[], opts: {exec?: Exec; env?: NodeJ
   const argv = ['systemd-notify', '--no-block', ...fields]
   try {
     const r = await exec.run(argv, {timeoutMs: opts.timeoutMs ?? 2000, env: {NOTIFY_SOCKET: env.NOTIFY_SOCKET}})
-    return r.exitCode === 0 ? {sent: true, detail: fields.join(' ')} : {sent: false, detail: `systemd-notify exited ${r.exitCode}: ${r.stderr.trim()}`}
+    return r.exitCode === 0
+      ? {sent: true, detail: fields.join(' ')}
+      : {sent: false, detail: `systemd-notify exited ${r.exitCode}: ${r.stderr.trim()}`}
   } catch (error) {
     return {sent: false, detail: (error as Error).message}
   }

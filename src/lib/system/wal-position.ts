@@ -32,9 +32,11 @@ interface WalRow {
 export function walFromRow(row: WalRow, at: number): WalPosition {
   const n = (v: string | null) => (v === null ? undefined : Number(v))
   return {
-    at, inRecovery: row.in_recovery,
+    at,
+    inRecovery: row.in_recovery,
     location: row.in_recovery ? n(row.replayed) : n(row.location),
-    replayed: n(row.replayed), received: n(row.received),
+    replayed: n(row.replayed),
+    received: n(row.received),
     timeline: row.timeline === null ? undefined : Number(row.timeline),
   }
 }
@@ -45,7 +47,10 @@ export class WalPositionReader {
   private busy = false
   last?: WalPosition
 
-  constructor(private readonly cfg: Config, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly cfg: Config,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Read every `everyMs` until stop(); readings never overlap. */
   start(everyMs: number): void {

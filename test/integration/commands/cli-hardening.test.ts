@@ -20,7 +20,11 @@ const PORT = 55650
 const MISSING_IFACE = 'houtnope0'
 const FENCE_PASSWORD = `hout%pw ${process.pid}'q`
 
-interface Cli {code: number; stdout: string; stderr: string}
+interface Cli {
+  code: number
+  stdout: string
+  stderr: string
+}
 
 describe('pgha CLI hardening (issue 9)', () => {
   const c = new Cleanups()
@@ -30,7 +34,10 @@ describe('pgha CLI hardening (issue 9)', () => {
   const files = {base: '', lo: '', fence: '', pg: ''}
 
   const pgha = async (config: string, ...args: string[]): Promise<Cli> => {
-    const r = await realExec.run([process.execPath, RUN_JS, ...args, '--config', config], {timeoutMs: 60_000, env: {PGHA_CONFIG: undefined}})
+    const r = await realExec.run([process.execPath, RUN_JS, ...args, '--config', config], {
+      timeoutMs: 60_000,
+      env: {PGHA_CONFIG: undefined},
+    })
     return {code: r.exitCode, stdout: r.stdout, stderr: r.stderr}
   }
 
@@ -44,28 +51,48 @@ describe('pgha CLI hardening (issue 9)', () => {
     mkdirSync(emptyData)
     const fenceScript = join(root, 'hout-fence.sh')
     // A verbose agent: echoes its ipmitool line (password included) and fails.
-    writeFileSync(fenceScript, '#!/bin/sh\necho "ipmitool -H $PGHA_FENCE_ADDRESS -U $PGHA_FENCE_USER -P $PGHA_FENCE_PASSWORD chassis power $1" >&2\necho "session rejected for password $PGHA_FENCE_PASSWORD" >&2\nexit 1\n', {mode: 0o755})
+    writeFileSync(
+      fenceScript,
+      '#!/bin/sh\necho "ipmitool -H $PGHA_FENCE_ADDRESS -U $PGHA_FENCE_USER -P $PGHA_FENCE_PASSWORD chassis power $1" >&2\necho "session rejected for password $PGHA_FENCE_PASSWORD" >&2\nexit 1\n',
+      {mode: 0o755},
+    )
     const pwFile = join(root, 'hout-fence.password')
     writeFileSync(pwFile, FENCE_PASSWORD + '\n', {mode: 0o600})
     const config = (name: string, over: Record<string, unknown>) => {
       const file = join(root, `${name}.yaml`)
-      writeFileSync(file, YAML.stringify({
-        cluster: 'hout',
-        node: {name: 'node1', address: '192.0.2.11'},
-        peer: {name: 'node2', address: '192.0.2.12'},
-        network: {interface: MISSING_IFACE, gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
-        postgres: {bindir: p.bindir, datadir: emptyData, port: PORT + 1, socketDir: root, passfile, stepTimeout: '20s'},
-        fence: {agent: 'none'},
-        timing: {probeTimeout: '1s', interval: '500ms'},
-        stateDir: join(root, `${name}-state`),
-        ...over,
-      }))
+      writeFileSync(
+        file,
+        YAML.stringify({
+          cluster: 'hout',
+          node: {name: 'node1', address: '192.0.2.11'},
+          peer: {name: 'node2', address: '192.0.2.12'},
+          network: {interface: MISSING_IFACE, gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
+          postgres: {bindir: p.bindir, datadir: emptyData, port: PORT + 1, socketDir: root, passfile, stepTimeout: '20s'},
+          fence: {agent: 'none'},
+          timing: {probeTimeout: '1s', interval: '500ms'},
+          stateDir: join(root, `${name}-state`),
+          ...over,
+        }),
+      )
       return file
     }
     files.base = config('hout-base', {})
-    files.lo = config('hout-lo', {network: {interface: 'lo', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'}})
-    files.fence = config('hout-fence', {fence: {agent: 'command', command: [fenceScript, '{action}'], address: '192.0.2.201', user: 'admin', passwordFile: pwFile, timeout: '3s'}})
-    files.pg = config('hout-pg', {postgres: {bindir: p.bindir, datadir: p.datadir, port: p.port, socketDir: p.socketDir, passfile, stepTimeout: '20s'}})
+    files.lo = config('hout-lo', {
+      network: {interface: 'lo', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
+    })
+    files.fence = config('hout-fence', {
+      fence: {
+        agent: 'command',
+        command: [fenceScript, '{action}'],
+        address: '192.0.2.201',
+        user: 'admin',
+        passwordFile: pwFile,
+        timeout: '3s',
+      },
+    })
+    files.pg = config('hout-pg', {
+      postgres: {bindir: p.bindir, datadir: p.datadir, port: p.port, socketDir: p.socketDir, passfile, stepTimeout: '20s'},
+    })
     ready = true
   })
   after(() => c.run())
@@ -134,7 +161,11 @@ describe('pgha CLI hardening (issue 9)', () => {
     const status = await pgha(files.base, 'status')
     assert.equal(status.code, 0, status.stderr)
     assert.ok(status.stdout.includes(`PROBLEM: ${reason}`), status.stdout)
-    for (const args of [['claim-vip', 'primary'], ['release-vips', '--yes'], ['claim-vip', 'standby', '--dry-run']]) {
+    for (const args of [
+      ['claim-vip', 'primary'],
+      ['release-vips', '--yes'],
+      ['claim-vip', 'standby', '--dry-run'],
+    ]) {
       const r = await pgha(files.base, ...args)
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
       assert.equal(r.stderr.trim(), `pgha: ${reason} (ip link lists the names)`)
@@ -156,7 +187,10 @@ describe('pgha CLI hardening (issue 9)', () => {
 
   test('check alive is CRITICAL at once after kill -9 of a real watch, like status', async (t) => {
     if (!ready && !prerequisites(t, need)) return
-    const child: ChildProcess = spawn(process.execPath, [RUN_JS, 'watch', '--config', files.base], {stdio: 'ignore', env: {...process.env, PGHA_CONFIG: undefined}})
+    const child: ChildProcess = spawn(process.execPath, [RUN_JS, 'watch', '--config', files.base], {
+      stdio: 'ignore',
+      env: {...process.env, PGHA_CONFIG: undefined},
+    })
     c.add(() => child.kill('SIGKILL'))
     const stateFile = join(root, 'hout-base-state', 'state.json')
     await waitFor('the watch writes state.json', 30_000, async () => {

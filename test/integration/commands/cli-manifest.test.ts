@@ -33,7 +33,10 @@ describe('oclif manifest', () => {
   }
 
   test('npm run build wrote a manifest of this version listing every compiled command', () => {
-    const manifest = JSON.parse(readFileSync(join(REPO, 'oclif.manifest.json'), 'utf8')) as {version: string; commands: Record<string, {relativePath?: string[]}>}
+    const manifest = JSON.parse(readFileSync(join(REPO, 'oclif.manifest.json'), 'utf8')) as {
+      version: string
+      commands: Record<string, {relativePath?: string[]}>
+    }
     const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {version: string}
     assert.equal(manifest.version, pkg.version)
     assert.deepEqual(Object.keys(manifest.commands).sort(), commandIds(COMMANDS).sort())
@@ -48,7 +51,10 @@ describe('oclif manifest', () => {
     cpSync(join(REPO, 'package.json'), join(root, 'package.json'))
     symlinkSync(join(REPO, 'dist'), join(root, 'dist'))
     symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'))
-    const manifest = JSON.parse(readFileSync(join(REPO, 'oclif.manifest.json'), 'utf8')) as {version: string; commands: Record<string, unknown>}
+    const manifest = JSON.parse(readFileSync(join(REPO, 'oclif.manifest.json'), 'utf8')) as {
+      version: string
+      commands: Record<string, unknown>
+    }
     delete manifest.commands['check:lag'] // stale: it would not find the command if it were trusted
     writeFileSync(join(root, 'oclif.manifest.json'), JSON.stringify({...manifest, version: '0.0.1'}))
     const config = writeUnreachableConfig(tmp('cfg'))

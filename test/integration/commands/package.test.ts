@@ -16,7 +16,8 @@ import {REPO, writeUnreachableConfig} from '../../helpers/unreachable-config.js'
 
 const BIN = '/usr/bin/pgha'
 const EXAMPLE = '/etc/pgha/pgha.config.yaml.example'
-const run = (argv: string[], timeoutMs = 120_000, env?: Record<string, string | undefined>): Promise<RunResult> => realExec.run(argv, {timeoutMs, env})
+const run = (argv: string[], timeoutMs = 120_000, env?: Record<string, string | undefined>): Promise<RunResult> =>
+  realExec.run(argv, {timeoutMs, env})
 const out = (r: RunResult) => `exit ${r.exitCode}\n${r.stdout}\n${r.stderr}`
 
 /** dpkg's state of the package: installed, config-files, not-installed… or 'not known'. */
@@ -49,10 +50,19 @@ describe('Debian package', () => {
     const deb = join(dir, `pgha_${version}_amd64.deb`)
     assert.ok(existsSync(deb), `no ${deb}: ${out(built)}`)
     const contents = (await run(['dpkg-deb', '-c', deb])).stdout
-    for (const p of ['./usr/bin/pgha', './usr/lib/pgha/node', './usr/lib/pgha/oclif.manifest.json', './usr/lib/pgha/node_modules/pg/', './lib/systemd/system/pgha.service', `.${EXAMPLE}`, './usr/share/doc/pgha/README.md']) {
+    for (const p of [
+      './usr/bin/pgha',
+      './usr/lib/pgha/node',
+      './usr/lib/pgha/oclif.manifest.json',
+      './usr/lib/pgha/node_modules/pg/',
+      './lib/systemd/system/pgha.service',
+      `.${EXAMPLE}`,
+      './usr/share/doc/pgha/README.md',
+    ]) {
       assert.ok(contents.includes(` ${p}\n`) || contents.endsWith(` ${p}`), `${p} missing from the package`)
     }
-    for (const dev of ['typescript', 'oclif', 'fast-check', '@types/pg']) assert.ok(!contents.includes(`/node_modules/${dev}/`), `devDependency ${dev} is in the package`)
+    for (const dev of ['typescript', 'oclif', 'fast-check', '@types/pg'])
+      assert.ok(!contents.includes(`/node_modules/${dev}/`), `devDependency ${dev} is in the package`)
     assert.ok(!contents.includes('/dist/test/'), 'tests are in the package')
 
     // A /usr/bin/pgha that no package owns is never replaced.
@@ -98,7 +108,11 @@ describe('Debian package', () => {
 
     const removed = await run(['dpkg', '-r', 'pgha'])
     assert.equal(removed.exitCode, 0, out(removed))
-    assert.deepEqual(owned.filter((f) => f !== EXAMPLE && existsSync(f)), [], 'files left after dpkg -r')
+    assert.deepEqual(
+      owned.filter((f) => f !== EXAMPLE && existsSync(f)),
+      [],
+      'files left after dpkg -r',
+    )
     assert.ok(existsSync(EXAMPLE), 'dpkg -r removed the conffile')
     assert.ok(!existsSync('/usr/lib/pgha'), '/usr/lib/pgha left after dpkg -r')
     const purged = await run(['dpkg', '-P', 'pgha'])

@@ -13,7 +13,6 @@ import {hasCommand, isRoot, prerequisites} from '../../helpers/env.js'
 import {Cleanups, HB_PASSWORD, startPrimary, tempRoot, type TestNode, writePassfile} from '../../helpers/pg.js'
 import {RUN_JS} from '../../helpers/paths.js'
 
-
 interface CliResult {
   code: number
   stdout: string
@@ -30,7 +29,10 @@ describe('pgha PostgreSQL commands through the CLI', () => {
   let ready = false
 
   const cli = async (...args: string[]): Promise<CliResult> => {
-    const r = await realExec.run([process.execPath, RUN_JS, ...args, '--config', configFile], {timeoutMs: 60_000, env: {PGHA_CONFIG: undefined}})
+    const r = await realExec.run([process.execPath, RUN_JS, ...args, '--config', configFile], {
+      timeoutMs: 60_000,
+      env: {PGHA_CONFIG: undefined},
+    })
     let json: CliResult['json']
     if (args.includes('--json')) json = JSON.parse(r.stdout)
     return {code: r.exitCode, stdout: r.stdout, stderr: r.stderr, json}
@@ -43,16 +45,19 @@ describe('pgha PostgreSQL commands through the CLI', () => {
     primary = await startPrimary(c, root, passfile, 55421)
     const p = primary.cfg.postgres
     configFile = join(root, 'pgha.config.yaml')
-    writeFileSync(configFile, YAML.stringify({
-      cluster: 'clitest',
-      node: {name: 'node1', address: '192.0.2.11'},
-      peer: {name: 'node2', address: '192.0.2.12'},
-      network: {interface: 'pghanone0', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
-      postgres: {bindir: p.bindir, datadir: p.datadir, port: p.port, socketDir: p.socketDir, passfile, stepTimeout: '30s'},
-      fence: {agent: 'none'},
-      timing: {probeTimeout: '2s'},
-      stateDir: join(root, 'state'),
-    }))
+    writeFileSync(
+      configFile,
+      YAML.stringify({
+        cluster: 'clitest',
+        node: {name: 'node1', address: '192.0.2.11'},
+        peer: {name: 'node2', address: '192.0.2.12'},
+        network: {interface: 'pghanone0', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
+        postgres: {bindir: p.bindir, datadir: p.datadir, port: p.port, socketDir: p.socketDir, passfile, stepTimeout: '30s'},
+        fence: {agent: 'none'},
+        timing: {probeTimeout: '2s'},
+        stateDir: join(root, 'state'),
+      }),
+    )
     ready = true
   })
   after(() => c.run())

@@ -23,15 +23,18 @@ describe('no shell runs what postgres.logFile / datadir hold', () => {
   const writeConfig = (name: string, postgres: Record<string, unknown>) => {
     const p = primary.cfg.postgres
     const file = join(root, `${name}.yaml`)
-    writeFileSync(file, YAML.stringify({
-      cluster: 'hpginject',
-      node: {name: 'node1', address: '192.0.2.11'},
-      peer: {name: 'node2', address: '192.0.2.12'},
-      network: {interface: 'hpgnone0', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
-      postgres: {bindir: p.bindir, datadir: p.datadir, port: p.port, socketDir: p.socketDir, stepTimeout: '20s', ...postgres},
-      fence: {agent: 'none'},
-      stateDir: join(root, 'state'),
-    }))
+    writeFileSync(
+      file,
+      YAML.stringify({
+        cluster: 'hpginject',
+        node: {name: 'node1', address: '192.0.2.11'},
+        peer: {name: 'node2', address: '192.0.2.12'},
+        network: {interface: 'hpgnone0', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
+        postgres: {bindir: p.bindir, datadir: p.datadir, port: p.port, socketDir: p.socketDir, stepTimeout: '20s', ...postgres},
+        fence: {agent: 'none'},
+        stateDir: join(root, 'state'),
+      }),
+    )
     return file
   }
 

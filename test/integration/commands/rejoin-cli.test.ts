@@ -12,14 +12,16 @@ import {hasCommand, isRoot, prerequisites} from '../../helpers/env.js'
 import {makePair, type Node, type Pair, psql} from '../../helpers/pg-pair.js'
 import {RUN_JS} from '../../helpers/paths.js'
 
-
 describe('rejoin, switchover, pause, resume through the CLI', () => {
   let pair: Pair | undefined
   const files: Record<string, string> = {}
   const need = {root: true, commands: ['runuser']}
 
   const cli = async (node: 'a' | 'b', ...args: string[]) => {
-    const r = await realExec.run([process.execPath, RUN_JS, ...args, '--config', files[node]], {timeoutMs: 120_000, env: {PGHA_CONFIG: undefined}})
+    const r = await realExec.run([process.execPath, RUN_JS, ...args, '--config', files[node]], {
+      timeoutMs: 120_000,
+      env: {PGHA_CONFIG: undefined},
+    })
     const json = args.includes('--json') ? JSON.parse(r.stdout || '{}') : undefined
     return {code: r.exitCode, stdout: r.stdout, stderr: r.stderr, json}
   }
@@ -30,16 +32,19 @@ describe('rejoin, switchover, pause, resume through the CLI', () => {
     const write = (n: Node, key: 'a' | 'b') => {
       const p = n.cfg.postgres
       files[key] = join(pair!.root, `${n.name}.yaml`)
-      writeFileSync(files[key], YAML.stringify({
-        cluster: 'clitest',
-        node: {name: n.cfg.node.name, address: '192.0.2.11'},
-        peer: {name: n.cfg.peer.name, address: '192.0.2.12'},
-        // A device that does not exist: nothing here may touch a real interface.
-        network: {interface: 'pghanone0', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
-        postgres: {bindir: p.bindir, datadir: p.datadir, port: p.port, socketDir: p.socketDir, passfile: p.passfile, stepTimeout: '30s'},
-        fence: {agent: 'none'},
-        stateDir: join(pair!.root, `state-${n.name}`),
-      }))
+      writeFileSync(
+        files[key],
+        YAML.stringify({
+          cluster: 'clitest',
+          node: {name: n.cfg.node.name, address: '192.0.2.11'},
+          peer: {name: n.cfg.peer.name, address: '192.0.2.12'},
+          // A device that does not exist: nothing here may touch a real interface.
+          network: {interface: 'pghanone0', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
+          postgres: {bindir: p.bindir, datadir: p.datadir, port: p.port, socketDir: p.socketDir, passfile: p.passfile, stepTimeout: '30s'},
+          fence: {agent: 'none'},
+          stateDir: join(pair!.root, `state-${n.name}`),
+        }),
+      )
     }
     write(pair.a, 'a')
     write(pair.b, 'b')

@@ -29,7 +29,16 @@ const lines = (n: LabNode, since: number) => parseWatchLog(readFileSync(lab.host
 async function until(what: string, limitMs: number, pred: () => boolean): Promise<void> {
   const end = Date.now() + limitMs
   while (!pred()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${limitMs / 1000} s (node1 ${roleOf('node1')}, node2 ${roleOf('node2')}); node1's last lines:\n${lines('node1', 0).slice(-5).map((l) => `${l.rule} ${l.reason}`).join('\n')}`)
+    if (Date.now() > end)
+      throw new Error(
+        `${what}: not within ${limitMs / 1000} s (node1 ${roleOf('node1')}, node2 ${roleOf('node2')}); node1's last lines:\n${lines(
+          'node1',
+          0,
+        )
+          .slice(-5)
+          .map((l) => `${l.rule} ${l.reason}`)
+          .join('\n')}`,
+      )
     await sleep(250)
   }
 }
@@ -52,14 +61,21 @@ describe('cold start in the lab: a standby that answers 57P03 is not fenced', {t
     const doc = YAML.parse(readFileSync(cfgFile, 'utf8')) as {timing?: Record<string, unknown>}
     doc.timing = {...doc.timing, peerStartTimeout: `${BOUND_S}s`}
     writeFileSync(cfgFile, YAML.stringify(doc))
-    appendFileSync(lab.hosts.node2.pgConf, '\n# cold-start-lab.test.ts: answer 57P03 like a standby still replaying WAL\nhot_standby = off\n')
+    appendFileSync(
+      lab.hosts.node2.pgConf,
+      '\n# cold-start-lab.test.ts: answer 57P03 like a standby still replaying WAL\nhot_standby = off\n',
+    )
 
     for (const n of ['node2', 'node1'] as const) assert.equal((await ipmiPower(lab, n, 'off')).power, 'off')
     await until('both hosts off', 30_000, () => !powerState(lab.hosts.node1).on && !powerState(lab.hosts.node2).on)
     const bootAt = Date.now()
     for (const n of ['node1', 'node2'] as const) assert.equal((await ipmiPower(lab, n, 'on')).power, 'on')
 
-    await until('node1 primary again', 120_000, () => roleOf('node1') === 'primary' && lines('node1', bootAt).some((l) => l.rule === 'starting.primary-peer-not-ready'))
+    await until(
+      'node1 primary again',
+      120_000,
+      () => roleOf('node1') === 'primary' && lines('node1', bootAt).some((l) => l.rule === 'starting.primary-peer-not-ready'),
+    )
     const start = lines('node1', bootAt).find((l) => l.rule === 'starting.primary-peer-not-ready')!
     t.diagnostic(`node1 at startup: ${start.reason}`)
     assert.match(start.reason, /57P03.*not fencing it/)
@@ -76,7 +92,9 @@ describe('cold start in the lab: a standby that answers 57P03 is not fenced', {t
     assert.ok(!lines('node1', bootAt).some((l) => (l.actions ?? []).includes('fencePeer')), 'no fence planned yet')
 
     // Past the bound it counts as failed like a silent standby: fenced, and the reason says why.
-    await until('node1 fences node2 past timing.peerStartTimeout', 60_000, () => lines('node1', primaryAt).some((l) => l.rule === 'primary.fence-standby'))
+    await until('node1 fences node2 past timing.peerStartTimeout', 60_000, () =>
+      lines('node1', primaryAt).some((l) => l.rule === 'primary.fence-standby'),
+    )
     const fence = lines('node1', primaryAt).find((l) => l.rule === 'primary.fence-standby')!
     t.diagnostic(`node1 fencing: ${fence.reason}`)
     assert.match(fence.reason, /past timing\.peerStartTimeout 20s/)

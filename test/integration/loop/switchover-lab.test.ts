@@ -22,7 +22,9 @@ const VIP_S = '192.0.2.101'
 
 const holds = (n: LabNode, ip: string) => {
   try {
-    return new RegExp(`inet ${ip.replace(/\./g, '\\.')}/`).test(execFileSync('ip', ['-n', lab.hosts[n].netns, '-4', '-o', 'addr', 'show'], {timeout: 5000}).toString())
+    return new RegExp(`inet ${ip.replace(/\./g, '\\.')}/`).test(
+      execFileSync('ip', ['-n', lab.hosts[n].netns, '-4', '-o', 'addr', 'show'], {timeout: 5000}).toString(),
+    )
   } catch {
     return false
   }
@@ -54,10 +56,17 @@ async function switchover(t: {diagnostic(s: string): void}, from: LabNode, to: L
   let gap = 0
   const okTimes = entries.filter((e) => e.ok).map((e) => e.t)
   for (let i = 1; i < okTimes.length; i++) gap = Math.max(gap, okTimes[i] - okTimes[i - 1])
-  t.diagnostic(`${from} → ${to}: ${acked.length} writes acknowledged through VIP-M, ${entries.length - acked.length} attempts failed, write outage ${gap} ms`)
+  t.diagnostic(
+    `${from} → ${to}: ${acked.length} writes acknowledged through VIP-M, ${entries.length - acked.length} attempts failed, write outage ${gap} ms`,
+  )
   assert.ok(acked.length > 50, 'the client wrote before and after')
   assert.ok(okTimes.at(-1)! > okTimes[0] + gap, 'writes resumed after the outage')
-  const present = await nodePsql(labPgNode(lab, to), `SELECT count(*) FROM lab_writes WHERE run = '${run}' AND n = ANY('{${acked.join(',')}}'::int[]);`, LOAD_DB, 30_000)
+  const present = await nodePsql(
+    labPgNode(lab, to),
+    `SELECT count(*) FROM lab_writes WHERE run = '${run}' AND n = ANY('{${acked.join(',')}}'::int[]);`,
+    LOAD_DB,
+    30_000,
+  )
   assert.equal(Number(present.trim()), acked.length, 'every acknowledged write is on the new primary')
 
   assert.ok(holds(to, VIP_M) && !holds(from, VIP_M), `VIP-M moved to ${to}`)

@@ -38,7 +38,9 @@ function check(t: {diagnostic(s: string): void}, d: SwitchoverDrill): void {
   for (const {node, run} of d.results) {
     assert.equal(run.exitCode, 0, `${node}: pgha switchover exited ${run.exitCode}\n${run.stderr}\n${run.stdout}`)
   }
-  t.diagnostic(`${d.from} → ${d.to} (${d.results.map((r) => r.node).join(' and ')}): ${d.acked} writes acknowledged, ${d.failedAttempts} failed attempts, write outage ${d.outageMs} ms`)
+  t.diagnostic(
+    `${d.from} → ${d.to} (${d.results.map((r) => r.node).join(' and ')}): ${d.acked} writes acknowledged, ${d.failedAttempts} failed attempts, write outage ${d.outageMs} ms`,
+  )
   for (const line of d.timeline) t.diagnostic(`  ${d.results[0].node}: ${line}`)
   assert.ok(d.acked > 50, 'the client wrote before and after')
   assert.deepEqual(d.lost, [], 'every acknowledged write is on the new primary')
@@ -63,7 +65,7 @@ describe('one-command switchover in the lab with pgha watch on both hosts', {tim
     await labDown(lab).catch(() => undefined)
   })
 
-  it('pgha switchover on one host only: the other host\'s watch runs its half; 0 writes lost, roles swapped, and back', async (t) => {
+  it("pgha switchover on one host only: the other host's watch runs its half; 0 writes lost, roles swapped, and back", async (t) => {
     if (!prerequisites(t, {root: true, commands: COMMANDS})) return
     await labUp(lab)
     assert.equal(readManifest(lab)?.watch, true, 'the lab runs pgha watch in both hosts')

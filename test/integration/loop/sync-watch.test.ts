@@ -22,10 +22,26 @@ import {ensureSyncArmed} from '../../../src/lib/steps/sync-replication.js'
 import {SystemContext} from '../../../src/lib/system/exec.js'
 import {FREE, primaryObs, standbyObs} from '../../helpers/ha-fixtures.js'
 import {hasCommand, isRoot, prerequisites} from '../../helpers/env.js'
-import {Cleanups, HB_PASSWORD, nodeConfig, startPrimary, startStandby, tempRoot, type TestNode, waitFor, writePassfile} from '../../helpers/pg.js'
+import {
+  Cleanups,
+  HB_PASSWORD,
+  nodeConfig,
+  startPrimary,
+  startStandby,
+  tempRoot,
+  type TestNode,
+  waitFor,
+  writePassfile,
+} from '../../helpers/pg.js'
 
 async function settled<T>(p: Promise<T>, ms: number): Promise<'pending' | 'done'> {
-  return Promise.race([p.then(() => 'done' as const, () => 'done' as const), new Promise<'pending'>((r) => setTimeout(() => r('pending'), ms))])
+  return Promise.race([
+    p.then(
+      () => 'done' as const,
+      () => 'done' as const,
+    ),
+    new Promise<'pending'>((r) => setTimeout(() => r('pending'), ms)),
+  ])
 }
 
 describe('watch: fence, then degrade, on a real pair', () => {
@@ -50,21 +66,31 @@ describe('watch: fence, then degrade, on a real pair', () => {
     // The fence "powers off" the standby host: kill its postmaster and every child (a stopped
     // walreceiver too); status reads the power file.
     const script = join(root, 'fence.sh')
-    writeFileSync(script, `#!/bin/sh
+    writeFileSync(
+      script,
+      `#!/bin/sh
 [ -f ${root}/fence-broken ] && { echo "BMC does not answer" >&2; exit 1; }
 case "$1" in
   off) pm="$(head -1 ${standby.node.dataDir}/postmaster.pid)"; kill -KILL $(ps -o pid= --ppid "$pm") "$pm" 2>/dev/null; echo off > ${root}/power; echo "Chassis Power is off" ;;
   on) echo on > ${root}/power ;;
   status) if [ "$(cat ${root}/power 2>/dev/null)" = off ]; then echo "Chassis Power is off"; else echo "Chassis Power is on"; fi ;;
 esac
-`)
+`,
+    )
     chmodSync(script, 0o755)
     cfg = nodeConfig(primary.node, passfile, {
-      peer: {name: 'hsstby', address: '127.0.0.1'}, replication: {mode: 'sync', stallTimeout: '2s'},
-      fence: {agent: 'command', command: [script, '{action}'], timeout: '5s'}, timing: {probeTimeout: '1s'},
+      peer: {name: 'hsstby', address: '127.0.0.1'},
+      replication: {mode: 'sync', stallTimeout: '2s'},
+      fence: {agent: 'command', command: [script, '{action}'], timeout: '5s'},
+      timing: {probeTimeout: '1s'},
     })
     await nodePsql(primary.node, 'CREATE TABLE t (id serial PRIMARY KEY);')
-    await waitFor('standby streaming', 15_000, async () => (await nodePsql(primary.node, "SELECT state FROM pg_stat_replication WHERE application_name = 'hsstby';")) === 'streaming')
+    await waitFor(
+      'standby streaming',
+      15_000,
+      async () =>
+        (await nodePsql(primary.node, "SELECT state FROM pg_stat_replication WHERE application_name = 'hsstby';")) === 'streaming',
+    )
     ready = true
   })
   after(() => c.run())
@@ -104,7 +130,19 @@ esac
     const mem = {...FRESH_MEMORY, role: 'standby' as const, since: Date.now() - 60_000, peerFailures: 5, peerDeadSince: Date.now() - 10_000}
     const failover = async (o: Observer) => {
       const obs = (await o.observe()).obs
-      return decide('standby', standbyObs({local: obs.local, watchStartedAt: obs.watchStartedAt, viaVipPrimary: {port: 'no', heartbeat: 'failed', inRecovery: 'unknown'}, vipPrimary: FREE, peer: {port: 'no', heartbeat: 'failed', inRecovery: 'unknown'}}), {...standby.cfg, fence: cfg.fence}, Date.now(), mem)
+      return decide(
+        'standby',
+        standbyObs({
+          local: obs.local,
+          watchStartedAt: obs.watchStartedAt,
+          viaVipPrimary: {port: 'no', heartbeat: 'failed', inRecovery: 'unknown'},
+          vipPrimary: FREE,
+          peer: {port: 'no', heartbeat: 'failed', inRecovery: 'unknown'},
+        }),
+        {...standby.cfg, fence: cfg.fence},
+        Date.now(),
+        mem,
+      )
     }
     const claim = await failover(early)
     assert.equal(claim.rule, 'standby.failover')
@@ -159,7 +197,10 @@ esac
     writeFileSync(join(dir, 'fence-broken'), '')
     const broken = await run(d)
     assert.equal(broken.failed?.action, 'fencePeer', 'the fence failed, so the loop stops before degradeSync')
-    await assert.rejects(runAction(ctx, cfg, 'degradeSync', {actions: ['degradeSync'], memory: {role: 'primary'}} as unknown as Decision), SafetyRefusal)
+    await assert.rejects(
+      runAction(ctx, cfg, 'degradeSync', {actions: ['degradeSync'], memory: {role: 'primary'}} as unknown as Decision),
+      SafetyRefusal,
+    )
     assert.equal(await settled(blocked, 1000), 'pending', 'commits stay blocked')
     assert.equal(await nodePsql(primary.node, 'SHOW synchronous_standby_names;'), '"hsstby"', 'nothing degraded')
 
@@ -170,6 +211,5 @@ esac
     assert.equal(await settled(blocked, 5000), 'done', 'the waiting commit went through')
     t.diagnostic(`fence + degrade released the commit in ${Date.now() - fencedAt} ms`)
     assert.equal(readFileSync(join(dir, 'power'), 'utf8').trim(), 'off')
-
   })
 })

@@ -38,8 +38,14 @@ async function until(what: string, limitMs: number, pred: () => boolean): Promis
   const started = Date.now()
   while (!pred()) {
     if (Date.now() - started > limitMs) {
-      const tail = (n: LabNode) => reasons(n, started).slice(-4).map((l) => `${n}: ${l.role} ${l.reason}`).join('\n')
-      throw new Error(`${what}: not within ${limitMs / 1000} s (node1 ${roleOf('node1')}, node2 ${roleOf('node2')})\n${tail('node1')}\n${tail('node2')}`)
+      const tail = (n: LabNode) =>
+        reasons(n, started)
+          .slice(-4)
+          .map((l) => `${n}: ${l.role} ${l.reason}`)
+          .join('\n')
+      throw new Error(
+        `${what}: not within ${limitMs / 1000} s (node1 ${roleOf('node1')}, node2 ${roleOf('node2')})\n${tail('node1')}\n${tail('node2')}`,
+      )
     }
     await sleep(200)
   }
@@ -66,7 +72,11 @@ describe('pgha watch in the lab: steady, standby loss and return, primary loss',
     await labUp(lab)
     assert.equal(readManifest(lab)?.watch, true, 'the lab runs pgha watch in both hosts')
     up = true
-    await until('node1 primary and node2 standby in state.json', 60_000, () => roleOf('node1') === 'primary' && roleOf('node2') === 'standby')
+    await until(
+      'node1 primary and node2 standby in state.json',
+      60_000,
+      () => roleOf('node1') === 'primary' && roleOf('node2') === 'standby',
+    )
     const p = await once('node1')
     assert.equal(p.rule, 'primary.steady')
     assert.match(p.summary, /^the standby answers through VIP-S \(heartbeat \S+ old, \S+ behind\)$/)
@@ -77,7 +87,10 @@ describe('pgha watch in the lab: steady, standby loss and return, primary loss',
     const st = await pghaInHost(lab, 'node1', ['status', '--json'], 30_000)
     assert.equal(st.exitCode, 0, st.stderr)
     const status = JSON.parse(st.stdout).result
-    assert.deepEqual(status.nodes.map((n: {name: string; role: string}) => `${n.name} ${n.role}`), ['node1 primary', 'node2 standby'])
+    assert.deepEqual(
+      status.nodes.map((n: {name: string; role: string}) => `${n.name} ${n.role}`),
+      ['node1 primary', 'node2 standby'],
+    )
     assert.equal(status.vips.primary, 'this node')
     assert.equal(status.vips.standby, 'another host')
     assert.match(status.replication, /^node1 → node2 streaming/)
@@ -98,18 +111,31 @@ describe('pgha watch in the lab: steady, standby loss and return, primary loss',
   })
 
   /** The hosts' checkTimes as pgha reads their config (shipped default unless the lab sets one). */
-  const checkTimes = () => validateConfig(parse(readFileSync(lab.hosts.node1.configFile, 'utf8')), 'lab', {checkFiles: false}).timing.checkTimes
+  const checkTimes = () =>
+    validateConfig(parse(readFileSync(lab.hosts.node1.configFile, 'utf8')), 'lab', {checkFiles: false}).timing.checkTimes
 
   it('standby power-off: the primary fences it and takes VIP-S (primary_standby)', async (t) => {
     if (!up) return t.skip('lab not up')
     const at = Date.now()
     const off = await ipmiPower(lab, 'node2', 'off')
     assert.equal(off.power, 'off', off.result.stderr)
-    const took = await until('node1 primary_standby with both VIPs', 40_000, () => roleOf('node1') === 'primary_standby' && holds('node1', '192.0.2.101') && holds('node1', '192.0.2.100'))
+    const took = await until(
+      'node1 primary_standby with both VIPs',
+      40_000,
+      () => roleOf('node1') === 'primary_standby' && holds('node1', '192.0.2.101') && holds('node1', '192.0.2.100'),
+    )
     t.diagnostic(`standby loss handled in ${(took / 1000).toFixed(1)} s`)
     const lines = reasons('node1', at)
-    assert.ok(lines.some((l) => new RegExp(`^the standby does not answer through VIP-S .*: check 1 of ${checkTimes()}$`).test(l.reason)), 'counts the failed checks')
-    assert.ok(lines.some((l) => /^the standby failed \d+ checks in a row .*: fencing it .* then claiming VIP-S$/.test(l.reason) && l.role === 'primary_standby'))
+    assert.ok(
+      lines.some((l) => new RegExp(`^the standby does not answer through VIP-S .*: check 1 of ${checkTimes()}$`).test(l.reason)),
+      'counts the failed checks',
+    )
+    assert.ok(
+      lines.some(
+        (l) =>
+          /^the standby failed \d+ checks in a row .*: fencing it .* then claiming VIP-S$/.test(l.reason) && l.role === 'primary_standby',
+      ),
+    )
     assert.equal(readWatchState(lab.hosts.node1.stateDir)?.lastTransition?.rule, 'primary.fence-standby')
   })
 
@@ -118,8 +144,17 @@ describe('pgha watch in the lab: steady, standby loss and return, primary loss',
     const at = Date.now()
     const on = await ipmiPower(lab, 'node2', 'on')
     assert.equal(on.power, 'on', on.result.stderr)
-    await until('node1 primary, node2 standby with VIP-S', 90_000, () => roleOf('node1') === 'primary' && roleOf('node2') === 'standby' && holds('node2', '192.0.2.101') && !holds('node1', '192.0.2.101'))
-    assert.ok(reasons('node1', at).some((l) => /^the peer is a healthy standby within lag\.releaseStandbyVip .*: releasing VIP-S to it$/.test(l.reason)))
+    await until(
+      'node1 primary, node2 standby with VIP-S',
+      90_000,
+      () =>
+        roleOf('node1') === 'primary' && roleOf('node2') === 'standby' && holds('node2', '192.0.2.101') && !holds('node1', '192.0.2.101'),
+    )
+    assert.ok(
+      reasons('node1', at).some((l) =>
+        /^the peer is a healthy standby within lag\.releaseStandbyVip .*: releasing VIP-S to it$/.test(l.reason),
+      ),
+    )
   })
 
   it('primary power-off: the standby fences it, promotes and holds both VIPs (primary_standby)', async (t) => {
@@ -127,15 +162,25 @@ describe('pgha watch in the lab: steady, standby loss and return, primary loss',
     const at = Date.now()
     const off = await ipmiPower(lab, 'node1', 'off')
     assert.equal(off.power, 'off', off.result.stderr)
-    const took = await until('node2 primary_standby with both VIPs', 40_000, () => roleOf('node2') === 'primary_standby' && holds('node2', '192.0.2.100') && holds('node2', '192.0.2.101'))
+    const took = await until(
+      'node2 primary_standby with both VIPs',
+      40_000,
+      () => roleOf('node2') === 'primary_standby' && holds('node2', '192.0.2.100') && holds('node2', '192.0.2.101'),
+    )
     t.diagnostic(`failover in ${(took / 1000).toFixed(1)} s`)
     const lines = reasons('node2', at)
     assert.ok(lines.some((l) => new RegExp(`^the primary does not answer through VIP-M .*: check 1 of ${checkTimes()}$`).test(l.reason)))
-    const failover = lines.find((l) => /^the primary failed \d+ checks in a row .*: fencing it .* then promoting and claiming VIP-M$/.test(l.reason))
+    const failover = lines.find((l) =>
+      /^the primary failed \d+ checks in a row .*: fencing it .* then promoting and claiming VIP-M$/.test(l.reason),
+    )
     assert.ok(failover, 'the failover line')
     assert.deepEqual(failover.actions, ['fencePeer', 'promote', 'degradeSync', 'claimVipPrimary', 'writeHeartbeat'])
     assert.equal(readWatchState(lab.hosts.node2.stateDir)?.lastTransition?.rule, 'standby.failover')
-    await until('the next tick observes node2 writable', 10_000, () => readWatchState(lab.hosts.node2.stateDir)?.observations.local.inRecovery === 'no')
+    await until(
+      'the next tick observes node2 writable',
+      10_000,
+      () => readWatchState(lab.hosts.node2.stateDir)?.observations.local.inRecovery === 'no',
+    )
     const power = await ipmiPower(lab, 'node1', 'status')
     assert.equal(power.power, 'off', 'the old primary stays fenced')
   })

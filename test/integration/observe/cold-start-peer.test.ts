@@ -34,7 +34,13 @@ async function probePeer(cfg: Config): Promise<DbProbe> {
   const p = new PgProbe(cfg, 'peer', endpoint, peerAddr, false)
   try {
     const [hb, port] = await Promise.all([
-      bounded(p.heartbeat(t), t + 150, (why) => ({ok: false, target: 'peer' as const, address: '', latencyMs: t, error: `timeout: ${why}`})),
+      bounded(p.heartbeat(t), t + 150, (why) => ({
+        ok: false,
+        target: 'peer' as const,
+        address: '',
+        latencyMs: t,
+        error: `timeout: ${why}`,
+      })),
       bounded(portProbe(p.endpoint, t), t + 150, () => 'unknown' as const),
     ])
     return toDbProbe(hb, port, t)
@@ -44,9 +50,19 @@ async function probePeer(cfg: Config): Promise<DbProbe> {
 }
 
 /** The peer as seen from a node whose config points peer.address:postgres.port at `port`. */
-const peerCfg = (base: Config, port: number): Config => ({...base, peer: {...base.peer, address: '127.0.0.1'}, postgres: {...base.postgres, port}, timing: {...base.timing, probeTimeout: 1000}})
+const peerCfg = (base: Config, port: number): Config => ({
+  ...base,
+  peer: {...base.peer, address: '127.0.0.1'},
+  postgres: {...base.postgres, port},
+  timing: {...base.timing, probeTimeout: 1000},
+})
 
-const startup = (peer: DbProbe) => decide('starting', bootObs('primary', {local: local(WRITABLE, 'primary'), peer}), CFG, NOW, {...FRESH_MEMORY, role: 'starting', since: NOW - 60_000})
+const startup = (peer: DbProbe) =>
+  decide('starting', bootObs('primary', {local: local(WRITABLE, 'primary'), peer}), CFG, NOW, {
+    ...FRESH_MEMORY,
+    role: 'starting',
+    since: NOW - 60_000,
+  })
 
 describe('cold start: a peer whose PostgreSQL answers is not fenced, a silent one is', () => {
   const c = new Cleanups()
@@ -65,10 +81,13 @@ describe('cold start: a peer whose PostgreSQL answers is not fenced, a silent on
     hotStandbyOff = await startStandby(c, root, passfile, noInit.node, HOT_STANDBY_OFF_PORT, {hot_standby: 'off'}, 'hsoff')
     mute = createServer((s) => sockets.push(s)) // accepts, never speaks: a hung host
     await new Promise<void>((r) => mute.listen(MUTE_PORT, '127.0.0.1', r))
-    c.add(() => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy()
-      mute.close(() => r())
-    }))
+    c.add(
+      () =>
+        new Promise<void>((r) => {
+          for (const s of sockets) s.destroy()
+          mute.close(() => r())
+        }),
+    )
     ready = true
   })
   after(() => c.run())
@@ -96,7 +115,12 @@ describe('cold start: a peer whose PostgreSQL answers is not fenced, a silent on
     assert.equal(d.rule, 'starting.primary-peer-not-ready', d.reason)
     assert.ok(!d.actions.includes('fencePeer'))
     // As primary: not counted as failed while timing.peerStartTimeout runs, and the reason says which it is.
-    const p = decide('primary', primaryObs({viaVipStandby: peer, peer}), CFG, NOW, {...FRESH_MEMORY, role: 'primary', since: NOW - 60_000, peerNotReadySince: NOW - 30_000})
+    const p = decide('primary', primaryObs({viaVipStandby: peer, peer}), CFG, NOW, {
+      ...FRESH_MEMORY,
+      role: 'primary',
+      since: NOW - 60_000,
+      peerNotReadySince: NOW - 30_000,
+    })
     assert.equal(p.rule, 'primary.standby-not-ready', p.reason)
     assert.match(p.reason, /alive but not ready, not yet accepting connections: .*\(57P03\).*270s of timing\.peerStartTimeout 5m left/)
     assert.equal(p.memory.peerFailures, 0)

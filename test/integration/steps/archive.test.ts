@@ -88,7 +88,13 @@ test('archive mounts', async (t) => {
     const ctx = new SystemContext(undefined, true)
     const out = await ensureArchiveMounted(ctx, bindCfg)
     assert.equal(out.changed, false)
-    assert.deepEqual(ctx.plan.map((p) => (p.kind === 'exec' ? p.argv : [])), [['mkdir', '-p', mountpoint], ['mount', '--bind', source, mountpoint]])
+    assert.deepEqual(
+      ctx.plan.map((p) => (p.kind === 'exec' ? p.argv : [])),
+      [
+        ['mkdir', '-p', mountpoint],
+        ['mount', '--bind', source, mountpoint],
+      ],
+    )
     assert.equal(existsSync(mountpoint), false)
   })
 
@@ -112,7 +118,10 @@ test('archive mounts', async (t) => {
     mkdirSync(other)
     execFileSync('mount', ['--bind', other, mountpoint])
     try {
-      await assert.rejects(ensureArchiveMounted(new SystemContext(), bindCfg), (e: any) => e.exitCode === EXIT.STEP_FAILED && /already has .* mounted, not /.test(e.message))
+      await assert.rejects(
+        ensureArchiveMounted(new SystemContext(), bindCfg),
+        (e: any) => e.exitCode === EXIT.STEP_FAILED && /already has .* mounted, not /.test(e.message),
+      )
     } finally {
       execFileSync('umount', [mountpoint])
     }
@@ -123,7 +132,18 @@ test('archive mounts', async (t) => {
 
   await t.test('the CLI bind-mounts inside a private mount namespace, invisible outside', async () => {
     const cfg = writeConfig('bind.json', {mode: 'bind', source})
-    const r = await run(['unshare', '--mount', '--propagation', 'private', process.execPath, BIN, 'mount-archive', '--config', cfg, '--json'])
+    const r = await run([
+      'unshare',
+      '--mount',
+      '--propagation',
+      'private',
+      process.execPath,
+      BIN,
+      'mount-archive',
+      '--config',
+      cfg,
+      '--json',
+    ])
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.json.result.changed, true)
     assert.equal(mountAt(readMountinfo(), mountpoint), undefined)
@@ -133,7 +153,11 @@ test('archive mounts', async (t) => {
     const ctx = new SystemContext(undefined, true)
     const out = await ensureArchiveMounted(ctx, validateConfig(raw(nfsArchive), 'nfs', {checkFiles: false}))
     assert.deepEqual(out.warnings, [])
-    assert.deepEqual(ctx.plan.at(-1), {kind: 'exec', argv: ['mount', '-t', 'nfs', '-o', `soft,timeo=5,retrans=2,retry=0,port=${nfsPort}`, '127.0.0.1:/export', mountpoint], why: "mount the peer's WAL archive (nfs)"})
+    assert.deepEqual(ctx.plan.at(-1), {
+      kind: 'exec',
+      argv: ['mount', '-t', 'nfs', '-o', `soft,timeo=5,retrans=2,retry=0,port=${nfsPort}`, '127.0.0.1:/export', mountpoint],
+      why: "mount the peer's WAL archive (nfs)",
+    })
   })
 
   await t.test('a real nfs mount fails fast here with one clear line, exit 1, nothing mounted', async () => {
@@ -142,28 +166,45 @@ test('archive mounts', async (t) => {
     t.diagnostic(`nfs mount failure reported after ${r.ms} ms: ${pghaLines(r.stderr)[0]}`)
     assert.equal(r.code, 1)
     assert.equal(pghaLines(r.stderr).length, 1)
-    assert.match(pghaLines(r.stderr)[0], /^pgha: cannot mount 127\.0\.0\.1:\/export on \S+: mount -t nfs -o soft,timeo=5,retrans=2,retry=0,port=\d+ 127\.0\.0\.1:\/export \S+ exited \d+: mount: .+ — check archive.source/)
+    assert.match(
+      pghaLines(r.stderr)[0],
+      /^pgha: cannot mount 127\.0\.0\.1:\/export on \S+: mount -t nfs -o soft,timeo=5,retrans=2,retry=0,port=\d+ 127\.0\.0\.1:\/export \S+ exited \d+: mount: .+ — check archive.source/,
+    )
     assert.equal(mountAt(readMountinfo(), mountpoint), undefined)
   })
 
   await t.test('a mount that hangs (ignoring SIGTERM) is abandoned at archive.timeout', async () => {
     // The real mount argv, executed as a process that hangs the way mount.nfs does on a dead server.
-    const hanging: Exec = {run: (argv, opts) => realExec.run(argv[0] === 'mount' ? ['sh', '-c', 'trap "" TERM; exec sleep 30'] : argv, opts)}
+    const hanging: Exec = {
+      run: (argv, opts) => realExec.run(argv[0] === 'mount' ? ['sh', '-c', 'trap "" TERM; exec sleep 30'] : argv, opts),
+    }
     const cfg = validateConfig(raw({...nfsArchive, timeout: '1500ms'}), 'hang', {checkFiles: false})
     const started = Date.now()
-    await assert.rejects(ensureArchiveMounted(new SystemContext(hanging), cfg), (e: any) => e.exitCode === 1 && /did not finish within 1500ms \(archive.timeout\) and was stopped/.test(e.message))
+    await assert.rejects(
+      ensureArchiveMounted(new SystemContext(hanging), cfg),
+      (e: any) => e.exitCode === 1 && /did not finish within 1500ms \(archive.timeout\) and was stopped/.test(e.message),
+    )
     const ms = Date.now() - started
     t.diagnostic(`hanging mount abandoned after ${ms} ms (archive.timeout 1500 ms)`)
     assert.ok(ms >= 1400 && ms < 2200, `took ${ms} ms`) // not the 1 s TERM→KILL grace on top
   })
 
   await t.test('a dead or refusing NFS peer in a sealed lab: bounded, one clear line', async () => {
-    const lab = await createLabNetwork({prefix: PREFIX, hosts: [{name: 'a', address: '192.0.2.11'}, {name: 'b', address: '192.0.2.12'}]})
+    const lab = await createLabNetwork({
+      prefix: PREFIX,
+      hosts: [
+        {name: 'a', address: '192.0.2.11'},
+        {name: 'b', address: '192.0.2.12'},
+      ],
+    })
     const dead = writeConfig('dead.json', {mode: 'nfs', source: '192.0.2.77:/var/lib/pgha/archive', timeout: '2s'})
     const r = await run(lab.argvIn('a', [process.execPath, BIN, 'mount-archive', '--config', dead]))
     t.diagnostic(`dead peer: exit ${r.code} after ${r.ms} ms (archive.timeout 2 s, incl. node start-up)`)
     assert.equal(r.code, 1)
-    assert.match(pghaLines(r.stderr).join('\n'), /^pgha: NFS server 192\.0\.2\.77:2049 gave no answer within \d+ ms \(budget archive.timeout 2s\); archive 192\.0\.2\.77:\/var\/lib\/pgha\/archive not mounted — /)
+    assert.match(
+      pghaLines(r.stderr).join('\n'),
+      /^pgha: NFS server 192\.0\.2\.77:2049 gave no answer within \d+ ms \(budget archive.timeout 2s\); archive 192\.0\.2\.77:\/var\/lib\/pgha\/archive not mounted — /,
+    )
     assert.ok(r.ms < 2000 + 5000)
     const refusing = writeConfig('refusing.json', {mode: 'nfs', source: '192.0.2.12:/var/lib/pgha/archive', timeout: '10s'})
     const q = await run(lab.argvIn('a', [process.execPath, BIN, 'mount-archive', '--config', refusing, '--json']))

@@ -34,7 +34,10 @@ describe('bounded against a frozen server and a blackholed BMC', () => {
     const r = await runCli(configFile, [...args, '--json'], {timeoutMs: boundMs + 30_000})
     measured.push(`${args.join(' ')}: ${r.durationMs} ms (bound ${boundMs} ms), exit ${r.code}`)
     console.log(`# measured ${measured.at(-1)}`)
-    assert.ok(r.durationMs <= boundMs + MARGIN_MS, `${args.join(' ')} took ${r.durationMs} ms, bound ${boundMs} ms + ${MARGIN_MS} ms margin`)
+    assert.ok(
+      r.durationMs <= boundMs + MARGIN_MS,
+      `${args.join(' ')} took ${r.durationMs} ms, bound ${boundMs} ms + ${MARGIN_MS} ms margin`,
+    )
     return r
   }
 
@@ -52,16 +55,19 @@ describe('bounded against a frozen server and a blackholed BMC', () => {
     c.add(() => bmc.close())
     const p = primary.cfg.postgres
     configFile = join(root, 'pgha.yaml')
-    writeFileSync(configFile, YAML.stringify({
-      cluster: 'hpgfrozen',
-      node: {name: 'node1', address: '192.0.2.11'},
-      peer: {name: 'node2', address: '192.0.2.12'},
-      network: {interface: 'hpgnone0', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
-      postgres: {bindir: p.bindir, datadir: p.datadir, port: p.port, socketDir: p.socketDir, passfile, stepTimeout: `${STEP_MS}ms`},
-      fence: {agent: 'ipmitool', address: '127.0.0.1', port: BMC_PORT, user: 'admin', passwordFile: pwFile, timeout: `${FENCE_MS}ms`},
-      timing: {probeTimeout: `${PROBE_MS}ms`},
-      stateDir: join(root, 'state'),
-    }))
+    writeFileSync(
+      configFile,
+      YAML.stringify({
+        cluster: 'hpgfrozen',
+        node: {name: 'node1', address: '192.0.2.11'},
+        peer: {name: 'node2', address: '192.0.2.12'},
+        network: {interface: 'hpgnone0', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
+        postgres: {bindir: p.bindir, datadir: p.datadir, port: p.port, socketDir: p.socketDir, passfile, stepTimeout: `${STEP_MS}ms`},
+        fence: {agent: 'ipmitool', address: '127.0.0.1', port: BMC_PORT, user: 'admin', passwordFile: pwFile, timeout: `${FENCE_MS}ms`},
+        timing: {probeTimeout: `${PROBE_MS}ms`},
+        stateDir: join(root, 'state'),
+      }),
+    )
     const pid = Number(readFileSync(join(p.datadir, 'postmaster.pid'), 'utf8').split('\n')[0])
     process.kill(pid, 'SIGSTOP')
     c.add(() => process.kill(pid, 'SIGCONT')) // runs before the node is destroyed (last in, first out)

@@ -26,27 +26,50 @@ describe('init refuses a heartbeat role it would have to weaken', () => {
   let ready = false
 
   /** Everything init could change: role attributes, memberships, and who owns what. */
-  const snapshot = async () => [
-    await nodePsql(primary.node, `SELECT string_agg(format('%s super=%s createrole=%s createdb=%s repl=%s bypassrls=%s login=%s member_of=%s', rolname, rolsuper, rolcreaterole,
+  const snapshot = async () =>
+    [
+      await nodePsql(
+        primary.node,
+        `SELECT string_agg(format('%s super=%s createrole=%s createdb=%s repl=%s bypassrls=%s login=%s member_of=%s', rolname, rolsuper, rolcreaterole,
       rolcreatedb, rolreplication, rolbypassrls, rolcanlogin, (SELECT string_agg(b.rolname, ',' ORDER BY b.rolname) FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid WHERE m.member = r.oid)), E'\\n' ORDER BY rolname)
-      FROM pg_roles r WHERE rolname !~ '^pg_';`),
-    await nodePsql(primary.node, "SELECT string_agg(datname || '=' || pg_get_userbyid(datdba), ',' ORDER BY datname) FROM pg_database;"),
-    await nodePsql(primary.node, "SELECT string_agg(nspname || '=' || pg_get_userbyid(nspowner), ',' ORDER BY nspname) FROM pg_namespace;", 'pgha'),
-    await nodePsql(primary.node, "SELECT string_agg(relname || '=' || pg_get_userbyid(relowner), ',' ORDER BY relname) FROM pg_class WHERE relnamespace = 'pgha'::regnamespace;", 'pgha'),
-  ].join('\n')
+      FROM pg_roles r WHERE rolname !~ '^pg_';`,
+      ),
+      await nodePsql(primary.node, "SELECT string_agg(datname || '=' || pg_get_userbyid(datdba), ',' ORDER BY datname) FROM pg_database;"),
+      await nodePsql(
+        primary.node,
+        "SELECT string_agg(nspname || '=' || pg_get_userbyid(nspowner), ',' ORDER BY nspname) FROM pg_namespace;",
+        'pgha',
+      ),
+      await nodePsql(
+        primary.node,
+        "SELECT string_agg(relname || '=' || pg_get_userbyid(relowner), ',' ORDER BY relname) FROM pg_class WHERE relnamespace = 'pgha'::regnamespace;",
+        'pgha',
+      ),
+    ].join('\n')
 
   const configFor = (user: string) => {
     const file = join(root, `init-${user}.yaml`)
     const p = primary.cfg.postgres
-    writeFileSync(file, YAML.stringify({
-      cluster: 'hpginit',
-      node: {name: 'node1', address: '192.0.2.11'},
-      peer: {name: 'node2', address: '192.0.2.12'},
-      network: {interface: 'hpgnone0', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
-      postgres: {bindir: p.bindir, datadir: p.datadir, port: p.port, socketDir: p.socketDir, passfile, heartbeat: {database: 'pgha', user}, stepTimeout: '20s'},
-      fence: {agent: 'none'},
-      stateDir: join(root, 'state'),
-    }))
+    writeFileSync(
+      file,
+      YAML.stringify({
+        cluster: 'hpginit',
+        node: {name: 'node1', address: '192.0.2.11'},
+        peer: {name: 'node2', address: '192.0.2.12'},
+        network: {interface: 'hpgnone0', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
+        postgres: {
+          bindir: p.bindir,
+          datadir: p.datadir,
+          port: p.port,
+          socketDir: p.socketDir,
+          passfile,
+          heartbeat: {database: 'pgha', user},
+          stepTimeout: '20s',
+        },
+        fence: {agent: 'none'},
+        stateDir: join(root, 'state'),
+      }),
+    )
     return file
   }
 
@@ -57,12 +80,15 @@ describe('init refuses a heartbeat role it would have to weaken', () => {
     primary = await startPrimary(c, root, passfile, 55600)
     // A normal install first: role pgha owns schema pgha in database pgha.
     await ensureInit(new SystemContext(), primary.cfg, {password: HB_PASSWORD})
-    await nodePsql(primary.node, [
-      'CREATE ROLE dba LOGIN SUPERUSER CREATEDB CREATEROLE REPLICATION;',
-      'CREATE ROLE builder LOGIN CREATEDB;',
-      'CREATE ROLE app LOGIN;',
-      'CREATE TABLE public.orders (id int); ALTER TABLE public.orders OWNER TO app;',
-    ].join('\n'))
+    await nodePsql(
+      primary.node,
+      [
+        'CREATE ROLE dba LOGIN SUPERUSER CREATEDB CREATEROLE REPLICATION;',
+        'CREATE ROLE builder LOGIN CREATEDB;',
+        'CREATE ROLE app LOGIN;',
+        'CREATE TABLE public.orders (id int); ALTER TABLE public.orders OWNER TO app;',
+      ].join('\n'),
+    )
     ready = true
   })
   after(() => c.run())
@@ -86,7 +112,10 @@ describe('init refuses a heartbeat role it would have to weaken', () => {
   test('a role with CREATEDB, and a role owning a table elsewhere, are refused too (exit 2)', async (t) => {
     if (!ready && !prerequisites(t, need)) return
     const before = await snapshot()
-    for (const [user, why] of [['builder', /has CREATEDB/], ['app', /owns 1 object .*table orders/]] as const) {
+    for (const [user, why] of [
+      ['builder', /has CREATEDB/],
+      ['app', /owns 1 object .*table orders/],
+    ] as const) {
       const cfg = {...primary.cfg, postgres: {...primary.cfg.postgres, heartbeat: {database: 'pgha', user}}}
       await assert.rejects(ensureInit(new SystemContext(), cfg), (e: unknown) => {
         assert.ok(e instanceof UsageError, String(e))

@@ -39,11 +39,29 @@ describe('server-side steps on every supported PostgreSQL major', () => {
         const bindir = bindirFor(major, root)
         const passfile = writePassfile(root)
         const port = 55870 + 2 * i
-        const pNode = pgNode({name: `p${major}`, bindir, dataDir: join(root, 'primary'), port, listen: '127.0.0.1', socketDir: join(root, 'primary-sock')})
-        const sNode = pgNode({name: `s${major}`, bindir, dataDir: join(root, 'standby'), port: port + 1, listen: '127.0.0.1', socketDir: join(root, 'standby-sock')})
+        const pNode = pgNode({
+          name: `p${major}`,
+          bindir,
+          dataDir: join(root, 'primary'),
+          port,
+          listen: '127.0.0.1',
+          socketDir: join(root, 'primary-sock'),
+        })
+        const sNode = pgNode({
+          name: `s${major}`,
+          bindir,
+          dataDir: join(root, 'standby'),
+          port: port + 1,
+          listen: '127.0.0.1',
+          socketDir: join(root, 'standby-sock'),
+        })
         mine.add(() => ensureDbStopped(ctx(), nodeConfig(sNode, passfile), {mode: 'immediate'}).catch(() => undefined))
         mine.add(() => ensureDbStopped(ctx(), nodeConfig(pNode, passfile), {mode: 'immediate'}).catch(() => undefined))
-        await initPrimary(pNode, {networks: ['127.0.0.1/32'], replicationUser: REPL_USER, replicationPassword: REPL_PASSWORD, heartbeatUser: 'pgha'}, {settings: FAST})
+        await initPrimary(
+          pNode,
+          {networks: ['127.0.0.1/32'], replicationUser: REPL_USER, replicationPassword: REPL_PASSWORD, heartbeatUser: 'pgha'},
+          {settings: FAST},
+        )
         const primary = nodeConfig(pNode, passfile)
         const standby = nodeConfig(sNode, passfile)
         assert.match(await nodePsql(pNode, 'SHOW server_version_num;'), new RegExp(`^${major}\\d{4}$`))
@@ -62,7 +80,11 @@ describe('server-side steps on every supported PostgreSQL major', () => {
         writeOwnedFile(join(sNode.dataDir, 'pgha-node.conf'), nodeSettings(sNode, major, FAST))
         writeOwnedFile(join(sNode.dataDir, 'standby.signal'), '')
         const auto = join(sNode.dataDir, 'postgresql.auto.conf')
-        writeOwnedFile(auto, readFileSync(auto, 'utf8') + `primary_conninfo = 'host=127.0.0.1 port=${port} user=${REPL_USER} passfile=${passfile} application_name=s${major}'\nrestore_command = '${RESTORE.replace(/'/g, "''")}'\n`)
+        writeOwnedFile(
+          auto,
+          readFileSync(auto, 'utf8') +
+            `primary_conninfo = 'host=127.0.0.1 port=${port} user=${REPL_USER} passfile=${passfile} application_name=s${major}'\nrestore_command = '${RESTORE.replace(/'/g, "''")}'\n`,
+        )
         writeOwnedFile(join(sNode.dataDir, 'postmaster.opts'), '')
         prepareDir(sNode.socketDir, 'postgres', 0o755)
         assert.equal((await ensureDbRunning(ctx(), primary, {vipPrimaryTaken: vipFree})).changed, true)

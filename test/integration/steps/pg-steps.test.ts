@@ -75,11 +75,25 @@ describe('PostgreSQL steps on a real primary + standby', () => {
     assert.equal(first.changed, true)
     const second = await ensureInit(ctx(), primary.cfg)
     assert.equal(second.changed, false, second.summary)
-    assert.equal(await nodePsql(primary.node, "SELECT rolsuper, rolcanlogin, pg_has_role('pgha', 'pg_monitor', 'MEMBER') FROM pg_roles WHERE rolname = 'pgha';"), 'f\tt\tt')
-    for (const sql of ['DELETE FROM pgha.heartbeat;', 'TRUNCATE pgha.heartbeat;', 'DELETE FROM pgha.cluster_state;', 'TRUNCATE pgha.cluster_state;']) {
+    assert.equal(
+      await nodePsql(
+        primary.node,
+        "SELECT rolsuper, rolcanlogin, pg_has_role('pgha', 'pg_monitor', 'MEMBER') FROM pg_roles WHERE rolname = 'pgha';",
+      ),
+      'f\tt\tt',
+    )
+    for (const sql of [
+      'DELETE FROM pgha.heartbeat;',
+      'TRUNCATE pgha.heartbeat;',
+      'DELETE FROM pgha.cluster_state;',
+      'TRUNCATE pgha.cluster_state;',
+    ]) {
       await assert.rejects(nodePsql(primary.node, sql, 'pgha'), /not allowed/, sql)
     }
-    assert.equal(await nodePsql(primary.node, 'SELECT count(*) FROM pgha.heartbeat; SELECT paused FROM pgha.cluster_state;', 'pgha'), '1\nf')
+    assert.equal(
+      await nodePsql(primary.node, 'SELECT count(*) FROM pgha.heartbeat; SELECT paused FROM pgha.cluster_state;', 'pgha'),
+      '1\nf',
+    )
     // On the standby everything arrives by replication; init there changes nothing.
     const onStandby = await waitFor('the schema on the standby', 10_000, async () => {
       const r = await ensureInit(ctx(), standby.cfg).catch(() => undefined)
@@ -106,7 +120,9 @@ describe('PostgreSQL steps on a real primary + standby', () => {
     assert.ok(s.ageMs! >= 0 && s.ageMs! < 10_000, `age ${s.ageMs}`)
     assert.equal(s.lagBytes, viaTcp.lagBytes)
     assert.equal(s.writtenBy, primary.cfg.node.name)
-    t.diagnostic(`heartbeat latency: primary socket ${p.latencyMs} ms, primary tcp ${viaTcp.latencyMs} ms, standby socket ${s.latencyMs} ms`)
+    t.diagnostic(
+      `heartbeat latency: primary socket ${p.latencyMs} ms, primary tcp ${viaTcp.latencyMs} ms, standby socket ${s.latencyMs} ms`,
+    )
   })
 
   test('heartbeat --dry-run rolls the write back', async (t) => {
@@ -148,21 +164,30 @@ describe('PostgreSQL steps on a real primary + standby', () => {
     const d = dry()
     const planned = await ensureDbStopped(d, standby.cfg, {mode: 'fast'})
     assert.equal(planned.changed, false)
-    assert.ok(d.plan.some((a) => a.kind === 'exec' && a.argv.includes('stop')), JSON.stringify(d.plan))
+    assert.ok(
+      d.plan.some((a) => a.kind === 'exec' && a.argv.includes('stop')),
+      JSON.stringify(d.plan),
+    )
     assert.equal((await detectRole(ctx(), standby.cfg)).running, true, 'dry run left it running')
 
     assert.equal((await ensureDbStopped(ctx(), standby.cfg, {mode: 'fast'})).changed, true)
     assert.equal((await ensureDbStopped(ctx(), standby.cfg, {mode: 'immediate'})).changed, false)
     const s = await detectRole(ctx(), standby.cfg)
     assert.deepEqual([s.role, s.running], ['standby', false])
-    assert.ok(s.evidence.some((e) => e.includes('standby.signal')), s.evidence.join('; '))
+    assert.ok(
+      s.evidence.some((e) => e.includes('standby.signal')),
+      s.evidence.join('; '),
+    )
     assert.equal((await ensureDbRunning(ctx(), standby.cfg, {vipPrimaryTaken: async () => true})).changed, true, 'a standby ignores VIP-M')
     assert.equal((await ensureDbRunning(ctx(), standby.cfg)).changed, false)
 
     assert.equal((await ensureDbStopped(ctx(), primary.cfg, {mode: 'immediate'})).changed, true)
     const p = await detectRole(ctx(), primary.cfg)
     assert.deepEqual([p.role, p.running], ['primary', false])
-    await assert.rejects(ensureDbRunning(ctx(), primary.cfg, {vipPrimaryTaken: async () => ({taken: true, detail: 'arping: 1 reply'})}), SafetyRefusal)
+    await assert.rejects(
+      ensureDbRunning(ctx(), primary.cfg, {vipPrimaryTaken: async () => ({taken: true, detail: 'arping: 1 reply'})}),
+      SafetyRefusal,
+    )
     assert.equal((await detectRole(ctx(), primary.cfg)).running, false, 'refusal changed nothing')
     const forced = await ensureDbRunning(ctx(), primary.cfg, {force: true, vipPrimaryTaken: async () => true})
     assert.equal(forced.changed, true)

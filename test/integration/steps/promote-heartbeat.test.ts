@@ -18,7 +18,12 @@ const RESTORE = 'test -f /nonexistent/%f && cp /nonexistent/%f %p'
 const allow = async () => ({allowed: true, why: 'test: peer fenced'})
 const deny = async () => ({allowed: false, why: 'test: peer power is on'})
 /** The options the watch loop promotes with (loop/actions.ts). */
-const watchPath = (o: Pick<EnsurePromotedOptions, 'guard'> & Partial<EnsurePromotedOptions>): EnsurePromotedOptions => ({checkpoint: false, via: 'heartbeat', restoreCommand: 'off-if-nfs', ...o})
+const watchPath = (o: Pick<EnsurePromotedOptions, 'guard'> & Partial<EnsurePromotedOptions>): EnsurePromotedOptions => ({
+  checkpoint: false,
+  via: 'heartbeat',
+  restoreCommand: 'off-if-nfs',
+  ...o,
+})
 
 describe('promotion through the heartbeat connection (the watch path) of real streaming standbys', () => {
   const c = new Cleanups()
@@ -54,7 +59,11 @@ describe('promotion through the heartbeat connection (the watch path) of real st
 
   test('promotes with pg_promote, puts restore_command back; again is a no-op', async (t) => {
     if (!ready && !prerequisites(t, need)) return
-    const r = await ensurePromoted(new SystemContext(undefined, false, createLogger({sink: (l) => t.diagnostic(l)})), standbyA.cfg, watchPath({guard: allow}))
+    const r = await ensurePromoted(
+      new SystemContext(undefined, false, createLogger({sink: (l) => t.diagnostic(l)})),
+      standbyA.cfg,
+      watchPath({guard: allow}),
+    )
     assert.equal(r.changed, true)
     assert.match(r.summary, /^promoted to primary in \d+ ms through pg_promote \(test: peer fenced\)$/)
     t.diagnostic(`fast promotion took ${r.durationMs} ms`)
@@ -69,8 +78,16 @@ describe('promotion through the heartbeat connection (the watch path) of real st
     if (!ready && !prerequisites(t, need)) return
     // The grant replicates from the primary: revoke there, wait until the standby sees it.
     await nodePsql(primary.node, 'REVOKE EXECUTE ON FUNCTION pg_catalog.pg_promote(boolean, integer) FROM pgha;', 'pgha')
-    await waitFor('revoke replicated', 10_000, async () =>
-      (await nodePsql(standbyB.node, "SELECT has_function_privilege('pgha', 'pg_catalog.pg_promote(boolean, integer)', 'EXECUTE');", 'pgha')) === 'f')
+    await waitFor(
+      'revoke replicated',
+      10_000,
+      async () =>
+        (await nodePsql(
+          standbyB.node,
+          "SELECT has_function_privilege('pgha', 'pg_catalog.pg_promote(boolean, integer)', 'EXECUTE');",
+          'pgha',
+        )) === 'f',
+    )
     const r = await ensurePromoted(new SystemContext(), standbyB.cfg, watchPath({guard: allow, checkpoint: false}))
     assert.equal(r.changed, true)
     assert.match(r.summary, /through pg_ctl promote/)

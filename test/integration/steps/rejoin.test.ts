@@ -22,7 +22,10 @@ async function diverge(p: Pair): Promise<void> {
   pgCtl(p.b, 'promote')
   await waitFor(() => psql(p.b, 'SELECT pg_is_in_recovery()') === 'f', 30_000, 'B promoted')
   psql(p.b, "INSERT INTO t SELECT g, 'new-primary' FROM generate_series(1001, 1500) g;")
-  psql(p.a, "INSERT INTO t SELECT g, 'lost-on-old-primary' FROM generate_series(2001, 2300) g; UPDATE t SET origin = 'changed-on-old' WHERE id <= 200;")
+  psql(
+    p.a,
+    "INSERT INTO t SELECT g, 'lost-on-old-primary' FROM generate_series(2001, 2300) g; UPDATE t SET origin = 'changed-on-old' WHERE id <= 200;",
+  )
   psql(p.a, 'CHECKPOINT;')
   pgCtl(p.a, '-m', 'immediate', 'stop')
 }
@@ -46,11 +49,14 @@ describe('rejoin with real PostgreSQL', {concurrency: false}, () => {
     // Quiet window that opens later than --max-wait: exit 2 at once, nothing touched.
     const tenAm = () => new Date(2026, 0, 10, 10, 0, 0)
     const win = (s: string) => parseQuietWindow(s) as QuietWindow
-    await assert.rejects(ensureRejoinedAsStandby(ctx(), p.a.cfg, {source: sourceOf(p.b), window: win('13:00-14:00'), maxWaitMs: 3_600_000, now: tenAm}), (e: Error & {exitCode?: number}) => {
-      assert.equal(e.exitCode, 2)
-      assert.match(e.message, /quiet window 13:00-14:00 opens in 3h, later than --max-wait 1h/)
-      return true
-    })
+    await assert.rejects(
+      ensureRejoinedAsStandby(ctx(), p.a.cfg, {source: sourceOf(p.b), window: win('13:00-14:00'), maxWaitMs: 3_600_000, now: tenAm}),
+      (e: Error & {exitCode?: number}) => {
+        assert.equal(e.exitCode, 2)
+        assert.match(e.message, /quiet window 13:00-14:00 opens in 3h, later than --max-wait 1h/)
+        return true
+      },
+    )
     assert.ok(!existsSync(join(p.a.datadir, 'standby.signal')) && !existsSync(join(p.a.datadir, 'postmaster.pid')), 'nothing changed')
 
     // Inside --max-wait: it waits for the window (the clock and the sleep are injected), then copies.
@@ -59,14 +65,24 @@ describe('rejoin with real PostgreSQL', {concurrency: false}, () => {
       waits.push(ms)
       await new Promise((r) => setTimeout(r, Math.min(ms, 250)))
     }
-    const out = await ensureRejoinedAsStandby(ctx(), p.a.cfg, {source: sourceOf(p.b), timeoutMs: 120_000, window: win('10:30-11:00'), maxWaitMs: 3_600_000, now: tenAm, sleep})
+    const out = await ensureRejoinedAsStandby(ctx(), p.a.cfg, {
+      source: sourceOf(p.b),
+      timeoutMs: 120_000,
+      window: win('10:30-11:00'),
+      maxWaitMs: 3_600_000,
+      now: tenAm,
+      sleep,
+    })
     assert.equal(waits[0], 30 * 60_000, 'waited until 10:30 before touching anything')
     t.diagnostic(`${out.summary}; phases ${JSON.stringify(out.phases)}`)
     assert.equal(out.changed, true)
     assert.equal(out.method, 'rewind', out.summary)
     assert.match(out.why, /wal_log_hints is on/)
     assert.equal(out.rewindNotNeeded, false)
-    assert.ok(lines.some((l) => /not shut down cleanly .*single-user/.test(l)), 'the crashed target went through single-user crash recovery')
+    assert.ok(
+      lines.some((l) => /not shut down cleanly .*single-user/.test(l)),
+      'the crashed target went through single-user crash recovery',
+    )
     assertHasNewPrimaryRows(p.a)
     assert.equal(psql(p.b, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'node1' AND state = 'streaming'"), '1')
     // The host's own config survived pg_rewind copying the source's files.
@@ -94,7 +110,10 @@ describe('rejoin with real PostgreSQL', {concurrency: false}, () => {
     const planned = await ensureRejoinedAsStandby(dry, p.a.cfg, {source: sourceOf(p.b)})
     assert.equal(planned.changed, false)
     assert.equal(planned.method, 'basebackup')
-    assert.ok(dry.plan.some((a) => a.kind === 'exec' && a.argv.some((x) => x.endsWith('pg_basebackup'))), 'dry run plans pg_basebackup')
+    assert.ok(
+      dry.plan.some((a) => a.kind === 'exec' && a.argv.some((x) => x.endsWith('pg_basebackup'))),
+      'dry run plans pg_basebackup',
+    )
     assert.ok(existsSync(join(p.a.datadir, 'PG_VERSION')) && !existsSync(join(p.a.datadir, 'standby.signal')), 'dry run changed nothing')
 
     const out = await ensureRejoinedAsStandby(ctx(), p.a.cfg, {source: sourceOf(p.b), timeoutMs: 120_000})
@@ -127,7 +146,15 @@ describe('rejoin with real PostgreSQL', {concurrency: false}, () => {
     psql(p.b, "INSERT INTO t SELECT g, 'new-primary' FROM generate_series(1001, 1500) g;")
     // The old primary runs on for a while: new segments and checkpoints recycle the WAL back to
     // the last common checkpoint, which pg_rewind must read.
-    for (let i = 0; i < 4; i++) psql(p.a, "INSERT INTO t SELECT g, 'lost-on-old-primary' FROM generate_series(2001 + 100 * " + i + ", 2100 + 100 * " + i + ") g; SELECT pg_switch_wal(); CHECKPOINT;")
+    for (let i = 0; i < 4; i++)
+      psql(
+        p.a,
+        "INSERT INTO t SELECT g, 'lost-on-old-primary' FROM generate_series(2001 + 100 * " +
+          i +
+          ', 2100 + 100 * ' +
+          i +
+          ') g; SELECT pg_switch_wal(); CHECKPOINT;',
+      )
     pgCtl(p.a, '-m', 'fast', 'stop')
 
     const out = await ensureRejoinedAsStandby(ctx(), p.a.cfg, {source: sourceOf(p.b), timeoutMs: 120_000})
@@ -152,7 +179,11 @@ describe('rejoin with real PostgreSQL', {concurrency: false}, () => {
     psql(p.b, "INSERT INTO t SELECT g, 'new-primary' FROM generate_series(1001, 1500) g;")
     psql(p.a, "INSERT INTO t SELECT g, 'lost-on-old-primary' FROM generate_series(2001, 2300) g;")
     pgCtl(p.a, '-m', 'immediate', 'stop')
-    for (let i = 0; i < 4; i++) psql(p.b, `INSERT INTO t SELECT g, 'x' FROM generate_series(${5000 + 100 * i}, ${5099 + 100 * i}) g; SELECT pg_switch_wal(); CHECKPOINT;`)
+    for (let i = 0; i < 4; i++)
+      psql(
+        p.b,
+        `INSERT INTO t SELECT g, 'x' FROM generate_series(${5000 + 100 * i}, ${5099 + 100 * i}) g; SELECT pg_switch_wal(); CHECKPOINT;`,
+      )
     psql(p.b, "DELETE FROM t WHERE origin = 'x';")
     const out = await ensureRejoinedAsStandby(ctx(), cfg, {source: sourceOf(p.b), timeoutMs: 180_000})
     t.diagnostic(`${out.summary}; ${out.why}`)
@@ -167,11 +198,14 @@ describe('rejoin with real PostgreSQL', {concurrency: false}, () => {
     if (!prerequisites(t, {root: true})) return
     const p = await makePair({portA: 55514, portB: 55515, walLogHints: true, tag: 'refuse'})
     t.after(() => p.cleanup())
-    await assert.rejects(ensureRejoinedAsStandby(ctx(), p.a.cfg, {source: sourceOf(p.b), timeoutMs: 30_000}), (e: Error & {exitCode?: number}) => {
-      assert.equal(e.exitCode, 3)
-      assert.match(e.message, /is a standby, not a writable primary/)
-      return true
-    })
+    await assert.rejects(
+      ensureRejoinedAsStandby(ctx(), p.a.cfg, {source: sourceOf(p.b), timeoutMs: 30_000}),
+      (e: Error & {exitCode?: number}) => {
+        assert.equal(e.exitCode, 3)
+        assert.match(e.message, /is a standby, not a writable primary/)
+        return true
+      },
+    )
     await assert.rejects(ensureRejoinedAsStandby(ctx(), p.a.cfg, {source: sourceOf(p.a), timeoutMs: 30_000}), /this host's own server/)
     assert.equal(psql(p.a, 'SELECT pg_is_in_recovery()'), 'f', 'A still runs as primary')
   })

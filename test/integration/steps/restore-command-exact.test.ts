@@ -45,7 +45,10 @@ describe('restore_command survives promotion exactly', () => {
     const d = new SystemContext(undefined, true)
     await ensurePromoted(d, standby.cfg, {guard: allow})
     const sql = d.plan.filter((a) => a.kind === 'sql').map((a) => (a.kind === 'sql' ? a.sql : ''))
-    assert.ok(sql.some((s) => s.startsWith(`ALTER SYSTEM SET restore_command = ${sqlLiteral(RESTORE)};`)), sql.join('\n---\n'))
+    assert.ok(
+      sql.some((s) => s.startsWith(`ALTER SYSTEM SET restore_command = ${sqlLiteral(RESTORE)};`)),
+      sql.join('\n---\n'),
+    )
     assert.ok(!sql.some((s) => s.includes('RESET restore_command')), 'the value must not be reset')
   })
 

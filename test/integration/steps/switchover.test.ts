@@ -30,7 +30,8 @@ function recorder(host: string, events: string[], holders: Holders): SwitchoverN
   }
 }
 
-const ctx = (name: string, lines: string[]) => new SystemContext(undefined, false, createLogger({level: 'info', sink: (l) => lines.push(`[${name}] ${l}`)}))
+const ctx = (name: string, lines: string[]) =>
+  new SystemContext(undefined, false, createLogger({level: 'info', sink: (l) => lines.push(`[${name}] ${l}`)}))
 const tcp = (n: Node) => ({kind: 'tcp' as const, ...sourceOf(n)})
 
 /** A client that writes as fast as it can, to whichever server accepts writes; counts acknowledged commits. */
@@ -45,7 +46,14 @@ function startWriter(nodes: Node[]) {
     while (!stop) {
       try {
         if (!client) {
-          client = new pg.Client({host: nodes[target].socketDir, port: nodes[target].port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 1000, query_timeout: 2000})
+          client = new pg.Client({
+            host: nodes[target].socketDir,
+            port: nodes[target].port,
+            user: 'postgres',
+            database: 'postgres',
+            connectionTimeoutMillis: 1000,
+            query_timeout: 2000,
+          })
           client.on('error', () => undefined)
           await client.connect()
         }
@@ -86,7 +94,12 @@ describe('switchover with real PostgreSQL', {concurrency: false}, () => {
     await new Promise((r) => setTimeout(r, 1000))
 
     const common = {partnerTimeoutMs: 30_000, timeoutMs: 120_000}
-    const demote = runSwitchover(ctx('node1', lines), p.a.cfg, {...common, peer: tcp(p.b), source: sourceOf(p.b), network: recorder('node1', events, holders)})
+    const demote = runSwitchover(ctx('node1', lines), p.a.cfg, {
+      ...common,
+      peer: tcp(p.b),
+      source: sourceOf(p.b),
+      network: recorder('node1', events, holders),
+    })
     await new Promise((r) => setTimeout(r, 300)) // the primary's half starts first; it waits for the standby's
     const promote = runSwitchover(ctx('node2', lines), p.b.cfg, {...common, peer: tcp(p.a), network: recorder('node2', events, holders)})
     let a: SwitchoverOutcome, b: SwitchoverOutcome
@@ -104,7 +117,10 @@ describe('switchover with real PostgreSQL', {concurrency: false}, () => {
     t.diagnostic(`demote half: ${a.summary}`)
     if (process.env.PGHA_TEST_VERBOSE === '1') t.diagnostic(lines.join('\n'))
     assert.deepEqual(holders, {primary: 'node2', standby: 'node1'})
-    assert.ok(b.timeline.some((e) => /node1 holds VIP-S and cleared the marker/.test(e.event)), 'the marker outlives the VIP-S hand-over')
+    assert.ok(
+      b.timeline.some((e) => /node1 holds VIP-S and cleared the marker/.test(e.event)),
+      'the marker outlives the VIP-S hand-over',
+    )
     console.log(`switchover write outage: ${w.maxGapMs} ms over ${w.acked} acknowledged writes`)
     assert.equal(a.side, 'demote')
     assert.equal(b.side, 'promote')
@@ -116,7 +132,11 @@ describe('switchover with real PostgreSQL', {concurrency: false}, () => {
     const ids = `{${writer.acked.join(',')}}`
     assert.equal(psql(p.b, `SELECT count(*) FROM t WHERE id = ANY('${ids}'::bigint[])`), String(w.acked))
     // … and replicates to the old one, now its standby.
-    await waitFor(() => psql(p.a, `SELECT count(*) FROM t WHERE id = ANY('${ids}'::bigint[])`) === String(w.acked), 15_000, 'old primary streams the new rows')
+    await waitFor(
+      () => psql(p.a, `SELECT count(*) FROM t WHERE id = ANY('${ids}'::bigint[])`) === String(w.acked),
+      15_000,
+      'old primary streams the new rows',
+    )
     assert.equal((await readClusterState(p.b.cfg, tcp(p.b), 5000)).switchover, null, 'marker cleared')
     // VIP-M moves only after the old primary let go; VIP-S only after the new primary let go.
     const at = (e: string) => events.indexOf(e)
@@ -136,11 +156,23 @@ describe('switchover with real PostgreSQL', {concurrency: false}, () => {
     assert.match(plan.plan.join('\n'), /\[node1, demote half\] pg_ctl stop -m fast/)
     assert.equal((await readClusterState(p.a.cfg, tcp(p.a), 5000)).switchover, null)
 
-    await assert.rejects(runSwitchover(ctx('node2', lines), p.b.cfg, {peer: tcp(p.a), network: recorder('node2', [], {primary: 'node1', standby: 'node2'}), partnerTimeoutMs: 2000}), /did not stop the primary .* nothing was changed/)
+    await assert.rejects(
+      runSwitchover(ctx('node2', lines), p.b.cfg, {
+        peer: tcp(p.a),
+        network: recorder('node2', [], {primary: 'node1', standby: 'node2'}),
+        partnerTimeoutMs: 2000,
+      }),
+      /did not stop the primary .* nothing was changed/,
+    )
     assert.equal(psql(p.a, 'SELECT pg_is_in_recovery()'), 'f')
     assert.equal((await readClusterState(p.a.cfg, tcp(p.a), 5000)).switchover, null, 'marker cleared after giving up')
 
-    const paused = await ensurePaused(new SystemContext(), p.b.cfg, true, {candidates: [{label: 'local', endpoint: tcp(p.b)}, {label: 'peer', endpoint: tcp(p.a)}]})
+    const paused = await ensurePaused(new SystemContext(), p.b.cfg, true, {
+      candidates: [
+        {label: 'local', endpoint: tcp(p.b)},
+        {label: 'peer', endpoint: tcp(p.a)},
+      ],
+    })
     assert.equal(paused.changed, true)
     assert.match(paused.summary, /peer/)
     await waitFor(async () => (await readClusterState(p.b.cfg, tcp(p.b), 5000)).paused, 10_000, 'pause flag replicated to the standby')

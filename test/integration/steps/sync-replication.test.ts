@@ -18,11 +18,27 @@ import {ensureInit} from '../../../src/lib/steps/init.js'
 import {ensureSyncArmed, ensureSyncDegraded} from '../../../src/lib/steps/sync-replication.js'
 import {SystemContext} from '../../../src/lib/system/exec.js'
 import {hasCommand, isRoot, prerequisites} from '../../helpers/env.js'
-import {Cleanups, HB_PASSWORD, nodeConfig, startPrimary, startStandby, tempRoot, type TestNode, waitFor, writePassfile} from '../../helpers/pg.js'
+import {
+  Cleanups,
+  HB_PASSWORD,
+  nodeConfig,
+  startPrimary,
+  startStandby,
+  tempRoot,
+  type TestNode,
+  waitFor,
+  writePassfile,
+} from '../../helpers/pg.js'
 
 /** Settles within `ms`, or says it is still pending. */
 async function settled<T>(p: Promise<T>, ms: number): Promise<'pending' | 'done'> {
-  return Promise.race([p.then(() => 'done' as const, () => 'done' as const), new Promise<'pending'>((r) => setTimeout(() => r('pending'), ms))])
+  return Promise.race([
+    p.then(
+      () => 'done' as const,
+      () => 'done' as const,
+    ),
+    new Promise<'pending'>((r) => setTimeout(() => r('pending'), ms)),
+  ])
 }
 
 describe('synchronous replication on a real pair', () => {
@@ -34,7 +50,8 @@ describe('synchronous replication on a real pair', () => {
   let configFile = ''
   const ctx = () => new SystemContext()
   const RUN_JS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/run.js')
-  const cli = (...args: string[]) => realExec.run([process.execPath, RUN_JS, ...args, '--config', configFile], {timeoutMs: 60_000, env: {PGHA_CONFIG: undefined}})
+  const cli = (...args: string[]) =>
+    realExec.run([process.execPath, RUN_JS, ...args, '--config', configFile], {timeoutMs: 60_000, env: {PGHA_CONFIG: undefined}})
 
   before(async () => {
     if (!isRoot() || !hasCommand('runuser')) return
@@ -43,17 +60,35 @@ describe('synchronous replication on a real pair', () => {
     primary = await startPrimary(c, root, passfile, 55700, 'hsprim')
     await ensureInit(ctx(), primary.cfg, {password: HB_PASSWORD})
     standby = await startStandby(c, root, passfile, primary.node, 55701, {}, 'hsstby')
-    primary.cfg = nodeConfig(primary.node, passfile, {peer: {name: 'hsstby', address: '127.0.0.1'}, replication: {mode: 'sync', stallTimeout: '2s'}})
+    primary.cfg = nodeConfig(primary.node, passfile, {
+      peer: {name: 'hsstby', address: '127.0.0.1'},
+      replication: {mode: 'sync', stallTimeout: '2s'},
+    })
     const p = primary.cfg.postgres
     configFile = join(root, 'pgha.config.yaml')
-    writeFileSync(configFile, YAML.stringify({
-      cluster: 'hssync', node: {name: 'hsprim', address: '192.0.2.11'}, peer: {name: 'hsstby', address: '192.0.2.12'},
-      network: {interface: 'hsnone0', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
-      postgres: {bindir: p.bindir, datadir: p.datadir, port: p.port, socketDir: p.socketDir, passfile, stepTimeout: '30s'},
-      fence: {agent: 'none'}, timing: {probeTimeout: '2s'}, stateDir: join(root, 'state'),
-    }))
+    writeFileSync(
+      configFile,
+      YAML.stringify({
+        cluster: 'hssync',
+        node: {name: 'hsprim', address: '192.0.2.11'},
+        peer: {name: 'hsstby', address: '192.0.2.12'},
+        network: {interface: 'hsnone0', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
+        postgres: {bindir: p.bindir, datadir: p.datadir, port: p.port, socketDir: p.socketDir, passfile, stepTimeout: '30s'},
+        fence: {agent: 'none'},
+        timing: {probeTimeout: '2s'},
+        stateDir: join(root, 'state'),
+      }),
+    )
     await nodePsql(primary.node, 'CREATE TABLE IF NOT EXISTS t (id serial PRIMARY KEY, at timestamptz DEFAULT now());')
-    await waitFor('standby streaming', 15_000, async () => (await nodePsql(primary.node, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'hsstby' AND state = 'streaming';")) === '1')
+    await waitFor(
+      'standby streaming',
+      15_000,
+      async () =>
+        (await nodePsql(
+          primary.node,
+          "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'hsstby' AND state = 'streaming';",
+        )) === '1',
+    )
     ready = true
   })
   after(() => c.run())
@@ -70,7 +105,12 @@ describe('synchronous replication on a real pair', () => {
     assert.equal(await nodePsql(primary.node, 'SHOW synchronous_standby_names;'), '"hsstby"')
     assert.equal(await nodePsql(primary.node, 'SHOW synchronous_commit;'), 'on')
     assert.equal((await ensureSyncArmed(ctx(), primary.cfg)).changed, false, 'idempotent')
-    await waitFor('sync_state sync', 10_000, async () => (await nodePsql(primary.node, "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'hsstby';")) === 'sync')
+    await waitFor(
+      'sync_state sync',
+      10_000,
+      async () =>
+        (await nodePsql(primary.node, "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'hsstby';")) === 'sync',
+    )
     const hb = await heartbeat(ctx(), primary.cfg, 'local')
     assert.equal(hb.syncWith, 'hsstby')
     await insert(5000)
@@ -95,7 +135,10 @@ describe('synchronous replication on a real pair', () => {
     const started = Date.now()
     const d = await ensureSyncDegraded(ctx(), primary.cfg, {kind: 'fence-verified', detail: 'test: standby powered off'})
     assert.equal(d.changed, true)
-    assert.match(d.summary, /^degraded to asynchronous: synchronous_standby_names '"hsstby"' cleared, waiting commits released \(test: standby powered off\)$/)
+    assert.match(
+      d.summary,
+      /^degraded to asynchronous: synchronous_standby_names '"hsstby"' cleared, waiting commits released \(test: standby powered off\)$/,
+    )
     assert.equal(await settled(blocked, 5000), 'done', 'the waiting commit went through')
     t.diagnostic(`commit released ${Date.now() - started} ms after the degrade started`)
     await insert(5000)
@@ -106,7 +149,12 @@ describe('synchronous replication on a real pair', () => {
   test('the standby comes back: re-armed, commits wait for it again', async (t) => {
     if (!ready && !prerequisites(t, need)) return
     await startNode(standby.node)
-    await waitFor('standby streaming again', 15_000, async () => (await nodePsql(primary.node, "SELECT state FROM pg_stat_replication WHERE application_name = 'hsstby';")) === 'streaming')
+    await waitFor(
+      'standby streaming again',
+      15_000,
+      async () =>
+        (await nodePsql(primary.node, "SELECT state FROM pg_stat_replication WHERE application_name = 'hsstby';")) === 'streaming',
+    )
     const r = await ensureSyncArmed(ctx(), primary.cfg)
     assert.equal(r.changed, true)
     await waitFor('sync again', 10_000, async () => (await heartbeat(ctx(), primary.cfg, 'local')).syncWith === 'hsstby')
@@ -118,7 +166,10 @@ describe('synchronous replication on a real pair', () => {
     assert.equal(await nodePsql(primary.node, 'SHOW synchronous_standby_names;'), '"hsstby"')
     const unasked = await cli('degrade')
     assert.equal(unasked.exitCode, 2, unasked.stderr)
-    assert.match(unasked.stderr, /refusing without confirmation: stop waiting for hsstby\? Commits acknowledged after this exist only on this host/)
+    assert.match(
+      unasked.stderr,
+      /refusing without confirmation: stop waiting for hsstby\? Commits acknowledged after this exist only on this host/,
+    )
     const dry = await cli('degrade', '--dry-run', '--json')
     assert.equal(dry.exitCode, 0, dry.stderr)
     assert.match(JSON.stringify(JSON.parse(dry.stdout).plan), /ALTER SYSTEM SET synchronous_standby_names = ''/)

@@ -19,7 +19,13 @@ const PREFIX = `pgtB${process.pid}v`
 const VIP_M = '192.0.2.100'
 const VIP_S = '192.0.2.101'
 
-interface CliRun {code: number; stdout: string; stderr: string; json: any; ms: number}
+interface CliRun {
+  code: number
+  stdout: string
+  stderr: string
+  json: any
+  ms: number
+}
 
 function pgha(ns: string, args: string[]): Promise<CliRun> {
   const started = Date.now()
@@ -78,7 +84,13 @@ test('VIPs on a real namespace pair', async (t) => {
 
   const rootBefore = rootSnapshot()
   const created = Date.now()
-  const lab: LabNetwork = await createLabNetwork({prefix: PREFIX, hosts: [{name: 'a', address: '192.0.2.11'}, {name: 'b', address: '192.0.2.12'}]})
+  const lab: LabNetwork = await createLabNetwork({
+    prefix: PREFIX,
+    hosts: [
+      {name: 'a', address: '192.0.2.11'},
+      {name: 'b', address: '192.0.2.12'},
+    ],
+  })
   t.diagnostic(`lab network up in ${Date.now() - created} ms`)
   const nsA = lab.hosts.a.ns
   const nsB = lab.hosts.b.ns
@@ -87,7 +99,10 @@ test('VIPs on a real namespace pair', async (t) => {
   await t.test('the lab is sealed: it added no address and no link to the root namespace', () => {
     // Compare with before, not with "none": this machine itself may sit in 192.0.2.0/24.
     const added = rootSnapshot().filter((x) => !rootBefore.includes(x))
-    assert.deepEqual(added.filter((x) => x.startsWith('addr 192.0.2.') || x.startsWith(`link ${PREFIX}`)), [])
+    assert.deepEqual(
+      added.filter((x) => x.startsWith('addr 192.0.2.') || x.startsWith(`link ${PREFIX}`)),
+      [],
+    )
     assert.ok(addrsIn(nsA).includes('192.0.2.11'))
     assert.ok(addrsIn(nsB).includes('192.0.2.12'))
   })
@@ -114,7 +129,9 @@ test('VIPs on a real namespace pair', async (t) => {
     t.diagnostic(`claim-vip standby (CLI, incl. node start-up, 2 s DAD, 1 announce): ${first.ms} ms`)
     assert.equal(first.code, 0, first.stderr)
     assert.equal(first.json.result.changed, true)
-    const entry = parseIpAddrJson(execFileSync('ip', ['-n', nsA, '-j', 'addr', 'show', 'dev', 'eth0'], {encoding: 'utf8'})).find((e) => e.address === VIP_S)
+    const entry = parseIpAddrJson(execFileSync('ip', ['-n', nsA, '-j', 'addr', 'show', 'dev', 'eth0'], {encoding: 'utf8'})).find(
+      (e) => e.address === VIP_S,
+    )
     assert.deepEqual(entry && {label: entry.label, prefix: entry.prefix}, {label: 'eth0:pgs', prefix: 24})
     const second = await pgha(nsA, ['claim-vip', 'standby', '--config', cfgA, '--json'])
     assert.equal(second.code, 0)
@@ -161,10 +178,13 @@ test('VIPs on a real namespace pair', async (t) => {
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.json.dryRun, true)
     assert.equal(r.json.result.changed, false)
-    assert.deepEqual(r.json.plan.map((p: {argv: string[]}) => p.argv), [
-      ['ip', 'addr', 'add', `${VIP_S}/24`, 'dev', 'eth0', 'label', 'eth0:pgs'],
-      ['arping', '-U', '-I', 'eth0', '-c', '1', '-w', '1', VIP_S],
-    ])
+    assert.deepEqual(
+      r.json.plan.map((p: {argv: string[]}) => p.argv),
+      [
+        ['ip', 'addr', 'add', `${VIP_S}/24`, 'dev', 'eth0', 'label', 'eth0:pgs'],
+        ['arping', '-U', '-I', 'eth0', '-c', '1', '-w', '1', VIP_S],
+      ],
+    )
     assert.ok(!addrsIn(nsB).includes(VIP_S))
     const human = await pgha(nsB, ['release-vips', '--config', cfgB, '--all', '--dry-run'])
     assert.match(human.stdout, /not held here; nothing to do/)
@@ -180,8 +200,14 @@ test('VIPs on a real namespace pair', async (t) => {
     assert.match(all.json.result.summary, /VIP-M 192\.0\.2\.100 is not held here/)
     const inProcess = await ensureVipsReleased(inA, configA, {all: true})
     assert.deepEqual(inProcess.released, [{which: 'primary', vip: `${VIP_M}/24`}])
-    assert.deepEqual(addrsIn(nsA).filter((a) => a.startsWith('192.0.2.')), ['192.0.2.11'])
-    assert.deepEqual(addrsIn(nsB).filter((a) => a.startsWith('192.0.2.')), ['192.0.2.12'])
+    assert.deepEqual(
+      addrsIn(nsA).filter((a) => a.startsWith('192.0.2.')),
+      ['192.0.2.11'],
+    )
+    assert.deepEqual(
+      addrsIn(nsB).filter((a) => a.startsWith('192.0.2.')),
+      ['192.0.2.12'],
+    )
   })
 
   await t.test('releasing a VIP that is the first address of its subnet keeps the host address', async () => {
@@ -192,7 +218,10 @@ test('VIPs on a real namespace pair', async (t) => {
     execFileSync('ip', ['netns', 'exec', nsB, 'sysctl', '-q', '-w', 'net.ipv4.conf.eth0.promote_secondaries=0'])
     const out = await ensureVipsReleased(new SystemContext(lab.execIn('b')), configB)
     assert.equal(out.changed, true)
-    assert.deepEqual(addrsIn(nsB).filter((a) => a.startsWith('192.0.2.')), ['192.0.2.12'])
+    assert.deepEqual(
+      addrsIn(nsB).filter((a) => a.startsWith('192.0.2.')),
+      ['192.0.2.12'],
+    )
   })
 
   await t.test('a host cut off the bridge cannot reach the gateway; reconnected it can', async () => {

@@ -67,7 +67,11 @@ it('fence-peer powers a real BMC host off and on, bounded and without leaking th
   })
 
   await sh(['ip', 'netns', 'del', NS]) // leftover of a crashed run with our pid
-  for (const argv of [['ip', 'netns', 'add', NS], ['ip', '-n', NS, 'link', 'set', 'lo', 'up'], ['ip', '-n', NS, 'addr', 'add', `${BMC_ADDR}/32`, 'dev', 'lo']]) {
+  for (const argv of [
+    ['ip', 'netns', 'add', NS],
+    ['ip', '-n', NS, 'link', 'set', 'lo', 'up'],
+    ['ip', '-n', NS, 'addr', 'add', `${BMC_ADDR}/32`, 'dev', 'lo'],
+  ]) {
     const r = await sh(argv)
     assert.equal(r.exitCode, 0, `${argv.join(' ')}: ${r.stderr}`)
   }
@@ -104,8 +108,14 @@ it('fence-peer powers a real BMC host off and on, bounded and without leaking th
   }
 
   bmc = await startBmc({
-    name: 'peer-bmc', stateDir: join(tmp, 'bmc'), listenAddress: BMC_ADDR, port: BMC_PORT, user: 'admin', password: PASSWORD,
-    chassisProgram: [labChassisProgram(), hostDir], wrap: ['ip', 'netns', 'exec', NS],
+    name: 'peer-bmc',
+    stateDir: join(tmp, 'bmc'),
+    listenAddress: BMC_ADDR,
+    port: BMC_PORT,
+    user: 'admin',
+    password: PASSWORD,
+    chassisProgram: [labChassisProgram(), hostDir],
+    wrap: ['ip', 'netns', 'exec', NS],
   })
   assert.ok(processRuns(bmc.pid), 'ipmi_sim runs')
   assert.equal(statSync(join(tmp, 'bmc', 'lan.conf')).mode & 0o777, 0o600, 'LAN.CONF holds the BMC password: mode 600')
@@ -184,7 +194,30 @@ it('fence-peer powers a real BMC host off and on, bounded and without leaking th
   })
 
   await t.test('command agent: ipmitool as a configured command, password via IPMI_PASSWORD', async () => {
-    const fence = cfgOf({agent: 'command', command: ['ipmitool', '-I', 'lanplus', '-C', '3', '-H', '{address}', '-p', '{port}', '-U', '{user}', '-E', '-N', '1', '-R', '1', 'chassis', 'power', '{action}']}).fence
+    const fence = cfgOf({
+      agent: 'command',
+      command: [
+        'ipmitool',
+        '-I',
+        'lanplus',
+        '-C',
+        '3',
+        '-H',
+        '{address}',
+        '-p',
+        '{port}',
+        '-U',
+        '{user}',
+        '-E',
+        '-N',
+        '1',
+        '-R',
+        '1',
+        'chassis',
+        'power',
+        '{action}',
+      ],
+    }).fence
     const ctx = new SystemContext(nsExec)
     assert.deepEqual(await fencePower(ctx, fence, 'on'), {ok: true, power: 'on', detail: `BMC ${BMC_ADDR}: Chassis Power Control: Up/On`})
     assert.equal((await fencePower(ctx, fence, 'status')).power, 'on')
@@ -198,12 +231,17 @@ it('fence-peer powers a real BMC host off and on, bounded and without leaking th
     const on = await ensurePeerFenced(new SystemContext(nsExec), cfg, {action: 'on', retry: false, maxWaitMs: 15_000})
     assert.equal(on.power, 'on')
     const pid = hostPid(hostDir)
-    const {value: off, leaked} = await watchArgv(ensurePeerFenced(new SystemContext(nsExec), cfg, {action: 'off', retry: false, maxWaitMs: 15_000}))
+    const {value: off, leaked} = await watchArgv(
+      ensurePeerFenced(new SystemContext(nsExec), cfg, {action: 'off', retry: false, maxWaitMs: 15_000}),
+    )
     assert.equal(off.changed, true)
     assert.equal(off.power, 'off')
     assert.ok(!processRuns(pid))
     // fence_ipmilan itself passes -P to ipmitool (its business); pgha's own argv to it has no password.
-    assert.ok(leaked.every((cmd) => /^\/usr\/bin\/ipmitool .* -P /.test(cmd)), leaked.join('\n'))
+    assert.ok(
+      leaked.every((cmd) => /^\/usr\/bin\/ipmitool .* -P /.test(cmd)),
+      leaked.join('\n'),
+    )
   })
 
   await t.test('BMC that does not answer: bounded by fence.timeout, exit 1', async () => {

@@ -16,21 +16,48 @@ import {prerequisites} from '../../helpers/env.js'
 import {bootObs, primaryObs, standbyObs, survivorObs, testConfig} from '../../helpers/ha-fixtures.js'
 import {Cleanups} from '../../helpers/pg.js'
 
-const ROLE_OBS: [Role, Observations][] = [['primary', primaryObs()], ['standby', standbyObs()], ['primary_standby', survivorObs()], ['starting', bootObs('primary')]]
+const ROLE_OBS: [Role, Observations][] = [
+  ['primary', primaryObs()],
+  ['standby', standbyObs()],
+  ['primary_standby', survivorObs()],
+  ['starting', bootObs('primary')],
+]
 
 async function harness(c: Cleanups, port: number) {
   const cfg = testConfig()
   let obs: Observations = bootObs('primary')
   let role: Role = 'starting'
-  const publisher = new WatchPublisher({cfg, startedAt: Date.now(), fire: () => {}, hookStats: () => ({started: 0, succeeded: 0, failed: 0, timedOut: 0, dropped: 0}),
-    wal: () => role === 'starting' ? undefined : {at: Date.now(), inRecovery: role === 'standby', location: 50_331_648, replayed: 50_331_000, received: 50_331_648, timeline: 2}})
-  const decide = (): Decision => ({next: role, rule: `${role}.steady`, reason: 'steady', actions: [], memory: {peerFailures: 0, fenceAttempts: 0, archiveMountTried: false}, severity: 'info'})
-  const loop = new WatchLoop({
-    cfg, decide, log: silentLogger, persist: () => {}, notify: async () => {},
-    observe: async () => ({obs, flags: {paused: false, switchover: false, source: 'local', note: ''}, notes: [], ms: 1, probeMs: {}}),
-    runAction: async () => ({changed: false, summary: ''}),
-    onTick: (r, p) => void publisher.onTick(r, p),
-  }, {role})
+  const publisher = new WatchPublisher({
+    cfg,
+    startedAt: Date.now(),
+    fire: () => {},
+    hookStats: () => ({started: 0, succeeded: 0, failed: 0, timedOut: 0, dropped: 0}),
+    wal: () =>
+      role === 'starting'
+        ? undefined
+        : {at: Date.now(), inRecovery: role === 'standby', location: 50_331_648, replayed: 50_331_000, received: 50_331_648, timeline: 2},
+  })
+  const decide = (): Decision => ({
+    next: role,
+    rule: `${role}.steady`,
+    reason: 'steady',
+    actions: [],
+    memory: {peerFailures: 0, fenceAttempts: 0, archiveMountTried: false},
+    severity: 'info',
+  })
+  const loop = new WatchLoop(
+    {
+      cfg,
+      decide,
+      log: silentLogger,
+      persist: () => {},
+      notify: async () => {},
+      observe: async () => ({obs, flags: {paused: false, switchover: false, source: 'local', note: ''}, notes: [], ms: 1, probeMs: {}}),
+      runAction: async () => ({changed: false, summary: ''}),
+      onTick: (r, p) => void publisher.onTick(r, p),
+    },
+    {role},
+  )
   const api = new ApiServer(publisher, silentLogger, {requestTimeoutMs: 1000, maxConnections: 8})
   await api.listen(`127.0.0.1:${port}`)
   c.add(() => api.close())
@@ -48,9 +75,26 @@ test('status codes per role, like Patroni; HEAD and OPTIONS carry no body', asyn
   t.after(() => c.run())
   const h = await harness(c, 18600)
   const expect: Record<Role, Record<string, number>> = {
-    primary: {'/primary': 200, '/read-write': 200, '/': 200, '/replica': 503, '/read-only': 200, '/health': 200, '/readiness': 200, '/liveness': 200},
+    primary: {
+      '/primary': 200,
+      '/read-write': 200,
+      '/': 200,
+      '/replica': 503,
+      '/read-only': 200,
+      '/health': 200,
+      '/readiness': 200,
+      '/liveness': 200,
+    },
     primary_standby: {'/primary': 200, '/replica': 503, '/read-only': 200, '/health': 200},
-    standby: {'/primary': 503, '/replica': 200, '/replica?lag=16kB': 200, '/replica?lag=100': 503, '/read-only': 200, '/health': 200, '/readiness': 200},
+    standby: {
+      '/primary': 503,
+      '/replica': 200,
+      '/replica?lag=16kB': 200,
+      '/replica?lag=100': 503,
+      '/read-only': 200,
+      '/health': 200,
+      '/readiness': 200,
+    },
     starting: {'/primary': 503, '/replica': 503, '/read-only': 503, '/health': 503, '/readiness': 503, '/liveness': 200},
   }
   for (const [role, obs] of ROLE_OBS) {
@@ -58,7 +102,7 @@ test('status codes per role, like Patroni; HEAD and OPTIONS carry no body', asyn
     for (const [path, code] of Object.entries(expect[role])) {
       const r = await fetch(h.base + path)
       assert.equal(r.status, code, `${role} GET ${path}`)
-      const body = await r.json() as {pgha: {role: string}}
+      const body = (await r.json()) as {pgha: {role: string}}
       assert.equal(body.pgha.role, role)
       for (const method of ['HEAD', 'OPTIONS']) {
         const b = await fetch(h.base + path, {method})
@@ -86,11 +130,18 @@ test('promtool check metrics accepts /metrics in every role', async (t) => {
     assert.match(text, /pgha_tick_duration_seconds_bucket\{cluster="test",node="node1",le="\+Inf"\} \d+/)
     assert.match(text, new RegExp(`pgha_role\\{cluster="test",node="node1",role="${role}"\\} 1`))
     // promtool exits non-zero on a format error and prints lint problems; both fail the test.
-    const out = execFileSync('promtool', ['check', 'metrics'], {input: text, encoding: 'utf8', timeout: 10_000, stdio: ['pipe', 'pipe', 'pipe']})
+    const out = execFileSync('promtool', ['check', 'metrics'], {
+      input: text,
+      encoding: 'utf8',
+      timeout: 10_000,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     assert.equal(out.trim(), '', `promtool lint for ${role}: ${out}`)
   }
   // promtool is not a rubber stamp: a broken exposition fails it.
-  assert.throws(() => execFileSync('promtool', ['check', 'metrics'], {input: '# TYPE x counter\nx{a="1" 1\n', stdio: 'pipe', timeout: 10_000}))
+  assert.throws(() =>
+    execFileSync('promtool', ['check', 'metrics'], {input: '# TYPE x counter\nx{a="1" 1\n', stdio: 'pipe', timeout: 10_000}),
+  )
 })
 
 test('slow clients: an idle connection and a non-reader never delay an answer or a tick, and are cut off', async (t) => {
@@ -100,11 +151,12 @@ test('slow clients: an idle connection and a non-reader never delay an answer or
   await h.become('primary', primaryObs())
   const sockets: Socket[] = []
   c.add(() => sockets.forEach((s) => s.destroy()))
-  const open = () => new Promise<Socket>((res) => {
-    const s = connect(18602, '127.0.0.1', () => res(s))
-    s.on('error', () => {})
-    sockets.push(s)
-  })
+  const open = () =>
+    new Promise<Socket>((res) => {
+      const s = connect(18602, '127.0.0.1', () => res(s))
+      s.on('error', () => {})
+      sockets.push(s)
+    })
   const idle = await open() // connects, never sends
   const half = await open()
   half.write('GET /metrics HTTP/1.1\r\nHost: x\r\n') // headers never finished
@@ -122,7 +174,10 @@ test('slow clients: an idle connection and a non-reader never delay an answer or
   assert.ok(tickMs < 100, `a tick took ${tickMs.toFixed(1)} ms beside slow clients`)
   const closed = (s: Socket) => new Promise<void>((res) => (s.destroyed ? res() : s.once('close', () => res())))
   const t2 = performance.now()
-  const gone = await Promise.race([Promise.all([closed(idle), closed(half)]).then(() => true), new Promise<boolean>((res) => setTimeout(() => res(false), 5000).unref())])
+  const gone = await Promise.race([
+    Promise.all([closed(idle), closed(half)]).then(() => true),
+    new Promise<boolean>((res) => setTimeout(() => res(false), 5000).unref()),
+  ])
   assert.ok(gone && performance.now() - t2 < 5000, 'idle and half-sent connections are closed after the request timeout')
 })
 
@@ -150,6 +205,14 @@ test('a port in use is one clear error, not a crash', async (t) => {
   const c = new Cleanups()
   t.after(() => c.run())
   await harness(c, 18604)
-  const second = new ApiServer({snapshot: () => { throw new Error('unused') }, metrics: () => ''}, silentLogger)
+  const second = new ApiServer(
+    {
+      snapshot: () => {
+        throw new Error('unused')
+      },
+      metrics: () => '',
+    },
+    silentLogger,
+  )
   await assert.rejects(second.listen('127.0.0.1:18604'), /^Error: api\.listen 127\.0\.0\.1:18604: the port is in use$/)
 })

@@ -6,7 +6,11 @@ import {TRANSITIONS} from '../../../src/lib/core/transitions.js'
 import {RUN_JS} from '../../helpers/paths.js'
 
 const pgha = (...args: string[]) =>
-  spawnSync(process.execPath, [RUN_JS, 'fsm', ...args], {encoding: 'utf8', timeout: 30_000, env: {...process.env, PGHA_CONFIG: '/nonexistent/pgha.yaml'}})
+  spawnSync(process.execPath, [RUN_JS, 'fsm', ...args], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: {...process.env, PGHA_CONFIG: '/nonexistent/pgha.yaml'},
+  })
 
 test('pgha fsm prints every row without a config file', () => {
   const r = pgha()
@@ -21,7 +25,10 @@ test('pgha fsm --format mermaid prints a state diagram; --json the rows', () => 
   const j = pgha('--json')
   assert.equal(j.status, 0, j.stderr)
   const out = JSON.parse(j.stdout) as {result: {rows: {id: string}[]}}
-  assert.deepEqual(out.result.rows.map((r) => r.id), TRANSITIONS.map((r) => r.id))
+  assert.deepEqual(
+    out.result.rows.map((r) => r.id),
+    TRANSITIONS.map((r) => r.id),
+  )
 })
 
 test('pgha fsm --format dot is a usage error (exit 2)', () => {

@@ -36,11 +36,18 @@ function problems(key: string, value: unknown): string[] {
 describe('docs/configuration.md', () => {
   it('is what the renderer produces from the schema', () => {
     const onDisk = readFileSync('docs/configuration.md', 'utf8')
-    assert.ok(onDisk === renderConfigurationDoc(), 'docs/configuration.md is out of date with the schema: run `npm run docs:config` and commit the result')
+    assert.ok(
+      onDisk === renderConfigurationDoc(),
+      'docs/configuration.md is out of date with the schema: run `npm run docs:config` and commit the result',
+    )
   })
   it('documents every schema key, and only those', () => {
     const keys = configKeyRows().map((r) => r.key)
-    assert.deepEqual(Object.keys(KEY_DOCS).filter((k) => !keys.includes(k)), [], 'entries in key-docs.ts that are not config keys')
+    assert.deepEqual(
+      Object.keys(KEY_DOCS).filter((k) => !keys.includes(k)),
+      [],
+      'entries in key-docs.ts that are not config keys',
+    )
     assert.ok(keys.length >= 50, `only ${keys.length} keys`)
     for (const r of configKeyRows()) assert.ok(r.meaning.length > 5 && r.type, r.key)
   })
@@ -50,12 +57,24 @@ describe('docs/configuration.md', () => {
       const m = /^(\S+) to (\S+)$/.exec(r.limits[0] ?? '')
       if (!m) continue
       const [lo, hi] = [m[1], m[2]]
-      const step = r.type === 'duration' ? (v: string, d: number) => `${parseDuration(v)! + d}ms` : r.type === 'size' ? (v: string, d: number) => parseSize(v)! + d : (v: string, d: number) => Number(v) + d
+      const step =
+        r.type === 'duration'
+          ? (v: string, d: number) => `${parseDuration(v)! + d}ms`
+          : r.type === 'size'
+            ? (v: string, d: number) => parseSize(v)! + d
+            : (v: string, d: number) => Number(v) + d
       const at = (v: string) => (r.type === 'duration' || r.type === 'size' ? v : Number(v))
       assert.deepEqual(problems(r.key, at(lo)), [], `${r.key} = ${lo} (documented minimum) refused`)
       assert.deepEqual(problems(r.key, at(hi)), [], `${r.key} = ${hi} (documented maximum) refused`)
-      assert.ok(problems(r.key, step(hi, 1)).some((l) => l.startsWith(`${r.key}:`)), `${r.key} above ${hi} accepted`)
-      if (r.type !== 'size' || parseSize(lo)! > 0) assert.ok(problems(r.key, step(lo, -1)).some((l) => l.startsWith(`${r.key}:`)) || Number(step(lo, -1)) < 0, `${r.key} below ${lo} accepted`)
+      assert.ok(
+        problems(r.key, step(hi, 1)).some((l) => l.startsWith(`${r.key}:`)),
+        `${r.key} above ${hi} accepted`,
+      )
+      if (r.type !== 'size' || parseSize(lo)! > 0)
+        assert.ok(
+          problems(r.key, step(lo, -1)).some((l) => l.startsWith(`${r.key}:`)) || Number(step(lo, -1)) < 0,
+          `${r.key} below ${lo} accepted`,
+        )
       if (r.type === 'duration') assert.ok(parseDuration(hi)! <= TIMER_MAX_MS, `${r.key} max ${hi} overflows Node timers`)
       checked++
     }

@@ -52,7 +52,8 @@ describe('config fuzz through the CLI', () => {
           const lines = r.stderr.split('\n').map((l) => l.replace(/^ {2}- /, ''))
           // One line per problem: a control character in a value or key must not start a new line.
           const stray = r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('pgha: ') && !l.startsWith('  - '))
-          if (r.code !== 2 || !namesKey(lines, v.key) || stray.length > 0) failures.push(`#${i} ${v.kind} on ${v.key}: exit ${r.code}\n${r.stderr}${r.stdout}`)
+          if (r.code !== 2 || !namesKey(lines, v.key) || stray.length > 0)
+            failures.push(`#${i} ${v.kind} on ${v.key}: exit ${r.code}\n${r.stderr}${r.stdout}`)
         }
       }
       await Promise.all(Array.from({length: PARALLEL}, worker))
@@ -61,7 +62,7 @@ describe('config fuzz through the CLI', () => {
       assert.ok(!existsSync(base.stateDir) && !existsSync(base.archive.mountpoint), 'stateDir or archive.mountpoint was created')
     })
   }
-  it('the same base config is accepted by the CLI (the refusals are the variants\' own)', async () => {
+  it("the same base config is accepted by the CLI (the refusals are the variants' own)", async () => {
     const file = join(files, 'base.json')
     writeFileSync(file, JSON.stringify(base))
     const r = await pgha(['config', '--config', file], files)

@@ -26,7 +26,7 @@ describe('config fuzz (in-process, loadConfig)', () => {
   prepareFuzzDir(world)
   const base = fuzzBase(world)
 
-  it('the base config is valid (so every defect is the variant\'s own)', async () => {
+  it("the base config is valid (so every defect is the variant's own)", async () => {
     const file = join(files, 'base.json')
     writeFileSync(file, JSON.stringify(base))
     const {config} = await loadConfig({path: file, env: {}})
@@ -55,9 +55,15 @@ describe('config fuzz (in-process, loadConfig)', () => {
       }
       assert.ok(err instanceof ConfigError, `${v.kind} on ${v.key} was accepted (or threw ${err})`)
       assert.equal(err.exitCode, EXIT.USAGE)
-      // eslint-disable-next-line no-control-regex
-      assert.ok(!(err.details ?? []).some((d) => /[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/.test(d)), `${v.kind} on ${v.key}: a problem line carries a raw control character: ${JSON.stringify(err.details)}`)
-      assert.ok(namesKey(err.details ?? [], v.key), `${v.kind}: no problem line names ${v.key}:\n${[err.message, ...(err.details ?? [])].join('\n')}`)
+      assert.ok(
+        // eslint-disable-next-line no-control-regex
+        !(err.details ?? []).some((d) => /[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/.test(d)),
+        `${v.kind} on ${v.key}: a problem line carries a raw control character: ${JSON.stringify(err.details)}`,
+      )
+      assert.ok(
+        namesKey(err.details ?? [], v.key),
+        `${v.kind}: no problem line names ${v.key}:\n${[err.message, ...(err.details ?? [])].join('\n')}`,
+      )
     }
     for (const v of knownBadVariants(base)) await check(v)
     try {
@@ -66,7 +72,7 @@ describe('config fuzz (in-process, loadConfig)', () => {
       throw new Error(`config fuzz failed with seed ${FUZZ_SEED} (rerun: PGHA_FUZZ_SEED=${FUZZ_SEED}): ${(error as Error).message}`)
     }
     assert.ok(n >= 500, `only ${n} variants ran`)
-    assert.equal(snapshot(world), before, 'validation changed files under the config\'s directories')
+    assert.equal(snapshot(world), before, "validation changed files under the config's directories")
     assert.ok(!existsSync(base.stateDir) && !existsSync(base.archive.mountpoint), 'stateDir or archive.mountpoint was created')
   })
 })

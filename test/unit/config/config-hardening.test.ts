@@ -32,18 +32,34 @@ function problemsOf(mutate: (c: Record<string, any>) => void): string[] {
 /** The config is refused with a line that starts with `key:` (and matches `re` when given). */
 function refused(key: string, mutate: (c: Record<string, any>) => void, re?: RegExp): void {
   const p = problemsOf(mutate)
-  assert.ok(p.some((l) => l.startsWith(`${key}:`) && (!re || re.test(l))), `expected a problem on ${key}${re ? ` matching ${re}` : ''}, got:\n${p.join('\n') || '(accepted)'}`)
+  assert.ok(
+    p.some((l) => l.startsWith(`${key}:`) && (!re || re.test(l))),
+    `expected a problem on ${key}${re ? ` matching ${re}` : ''}, got:\n${p.join('\n') || '(accepted)'}`,
+  )
 }
 const accepted = (mutate: (c: Record<string, any>) => void) => assert.deepEqual(problemsOf(mutate), [])
 
 describe('one IPv4 parser (issue 9 item 3)', () => {
   it('rejects leading zeros, out-of-range octets and bad prefixes', () => {
-    for (const bad of ['127.0.0.010', '010.0.0.1', '1.2.3.00', '256.1.1.1', '1.2.3', '1.2.3.4.5', '1.2.3.-1', '1.2.3.4 ', ' 1.2.3.4', '1.2.3.0x1', '١.2.3.4']) {
+    for (const bad of [
+      '127.0.0.010',
+      '010.0.0.1',
+      '1.2.3.00',
+      '256.1.1.1',
+      '1.2.3',
+      '1.2.3.4.5',
+      '1.2.3.-1',
+      '1.2.3.4 ',
+      ' 1.2.3.4',
+      '1.2.3.0x1',
+      '١.2.3.4',
+    ]) {
       assert.equal(parseIPv4(bad), undefined, bad)
     }
     assert.equal(parseIPv4('0.0.0.0'), 0)
     assert.equal(parseIPv4('10.0.0.1'), 0x0a000001)
-    for (const bad of ['192.0.2.1/024', '192.0.2.1/0', '192.0.2.1/33', '192.0.2.1/', '192.0.2.010/24', '192.0.2.1/24/1']) assert.equal(parseCidr(bad), undefined, bad)
+    for (const bad of ['192.0.2.1/024', '192.0.2.1/0', '192.0.2.1/33', '192.0.2.1/', '192.0.2.010/24', '192.0.2.1/24/1'])
+      assert.equal(parseCidr(bad), undefined, bad)
   })
   it('is the one prefix stripper everywhere', () => {
     assert.equal(addressOf('192.0.2.100/24'), '192.0.2.100')
@@ -52,10 +68,14 @@ describe('one IPv4 parser (issue 9 item 3)', () => {
     assert.equal(netAddressOf, addressOf)
   })
   it('refuses VIP-M 127.0.0.010 that the kernel would read as 127.0.0.8', () => {
-    refused('network.vipPrimary', (c) => {
-      c.network.vipPrimary = '192.0.2.010/24'
-      c.network.vipStandby = '192.0.2.8/24'
-    }, /no leading zeros/)
+    refused(
+      'network.vipPrimary',
+      (c) => {
+        c.network.vipPrimary = '192.0.2.010/24'
+        c.network.vipStandby = '192.0.2.8/24'
+      },
+      /no leading zeros/,
+    )
     refused('node.address', (c) => void (c.node.address = '192.0.2.011'))
     refused('network.gateway', (c) => void (c.network.gateway = '192.0.2.01'))
   })
@@ -111,7 +131,8 @@ describe('fencing must stay possible (item 6)', () => {
 
 describe('network.interface (item 7)', () => {
   it('refuses names Linux would refuse or ip would read as options', () => {
-    for (const bad of ['-h', '..', '.', 'eth/0', 'eth 0', 'eth0\n', '', 'abcdefghijklmnop', 'eth0:1']) refused('network.interface', (c) => void (c.network.interface = bad))
+    for (const bad of ['-h', '..', '.', 'eth/0', 'eth 0', 'eth0\n', '', 'abcdefghijklmnop', 'eth0:1'])
+      refused('network.interface', (c) => void (c.network.interface = bad))
     for (const good of ['eth0', 'enp3s0f1', 'br-lan.10', 'bond0.100', 'veth@x']) accepted((c) => void (c.network.interface = good))
   })
 })
@@ -188,22 +209,38 @@ describe('config files are reported as what they are (items 6, 10, 11)', () => {
     await rejectsWith(loadConfig({path: '', cwd: dir, env: {}}), /--config is empty/)
   })
   it('refuses a datadir that is a file, in one line', async () => {
-    await rejectsWith(loadConfig({path: write('df.json', (c) => void (c.postgres.datadir = join(dir, 'fence.pw')))}), /postgres\.datadir: .*fence\.pw is a file, not a directory/)
+    await rejectsWith(
+      loadConfig({path: write('df.json', (c) => void (c.postgres.datadir = join(dir, 'fence.pw')))}),
+      /postgres\.datadir: .*fence\.pw is a file, not a directory/,
+    )
   })
   it('refuses a fence.passwordFile that is a directory or empty', async () => {
-    await rejectsWith(loadConfig({path: write('pd.json', (c) => void (c.fence.passwordFile = join(dir, 'data')))}), /fence\.passwordFile: .* is a directory/)
+    await rejectsWith(
+      loadConfig({path: write('pd.json', (c) => void (c.fence.passwordFile = join(dir, 'data')))}),
+      /fence\.passwordFile: .* is a directory/,
+    )
     writeFileSync(join(dir, 'empty.pw'), '', {mode: 0o600})
     chmodSync(join(dir, 'empty.pw'), 0o600)
-    await rejectsWith(loadConfig({path: write('pe.json', (c) => void (c.fence.passwordFile = join(dir, 'empty.pw')))}), /fence\.passwordFile: .*empty\.pw is empty/)
+    await rejectsWith(
+      loadConfig({path: write('pe.json', (c) => void (c.fence.passwordFile = join(dir, 'empty.pw')))}),
+      /fence\.passwordFile: .*empty\.pw is empty/,
+    )
     writeFileSync(join(dir, 'blank.pw'), '\nsecret\n', {mode: 0o600})
     chmodSync(join(dir, 'blank.pw'), 0o600)
-    await rejectsWith(loadConfig({path: write('pb.json', (c) => void (c.fence.passwordFile = join(dir, 'blank.pw')))}), /fence\.passwordFile: .*empty first line/)
+    await rejectsWith(
+      loadConfig({path: write('pb.json', (c) => void (c.fence.passwordFile = join(dir, 'blank.pw')))}),
+      /fence\.passwordFile: .*empty first line/,
+    )
   })
 })
 
 describe('check alive flags (item 11)', () => {
   it('refuses --warn-age not below --max-age', () => {
-    const r = spawnSync(process.execPath, [RUN_JS, 'check', 'alive', '--warn-age', '2m', '--max-age', '1m'], {encoding: 'utf8', timeout: 30_000, env: {...process.env, PGHA_CONFIG: '/nonexistent/pgha.yaml'}})
+    const r = spawnSync(process.execPath, [RUN_JS, 'check', 'alive', '--warn-age', '2m', '--max-age', '1m'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: {...process.env, PGHA_CONFIG: '/nonexistent/pgha.yaml'},
+    })
     assert.equal(r.status, 3, r.stdout + r.stderr) // check commands answer UNKNOWN for usage errors
     assert.match(r.stdout + r.stderr, /--warn-age 2m must be less than --max-age 1m/)
   })

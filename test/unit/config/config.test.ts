@@ -80,8 +80,14 @@ describe('config validation', () => {
     raw.network.vipStandbx = raw.network.vipStandby
     delete raw.network.vipStandby
     const p = problemsOf(raw)
-    assert.ok(p.some((l) => l.startsWith('network.vipStandbx: unknown key (did you mean "network.vipStandby"?)')), p.join('\n'))
-    assert.ok(p.some((l) => l.startsWith('network.vipStandby: required key is missing')), p.join('\n'))
+    assert.ok(
+      p.some((l) => l.startsWith('network.vipStandbx: unknown key (did you mean "network.vipStandby"?)')),
+      p.join('\n'),
+    )
+    assert.ok(
+      p.some((l) => l.startsWith('network.vipStandby: required key is missing')),
+      p.join('\n'),
+    )
   })
   it('reports one line per problem with what was expected and found', () => {
     const raw = example()

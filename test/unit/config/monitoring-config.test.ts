@@ -26,14 +26,16 @@ test('defaults: no hooks, the API on 127.0.0.1:8008, liveness 30s', () => {
   assert.deepEqual(cfg.api, {listen: '127.0.0.1:8008', livenessTimeout: 30_000})
 })
 
-test('the issue\'s hook contract parses as written; timeout defaults to 10s', () => {
-  const cfg = load(parse(`
+test("the issue's hook contract parses as written; timeout defaults to 10s", () => {
+  const cfg = load(
+    parse(`
 hooks:
   - on: [failover, fence, degrade]
     run: [/usr/local/bin/page-dba, --team, db]
     timeout: 10s
   - run: [/usr/local/lib/pgha/webhook, https://hooks.example.com/pgha]
-`))
+`),
+  )
   assert.deepEqual(cfg.hooks[0], {on: ['failover', 'fence', 'degrade'], run: ['/usr/local/bin/page-dba', '--team', 'db'], timeout: 10_000})
   assert.deepEqual(cfg.hooks[1], {run: ['/usr/local/lib/pgha/webhook', 'https://hooks.example.com/pgha'], timeout: 10_000})
 })

@@ -18,22 +18,35 @@ test('every row that degrades fences first, and has a .no-fence twin', () => {
   const degrading = TRANSITIONS.filter((r) => r.actions.includes('degradeSync'))
   assert.ok(degrading.length >= 5)
   for (const r of degrading) {
-    assert.ok(r.actions.indexOf('fencePeer') >= 0 && r.actions.indexOf('fencePeer') < r.actions.indexOf('degradeSync'), `${r.id}: fencePeer before degradeSync`)
-    assert.ok(TRANSITIONS.some((t) => t.id === `${r.id}.no-fence`), `${r.id} has a .no-fence twin`)
+    assert.ok(
+      r.actions.indexOf('fencePeer') >= 0 && r.actions.indexOf('fencePeer') < r.actions.indexOf('degradeSync'),
+      `${r.id}: fencePeer before degradeSync`,
+    )
+    assert.ok(
+      TRANSITIONS.some((t) => t.id === `${r.id}.no-fence`),
+      `${r.id} has a .no-fence twin`,
+    )
   }
 })
 
 test('stall tracker: a busy healthy standby never accrues; a frozen flush and a missing walsender do', () => {
   const busy = new StallTracker()
-  for (let i = 0; i < 20; i++) assert.equal(busy.sample({present: true, flush: `0/${(i + 1) * 1000}`, pendingBytes: 50_000}, T0 + i * 500), 0)
+  for (let i = 0; i < 20; i++)
+    assert.equal(busy.sample({present: true, flush: `0/${(i + 1) * 1000}`, pendingBytes: 50_000}, T0 + i * 500), 0)
   const frozen = new StallTracker()
   const got = [0, 1, 2, 3, 4, 5].map((i) => frozen.sample({present: true, flush: '0/100', pendingBytes: 8192}, T0 + i * 500))
   assert.deepEqual(got, [0, 500, 1000, 1500, 2000, 2500])
   assert.equal(frozen.sample({present: true, flush: '0/100', pendingBytes: 0}, T0 + 3000), 0, 'nothing pending: not stalled')
   const idle = new StallTracker()
-  assert.deepEqual([0, 1, 2, 3].map((i) => idle.sample({present: true, flush: '0/100', pendingBytes: 0}, T0 + i * 500)), [0, 0, 0, 0])
+  assert.deepEqual(
+    [0, 1, 2, 3].map((i) => idle.sample({present: true, flush: '0/100', pendingBytes: 0}, T0 + i * 500)),
+    [0, 0, 0, 0],
+  )
   const gone = new StallTracker()
-  assert.deepEqual([0, 1, 2].map((i) => gone.sample({present: false}, T0 + i * 1000)), [0, 1000, 2000])
+  assert.deepEqual(
+    [0, 1, 2].map((i) => gone.sample({present: false}, T0 + i * 1000)),
+    [0, 1000, 2000],
+  )
 })
 
 test('a stall below stallTimeout only keeps the primary steady; at stallTimeout it fences then degrades', () => {
@@ -70,7 +83,12 @@ test('re-arm: only when the standby streams; not while it catches up; not in asy
   assert.equal(decide('primary', primaryObs({sync: notArmed('catchup')}), CFG, T0).rule, 'primary.steady')
   assert.equal(decide('primary', primaryObs({sync: notArmed('streaming')}), testConfigAsync(), T0).rule, 'primary.steady')
   // The new primary after a failover: re-arms once the old primary rejoined as a streaming standby.
-  const survivor = decide('primary_standby', {...primaryObs({sync: notArmed('streaming')}), vipStandby: {heldLocally: 'yes', answeredElsewhere: 'no'}, peer: REPLAYING}, CFG, T0)
+  const survivor = decide(
+    'primary_standby',
+    {...primaryObs({sync: notArmed('streaming')}), vipStandby: {heldLocally: 'yes', answeredElsewhere: 'no'}, peer: REPLAYING},
+    CFG,
+    T0,
+  )
   assert.equal(survivor.rule, 'primary.arm-sync')
   assert.deepEqual(survivor.actions, ['armSync'])
 })
@@ -83,12 +101,24 @@ test('promotion claims zero loss only for a sync row written after this watch st
   const watchStartedAt = T0 - 10_000
   const fresh = decide('standby', standbyObs({...deadPrimary, local: row('node1', 1500), watchStartedAt}), CFG, T0, failoverMem)
   assert.equal(fresh.rule, 'standby.failover')
-  assert.match(fresh.reason, /; promoted with zero data loss \(synchronous\): the last heartbeat row says the primary was synchronous with this standby$/)
+  assert.match(
+    fresh.reason,
+    /; promoted with zero data loss \(synchronous\): the last heartbeat row says the primary was synchronous with this standby$/,
+  )
   const predates = decide('standby', standbyObs({...deadPrimary, local: row('node1', 12_000), watchStartedAt}), CFG, T0, failoverMem)
   assert.match(predates.reason, /; possible data loss: up to 0B \/ 12s of commits \(the last synchronous heartbeat row predates this watch/)
   const other = decide('standby', standbyObs({...deadPrimary, local: row(null, 800), watchStartedAt}), CFG, T0, failoverMem)
-  assert.match(other.reason, /possible data loss: up to 0B \/ 800ms of commits \(the last heartbeat row says the primary was not synchronous\)/)
-  const async = decide('standby', standbyObs({...deadPrimary, local: row('node1', 800), watchStartedAt}), testConfigAsync(), T0, failoverMem)
+  assert.match(
+    other.reason,
+    /possible data loss: up to 0B \/ 800ms of commits \(the last heartbeat row says the primary was not synchronous\)/,
+  )
+  const async = decide(
+    'standby',
+    standbyObs({...deadPrimary, local: row('node1', 800), watchStartedAt}),
+    testConfigAsync(),
+    T0,
+    failoverMem,
+  )
   assert.match(async.reason, /possible data loss: .*\(replication\.mode is async\)/)
   const unknownStart = decide('standby', standbyObs({...deadPrimary, local: row('node1', 800)}), CFG, T0, failoverMem)
   assert.match(unknownStart.reason, /possible data loss/, 'no watch start known: no claim')

@@ -22,24 +22,50 @@ function run(role: Role, ticks: {obs: Observations; at: number}[], cfg = CFG): D
 }
 
 test('the standby fences only after checkTimes failed ticks and fence.delay, then promotes', () => {
-  const ds = run('standby', [0, 1000, 2000, 3000, 4000].map((s) => ({obs: primaryDead, at: T0 + s})))
-  assert.deepEqual(ds.map((d) => d.rule), ['standby.suspect', 'standby.suspect', 'standby.fence-wait', 'standby.fence-wait', 'standby.failover'])
+  const ds = run(
+    'standby',
+    [0, 1000, 2000, 3000, 4000].map((s) => ({obs: primaryDead, at: T0 + s})),
+  )
+  assert.deepEqual(
+    ds.map((d) => d.rule),
+    ['standby.suspect', 'standby.suspect', 'standby.fence-wait', 'standby.fence-wait', 'standby.failover'],
+  )
   assert.deepEqual(ds[2].wait, {until: T0 + 4000, for: 'fence.delay'})
-  assert.ok(ds.slice(0, 4).every((d) => d.actions.length === 0), 'nothing happens before the failover tick')
+  assert.ok(
+    ds.slice(0, 4).every((d) => d.actions.length === 0),
+    'nothing happens before the failover tick',
+  )
   assert.deepEqual(ds[4].actions, ['fencePeer', 'promote', 'degradeSync', 'claimVipPrimary', 'writeHeartbeat'])
   assert.equal(ds[4].next, 'primary_standby')
 })
 
 test('one good answer from the primary resets the count', () => {
   const healthy = standbyObs()
-  const ds = run('standby', [primaryDead, primaryDead, healthy, primaryDead].map((obs, i) => ({obs, at: T0 + i * 1000})))
-  assert.deepEqual(ds.map((d) => d.rule), ['standby.suspect', 'standby.suspect', 'standby.steady', 'standby.suspect'])
+  const ds = run(
+    'standby',
+    [primaryDead, primaryDead, healthy, primaryDead].map((obs, i) => ({obs, at: T0 + i * 1000})),
+  )
+  assert.deepEqual(
+    ds.map((d) => d.rule),
+    ['standby.suspect', 'standby.suspect', 'standby.steady', 'standby.suspect'],
+  )
   assert.equal(ds[3].memory.peerFailures, 1)
 })
 
 test('a failed fence never promotes: the next tick fences again and says which attempt it is', () => {
-  const failover = decide('standby', primaryDead, CFG, T0, {peerFailures: 5, peerDeadSince: T0 - 5000, fenceAttempts: 0, archiveMountTried: false, role: 'standby', since: T0 - 60_000})
-  const again = decide('standby', primaryDead, CFG, T0 + 1000, failover.memory, {rule: failover.rule, done: [], failed: {action: 'fencePeer', error: 'BMC 192.0.2.202 timed out'}})
+  const failover = decide('standby', primaryDead, CFG, T0, {
+    peerFailures: 5,
+    peerDeadSince: T0 - 5000,
+    fenceAttempts: 0,
+    archiveMountTried: false,
+    role: 'standby',
+    since: T0 - 60_000,
+  })
+  const again = decide('standby', primaryDead, CFG, T0 + 1000, failover.memory, {
+    rule: failover.rule,
+    done: [],
+    failed: {action: 'fencePeer', error: 'BMC 192.0.2.202 timed out'},
+  })
   assert.equal(again.rule, 'standby.failover')
   assert.match(again.reason, /attempt 2, up to 2 tries this tick/)
   assert.match(again.reason, /; the last try failed at fencePeer: BMC 192\.0\.2\.202 timed out$/)
@@ -50,28 +76,61 @@ test('a failed fence never promotes: the next tick fences again and says which a
 
 test('agent none with allowUnfencedPromotion promotes without fencePeer and says so loudly', () => {
   const cfg = testConfig({fence: {agent: 'none', allowUnfencedPromotion: true}})
-  const d = decide('standby', primaryDead, cfg, T0, {peerFailures: 5, peerDeadSince: T0 - 5000, fenceAttempts: 0, archiveMountTried: false, role: 'standby', since: T0})
+  const d = decide('standby', primaryDead, cfg, T0, {
+    peerFailures: 5,
+    peerDeadSince: T0 - 5000,
+    fenceAttempts: 0,
+    archiveMountTried: false,
+    role: 'standby',
+    since: T0,
+  })
   assert.equal(d.rule, 'standby.failover')
   assert.deepEqual(d.actions, ['promote', 'degradeSync', 'claimVipPrimary', 'writeHeartbeat'])
-  assert.match(d.reason, /^NOT FENCING \(fence\.agent none, fence\.allowUnfencedPromotion true\) — the peer may still be running: the primary failed/)
+  assert.match(
+    d.reason,
+    /^NOT FENCING \(fence\.agent none, fence\.allowUnfencedPromotion true\) — the peer may still be running: the primary failed/,
+  )
   assert.equal(d.fenceTries, undefined)
 })
 
 test('an isolated tick forgets the count, so a node that comes back re-checks from zero', () => {
   const isolated = {...primaryDead, gateway: 'no' as const}
-  const ds = run('standby', [primaryDead, primaryDead, isolated, primaryDead].map((obs, i) => ({obs, at: T0 + i * 1000})))
-  assert.deepEqual(ds.map((d) => d.rule), ['standby.suspect', 'standby.suspect', 'any.isolated', 'standby.suspect'])
+  const ds = run(
+    'standby',
+    [primaryDead, primaryDead, isolated, primaryDead].map((obs, i) => ({obs, at: T0 + i * 1000})),
+  )
+  assert.deepEqual(
+    ds.map((d) => d.rule),
+    ['standby.suspect', 'standby.suspect', 'any.isolated', 'standby.suspect'],
+  )
   assert.equal(ds[3].memory.peerFailures, 1)
 })
 
 test('a standing-down node resumes by itself when its database answers again', () => {
   const sick = standbyObs({local: local(HUNG, 'standby')})
-  const ds = run('standby', [sick, sick, standbyObs()].map((obs, i) => ({obs, at: T0 + i * 1000})))
-  assert.deepEqual(ds.map((d) => [d.rule, d.severity, d.actions.length]), [['any.stand-down', 'alert', 0], ['any.stand-down', 'alert', 0], ['standby.steady', 'info', 0]])
+  const ds = run(
+    'standby',
+    [sick, sick, standbyObs()].map((obs, i) => ({obs, at: T0 + i * 1000})),
+  )
+  assert.deepEqual(
+    ds.map((d) => [d.rule, d.severity, d.actions.length]),
+    [
+      ['any.stand-down', 'alert', 0],
+      ['any.stand-down', 'alert', 0],
+      ['standby.steady', 'info', 0],
+    ],
+  )
 })
 
 test('counters belong to a role: memory kept under another role starts afresh', () => {
-  const d = decide('primary', standbyObs(), CFG, T0, {role: 'standby', since: T0 - 9000, peerFailures: 7, peerDeadSince: T0 - 3000, fenceAttempts: 4, archiveMountTried: true})
+  const d = decide('primary', standbyObs(), CFG, T0, {
+    role: 'standby',
+    since: T0 - 9000,
+    peerFailures: 7,
+    peerDeadSince: T0 - 3000,
+    fenceAttempts: 4,
+    archiveMountTried: true,
+  })
   assert.equal(d.memory.role, 'primary')
   assert.equal(d.memory.since, T0)
   assert.equal(d.memory.fenceAttempts, 0)
@@ -79,9 +138,21 @@ test('counters belong to a role: memory kept under another role starts afresh', 
 })
 
 test('startupDelay counts from the first tick of starting and then lets the start go on', () => {
-  const boot = standbyObs({local: local({port: 'no', heartbeat: 'failed', inRecovery: 'unknown'}, 'primary'), vipPrimary: FREE, vipStandby: FREE, viaVipPrimary: SILENT, peer: REPLAYING})
-  const ds = run('starting', [0, 44_999, 45_000].map((s) => ({obs: boot, at: T0 + s})))
-  assert.deepEqual(ds.map((d) => d.rule), ['starting.delay', 'starting.delay', 'starting.start-primary-db'])
+  const boot = standbyObs({
+    local: local({port: 'no', heartbeat: 'failed', inRecovery: 'unknown'}, 'primary'),
+    vipPrimary: FREE,
+    vipStandby: FREE,
+    viaVipPrimary: SILENT,
+    peer: REPLAYING,
+  })
+  const ds = run(
+    'starting',
+    [0, 44_999, 45_000].map((s) => ({obs: boot, at: T0 + s})),
+  )
+  assert.deepEqual(
+    ds.map((d) => d.rule),
+    ['starting.delay', 'starting.delay', 'starting.start-primary-db'],
+  )
   assert.deepEqual(ds[0].wait, {until: T0 + 45_000, for: 'startupDelay'})
 })
 
@@ -103,7 +174,10 @@ test('decide is pure: frozen inputs, same answer twice', () => {
 
 test('a role outside the table is a loud error, never a silent no-op', () => {
   assert.throws(() => decide('demoted' as Role, standbyObs(), CFG, T0), NoTransitionError)
-  assert.throws(() => decide('demoted' as Role, standbyObs(), CFG, T0), /no transition matches role demoted .*the transition table has a hole/)
+  assert.throws(
+    () => decide('demoted' as Role, standbyObs(), CFG, T0),
+    /no transition matches role demoted .*the transition table has a hole/,
+  )
 })
 
 test('pgha fsm renders every row as text and every role change as a mermaid edge', () => {
@@ -126,7 +200,16 @@ test('writable primary at VIP-M: a standby never plans claimVipPrimary while ano
     const fencedFirst = r.actions.slice(0, i).includes('fencePeer')
     assert.ok(fencedFirst || r.id.startsWith('starting.primary'), `${r.id} claims VIP-M without fencing first`)
   }
-  assert.equal(decide('starting', standbyObs({local: local(WRITABLE, 'primary'), vipStandby: FREE}), CFG, T0, {role: 'starting', since: 0, peerFailures: 0, fenceAttempts: 0, archiveMountTried: false}).rule, 'starting.rejoin')
+  assert.equal(
+    decide('starting', standbyObs({local: local(WRITABLE, 'primary'), vipStandby: FREE}), CFG, T0, {
+      role: 'starting',
+      since: 0,
+      peerFailures: 0,
+      fenceAttempts: 0,
+      archiveMountTried: false,
+    }).rule,
+    'starting.rejoin',
+  )
 })
 
 test('a row that fences runs the fence first: later actions (the VIP-M claim) may rely on a verified power-off', () => {

@@ -6,14 +6,26 @@ import {TRANSITIONS} from '../../../src/lib/core/transitions.js'
 
 const WHO = {cluster: 'prod', node: 'node2', peer: 'node1'}
 const tick = (o: Partial<TickSummary>): TickSummary => ({
-  at: '2026-12-02T03:00:00.000Z', from: 'standby', role: 'standby', committed: true, rule: 'standby.steady',
-  reason: 'the primary answers through VIP-M', severity: 'info', done: [], ...o,
+  at: '2026-12-02T03:00:00.000Z',
+  from: 'standby',
+  role: 'standby',
+  committed: true,
+  rule: 'standby.steady',
+  reason: 'the primary answers through VIP-M',
+  severity: 'info',
+  done: [],
+  ...o,
 })
 const names = (t: TickSummary, prev?: string) => tickEvents(t, prev, WHO).map((e) => e.event)
 
 test('a failover tick: fence, then failover, then role_change — and an alert, once', () => {
-  const t = tick({rule: 'standby.failover', role: 'primary_standby', severity: 'alert', done: ['fencePeer', 'promote', 'claimVipPrimary', 'writeHeartbeat'],
-    reason: 'the primary failed 3 checks in a row'})
+  const t = tick({
+    rule: 'standby.failover',
+    role: 'primary_standby',
+    severity: 'alert',
+    done: ['fencePeer', 'promote', 'claimVipPrimary', 'writeHeartbeat'],
+    reason: 'the primary failed 3 checks in a row',
+  })
   assert.deepEqual(names(t, 'standby.fence-wait'), ['fence', 'failover', 'role_change', 'alert'])
   const [e] = tickEvents(t, 'standby.fence-wait', WHO)
   assert.equal(e.role, 'primary_standby')
@@ -24,19 +36,41 @@ test('a failover tick: fence, then failover, then role_change — and an alert, 
 })
 
 test('a failover whose fence failed: fence_failed only, no failover, no role change', () => {
-  const t = tick({rule: 'standby.failover', role: 'standby', committed: false, severity: 'alert', done: [], failed: {action: 'fencePeer', error: 'BMC timed out'}})
+  const t = tick({
+    rule: 'standby.failover',
+    role: 'standby',
+    committed: false,
+    severity: 'alert',
+    done: [],
+    failed: {action: 'fencePeer', error: 'BMC timed out'},
+  })
   assert.deepEqual(names(t, 'standby.failover'), ['fence_failed'])
   assert.match(tickEvents(t, undefined, WHO)[0].reason, /fencePeer failed: BMC timed out/)
 })
 
 test('the primary takes VIP-S from a dead standby: fence, standby_lost, role_change', () => {
-  const t = tick({from: 'primary', role: 'primary_standby', rule: 'primary.fence-standby', severity: 'alert', done: ['fencePeer', 'claimVipStandby']})
+  const t = tick({
+    from: 'primary',
+    role: 'primary_standby',
+    rule: 'primary.fence-standby',
+    severity: 'alert',
+    done: ['fencePeer', 'claimVipStandby'],
+  })
   assert.deepEqual(names(t, 'primary.suspect'), ['fence', 'standby_lost', 'role_change', 'alert'])
 })
 
 test('failback, rejoin and a switchover', () => {
-  assert.deepEqual(names(tick({from: 'primary_standby', role: 'primary', rule: 'primary_standby.failback', done: ['releaseVipStandby']}), 'primary_standby.steady'), ['failback', 'role_change'])
-  assert.deepEqual(names(tick({from: 'starting', role: 'starting', rule: 'starting.rejoin', done: ['stopDb', 'rejoin']}), 'starting.delay'), ['rejoin'])
+  assert.deepEqual(
+    names(
+      tick({from: 'primary_standby', role: 'primary', rule: 'primary_standby.failback', done: ['releaseVipStandby']}),
+      'primary_standby.steady',
+    ),
+    ['failback', 'role_change'],
+  )
+  assert.deepEqual(
+    names(tick({from: 'starting', role: 'starting', rule: 'starting.rejoin', done: ['stopDb', 'rejoin']}), 'starting.delay'),
+    ['rejoin'],
+  )
   const sw = tick({from: 'primary', role: 'starting', rule: 'any.switchover'})
   assert.deepEqual(names(sw, 'primary.steady'), ['switchover', 'role_change'])
   assert.deepEqual(names({...sw, from: 'starting'}, 'any.switchover'), [], 'a switchover that goes on is not a new event')
@@ -63,7 +97,10 @@ test('synchronous replication rules map to degrade and rearm by their last segme
   assert.equal(ruleEvent('primary_standby.rearm'), 'rearm')
   assert.equal(ruleEvent('primary.rearm-sync.no-fence'), 'rearm')
   assert.equal(ruleEvent('primary.steady'), undefined)
-  assert.deepEqual(names(tick({from: 'primary', role: 'primary', rule: 'primary.degrade-sync', severity: 'alert'}), 'primary.steady'), ['degrade', 'alert'])
+  assert.deepEqual(names(tick({from: 'primary', role: 'primary', rule: 'primary.degrade-sync', severity: 'alert'}), 'primary.steady'), [
+    'degrade',
+    'alert',
+  ])
 })
 
 test('every rule of the table that commits a role change yields role_change; every event name is known', () => {
@@ -78,7 +115,18 @@ test('every rule of the table that commits a role change yields role_change; eve
 test('the environment of a hook and the `on` filter', () => {
   const [e] = tickEvents(tick({rule: 'standby.failover', role: 'primary_standby', done: ['fencePeer']}), undefined, WHO)
   const env = eventEnv(e)
-  assert.deepEqual(Object.keys(env).sort(), ['PGHA_CLUSTER', 'PGHA_EVENT', 'PGHA_NODE', 'PGHA_PEER', 'PGHA_PREVIOUS_ROLE', 'PGHA_REASON', 'PGHA_ROLE', 'PGHA_RULE', 'PGHA_SEVERITY', 'PGHA_TIME'])
+  assert.deepEqual(Object.keys(env).sort(), [
+    'PGHA_CLUSTER',
+    'PGHA_EVENT',
+    'PGHA_NODE',
+    'PGHA_PEER',
+    'PGHA_PREVIOUS_ROLE',
+    'PGHA_REASON',
+    'PGHA_ROLE',
+    'PGHA_RULE',
+    'PGHA_SEVERITY',
+    'PGHA_TIME',
+  ])
   assert.equal(env.PGHA_EVENT, 'fence')
   assert.equal(env.PGHA_PREVIOUS_ROLE, 'standby')
   assert.equal(hookWants(undefined, 'fence'), true)

@@ -8,11 +8,25 @@ import {bootObs, primaryObs, standbyObs, survivorObs} from '../../helpers/ha-fix
 
 const NOW = Date.parse('2026-12-02T03:00:00Z')
 const lastTick = (role: Role, obs: Observations, o: Partial<LastTick> = {}): LastTick => ({
-  endedAt: NOW - 200, role, rule: `${role}.steady`, reason: 'steady', severity: 'info', committed: true, tickMs: 12, obs, ...o,
+  endedAt: NOW - 200,
+  role,
+  rule: `${role}.steady`,
+  reason: 'steady',
+  severity: 'info',
+  committed: true,
+  tickMs: 12,
+  obs,
+  ...o,
 })
 const snap = (t?: LastTick, o: Partial<ApiSnapshot> = {}): ApiSnapshot => ({
-  cluster: 'prod', node: 'node1', peer: 'node2', startedAt: NOW - 60_000, intervalMs: 500, livenessTimeoutMs: 30_000,
-  ...(t ? {lastTick: t} : {}), ...o,
+  cluster: 'prod',
+  node: 'node1',
+  peer: 'node2',
+  startedAt: NOW - 60_000,
+  intervalMs: 500,
+  livenessTimeoutMs: 30_000,
+  ...(t ? {lastTick: t} : {}),
+  ...o,
 })
 const status = (p: HealthPath, s: ApiSnapshot, q = '') => healthAnswer(p, new URLSearchParams(q), s, NOW).status
 
@@ -66,8 +80,10 @@ test('liveness: 503 once no tick ended for livenessTimeout', () => {
   assert.equal(status('primary', s), 200, 'the last known state still answers the role checks')
 })
 
-test('the GET document says state, role and the loop\'s view', () => {
-  const s = snap(lastTick('standby', standbyObs()), {wal: {at: NOW - 100, inRecovery: true, location: 5000, replayed: 5000, received: 6000, timeline: 2}})
+test("the GET document says state, role and the loop's view", () => {
+  const s = snap(lastTick('standby', standbyObs()), {
+    wal: {at: NOW - 100, inRecovery: true, location: 5000, replayed: 5000, received: 6000, timeline: 2},
+  })
   const b = healthAnswer('replica', new URLSearchParams(), s, NOW).body
   assert.equal(b.state, 'running')
   assert.equal(b.role, 'replica')
@@ -87,8 +103,12 @@ test('metrics: role gauges, counters by event, a cumulative histogram, labels on
   const c = new MetricsCounters()
   c.record({ms: {tick: 3}}, [])
   c.record({ms: {tick: 4200}}, [{event: 'fence'}, {event: 'failover'}, {event: 'role_change'}] as never)
-  const text = renderMetrics(snap(lastTick('primary_standby', survivorObs()), {wal: {at: NOW, inRecovery: false, location: 123456789012, timeline: 3}}),
-    c, {started: 1, succeeded: 1, failed: 0, timedOut: 0, dropped: 0}, NOW)
+  const text = renderMetrics(
+    snap(lastTick('primary_standby', survivorObs()), {wal: {at: NOW, inRecovery: false, location: 123456789012, timeline: 3}}),
+    c,
+    {started: 1, succeeded: 1, failed: 0, timedOut: 0, dropped: 0},
+    NOW,
+  )
   const value = (line: string) => {
     const m = text.split('\n').find((l) => l.startsWith(line + ' '))
     assert.ok(m, `${line} in\n${text}`)

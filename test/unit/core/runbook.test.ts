@@ -6,7 +6,9 @@ import {RUNBOOK_ADVICE} from '../../../src/lib/core/runbook.js'
 import {TRANSITIONS} from '../../../src/lib/core/transitions.js'
 
 test('every warn/alert rule of the transition table has advice', () => {
-  const missing = runbookRows().map((r) => r.id).filter((id) => !RUNBOOK_ADVICE[id]?.trim())
+  const missing = runbookRows()
+    .map((r) => r.id)
+    .filter((id) => !RUNBOOK_ADVICE[id]?.trim())
   assert.deepEqual(missing, [], `add advice to src/lib/core/runbook.ts for: ${missing.join(', ')}`)
 })
 

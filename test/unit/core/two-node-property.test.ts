@@ -12,17 +12,66 @@ import assert from 'node:assert/strict'
 import {test} from 'node:test'
 import fc from 'fast-check'
 import {
-  converged, type Host, InvariantError, newHost, powerOff, powerOn, simConfig, type SimParams, step, type World,
+  converged,
+  type Host,
+  InvariantError,
+  newHost,
+  powerOff,
+  powerOn,
+  simConfig,
+  type SimParams,
+  step,
+  type World,
 } from '../../helpers/ha-sim.js'
 
 type Fault =
-  | {kind: 'powerOff' | 'powerOn' | 'dbCrash' | 'dbHang' | 'dbUnhang' | 'linkDown' | 'linkUp' | 'fenceBroken' | 'fenceFixed'
-    | 'stale' | 'fresh' | 'pause' | 'unpause' | 'flaky' | 'steady' | 'vipDrop' | 'startingUp' | 'roleMissing' | 'ready'; host: 0 | 1}
+  | {
+      kind:
+        | 'powerOff'
+        | 'powerOn'
+        | 'dbCrash'
+        | 'dbHang'
+        | 'dbUnhang'
+        | 'linkDown'
+        | 'linkUp'
+        | 'fenceBroken'
+        | 'fenceFixed'
+        | 'stale'
+        | 'fresh'
+        | 'pause'
+        | 'unpause'
+        | 'flaky'
+        | 'steady'
+        | 'vipDrop'
+        | 'startingUp'
+        | 'roleMissing'
+        | 'ready'
+      host: 0 | 1
+    }
   | {kind: 'gatewayDown' | 'gatewayUp' | 'partition' | 'unpartition'}
 
 const hostFault = fc.record({
-  kind: fc.constantFrom('powerOff', 'powerOn', 'dbCrash', 'dbHang', 'dbUnhang', 'linkDown', 'linkUp', 'fenceBroken', 'fenceFixed',
-    'stale', 'fresh', 'pause', 'unpause', 'flaky', 'steady', 'vipDrop', 'startingUp', 'roleMissing', 'ready'),
+  kind: fc.constantFrom(
+    'powerOff',
+    'powerOn',
+    'dbCrash',
+    'dbHang',
+    'dbUnhang',
+    'linkDown',
+    'linkUp',
+    'fenceBroken',
+    'fenceFixed',
+    'stale',
+    'fresh',
+    'pause',
+    'unpause',
+    'flaky',
+    'steady',
+    'vipDrop',
+    'startingUp',
+    'roleMissing',
+    'ready',
+  ),
   host: fc.constantFrom(0 as const, 1 as const),
 }) as fc.Arbitrary<Fault>
 const netFault = fc.record({kind: fc.constantFrom('gatewayDown', 'gatewayUp', 'partition', 'unpartition')}) as fc.Arbitrary<Fault>
@@ -38,7 +87,13 @@ const paramsArb: fc.Arbitrary<SimParams> = fc.record({
 
 /** Mostly quiet ticks, sometimes one or two faults before a tick. */
 const scenarioArb = fc.array(
-  fc.record({faults: fc.oneof({weight: 3, arbitrary: fc.constant([] as Fault[])}, {weight: 2, arbitrary: fc.array(fc.oneof(hostFault, netFault), {minLength: 1, maxLength: 2})}), order: fc.boolean()}),
+  fc.record({
+    faults: fc.oneof(
+      {weight: 3, arbitrary: fc.constant([] as Fault[])},
+      {weight: 2, arbitrary: fc.array(fc.oneof(hostFault, netFault), {minLength: 1, maxLength: 2})},
+    ),
+    order: fc.boolean(),
+  }),
   {minLength: 5, maxLength: 60},
 )
 
@@ -50,24 +105,50 @@ function apply(w: World, f: Fault): void {
   }
   const h = w.hosts[f.host]
   switch (f.kind) {
-    case 'powerOff': return powerOff(h, false)
-    case 'powerOn': return powerOn(h)
+    case 'powerOff':
+      return powerOff(h, false)
+    case 'powerOn':
+      return powerOn(h)
     case 'dbCrash':
       if (h.powered && h.db.running) Object.assign(h.db, {running: false, hung: false, crashed: true})
       return
-    case 'dbHang': h.db.hung = h.db.running; return
-    case 'dbUnhang': h.db.hung = false; return
-    case 'linkDown': case 'linkUp': h.linkUp = f.kind === 'linkUp'; return
-    case 'fenceBroken': case 'fenceFixed': h.fenceBroken = f.kind === 'fenceBroken'; return
-    case 'stale': case 'fresh': h.db.stale = f.kind === 'stale'; return
-    case 'pause': case 'unpause': h.paused = f.kind === 'pause'; return
-    case 'flaky': case 'steady': h.flaky = f.kind === 'flaky'; return
-    case 'vipDrop': h.vips = {M: false, S: false}; return // an operator's mistake or an interface restart
-    // A live server that answers the heartbeat with an error (57P03, or a role not replayed yet).
-    case 'startingUp': case 'roleMissing':
-      if (h.powered && h.db.running && !h.db.notReady) Object.assign(h.db, {notReady: f.kind === 'startingUp' ? 'starting' : 'rejected', notReadySince: w.now})
+    case 'dbHang':
+      h.db.hung = h.db.running
       return
-    case 'ready': h.db.notReady = undefined
+    case 'dbUnhang':
+      h.db.hung = false
+      return
+    case 'linkDown':
+    case 'linkUp':
+      h.linkUp = f.kind === 'linkUp'
+      return
+    case 'fenceBroken':
+    case 'fenceFixed':
+      h.fenceBroken = f.kind === 'fenceBroken'
+      return
+    case 'stale':
+    case 'fresh':
+      h.db.stale = f.kind === 'stale'
+      return
+    case 'pause':
+    case 'unpause':
+      h.paused = f.kind === 'pause'
+      return
+    case 'flaky':
+    case 'steady':
+      h.flaky = f.kind === 'flaky'
+      return
+    case 'vipDrop':
+      h.vips = {M: false, S: false}
+      return // an operator's mistake or an interface restart
+    // A live server that answers the heartbeat with an error (57P03, or a role not replayed yet).
+    case 'startingUp':
+    case 'roleMissing':
+      if (h.powered && h.db.running && !h.db.notReady)
+        Object.assign(h.db, {notReady: f.kind === 'startingUp' ? 'starting' : 'rejected', notReadySince: w.now})
+      return
+    case 'ready':
+      h.db.notReady = undefined
   }
 }
 
@@ -91,7 +172,14 @@ const order = (b: boolean): [number, number] => (b ? [0, 1] : [1, 0])
 
 function newWorld(p: SimParams, checkMutualFencing: boolean): World {
   const now = 1_000_000
-  return {now, hosts: [newHost(simConfig(0, p), 'primary', now), newHost(simConfig(1, p), 'standby', now)], gatewayUp: true, partition: false, checkMutualFencing, trace: []}
+  return {
+    now,
+    hosts: [newHost(simConfig(0, p), 'primary', now), newHost(simConfig(1, p), 'standby', now)],
+    gatewayUp: true,
+    partition: false,
+    checkMutualFencing,
+    trace: [],
+  }
 }
 
 /** Heals every fault, then runs until primary + standby (powering fenced hosts back on); returns the ticks it took. */
@@ -103,11 +191,13 @@ function healAndConverge(w: World): number {
     step(w, order(i % 2 === 0))
     if (converged(w)) convergedAfter = i + 1
   }
-  if (convergedAfter < 0) throw new InvariantError(`no primary + standby ${CONVERGE_TICKS} ticks after the faults healed: ${describe(w.hosts)}`)
+  if (convergedAfter < 0)
+    throw new InvariantError(`no primary + standby ${CONVERGE_TICKS} ticks after the faults healed: ${describe(w.hosts)}`)
   const roles = w.hosts.map((h) => h.role).join()
   for (let i = 0; i < STABLE_TICKS; i++) {
     step(w, order(i % 2 === 0))
-    if (!converged(w) || w.hosts.map((h) => h.role).join() !== roles) throw new InvariantError(`converged but not stable: ${describe(w.hosts)}`)
+    if (!converged(w) || w.hosts.map((h) => h.role).join() !== roles)
+      throw new InvariantError(`converged but not stable: ${describe(w.hosts)}`)
   }
   return convergedAfter
 }
@@ -117,7 +207,8 @@ function withTrace<T>(w: World, body: () => T): T {
   try {
     return body()
   } catch (error) {
-    if (error instanceof InvariantError) error.message += `\n  state: ${describe(w.hosts)}\n  last actions:\n    ${w.trace.slice(-25).join('\n    ')}`
+    if (error instanceof InvariantError)
+      error.message += `\n  state: ${describe(w.hosts)}\n  last actions:\n    ${w.trace.slice(-25).join('\n    ')}`
     throw error
   }
 }
@@ -148,7 +239,12 @@ function runPartitionRace(p: SimParams, quietTicks: number, orders: boolean[]): 
 }
 
 function describe(hosts: Host[]): string {
-  return hosts.map((h) => `${h.cfg.node.name}=${h.role}${h.powered ? '' : '(off)'} db:${h.db.running ? (h.db.inRecovery ? 'standby' : 'writable') : 'stopped'}/${h.db.dataDir} vips:${h.vips.M ? 'M' : ''}${h.vips.S ? 'S' : ''} rule:${h.previous?.rule ?? '-'}`).join('; ')
+  return hosts
+    .map(
+      (h) =>
+        `${h.cfg.node.name}=${h.role}${h.powered ? '' : '(off)'} db:${h.db.running ? (h.db.inRecovery ? 'standby' : 'writable') : 'stopped'}/${h.db.dataDir} vips:${h.vips.M ? 'M' : ''}${h.vips.S ? 'S' : ''} rule:${h.previous?.rule ?? '-'}`,
+    )
+    .join('; ')
 }
 
 const SEED = Number(process.env.HA_PROPERTY_SEED ?? 20240601)
@@ -166,18 +262,29 @@ test('two simulated nodes keep every safety property under any faults and conver
 })
 
 const raceArb = fc.tuple(
-  fc.record({checkTimes: fc.integer({min: 1, max: 3}), fenceDelayTicks: fc.integer({min: 1, max: 2}), agent: fc.constant('ipmitool' as const), archive: fc.constant('none' as const)}),
+  fc.record({
+    checkTimes: fc.integer({min: 1, max: 3}),
+    fenceDelayTicks: fc.integer({min: 1, max: 2}),
+    agent: fc.constant('ipmitool' as const),
+    archive: fc.constant('none' as const),
+  }),
   fc.integer({min: 0, max: 4}),
   fc.array(fc.boolean(), {minLength: 12, maxLength: 12}),
 )
 
 test('in a partition from steady state the primary wins the fencing race when fence.delay >= one tick', () => {
-  fc.assert(fc.property(raceArb, ([p, quiet, orders]) => runPartitionRace(p, quiet, orders)), {numRuns: 150, seed: SEED, includeErrorInReport: true})
+  fc.assert(
+    fc.property(raceArb, ([p, quiet, orders]) => runPartitionRace(p, quiet, orders)),
+    {numRuns: 150, seed: SEED, includeErrorInReport: true},
+  )
 })
 
 test('the race property can fail: without fence.delay both hosts fence each other', () => {
   const noDelay = raceArb.map(([p, quiet, orders]) => [{...p, fenceDelayTicks: 0}, quiet, orders] as const)
-  const r = fc.check(fc.property(noDelay, ([p, quiet, orders]) => runPartitionRace(p, quiet, orders)), {numRuns: 150, seed: SEED})
+  const r = fc.check(
+    fc.property(noDelay, ([p, quiet, orders]) => runPartitionRace(p, quiet, orders)),
+    {numRuns: 150, seed: SEED},
+  )
   assert.equal(r.failed, true, 'expected a counterexample with fence.delay 0')
   assert.match(String((r.errorInstance as Error | undefined)?.message), /fenced each other/)
 })
@@ -199,36 +306,58 @@ function runRestartBehindPartition(p: SimParams, orders: boolean[]): void {
 
 test('an old primary restarted behind a partition never becomes a second primary', () => {
   const arb = fc.tuple(
-    fc.record({checkTimes: fc.integer({min: 1, max: 3}), fenceDelayTicks: fc.integer({min: 1, max: 2}), agent: fc.constantFrom('ipmitool' as const, 'none' as const), archive: fc.constant('none' as const)}),
+    fc.record({
+      checkTimes: fc.integer({min: 1, max: 3}),
+      fenceDelayTicks: fc.integer({min: 1, max: 2}),
+      agent: fc.constantFrom('ipmitool' as const, 'none' as const),
+      archive: fc.constant('none' as const),
+    }),
     fc.array(fc.boolean(), {minLength: 25, maxLength: 25}),
   )
-  fc.assert(fc.property(arb, ([p, orders]) => runRestartBehindPartition(p, orders)), {numRuns: 100, seed: SEED, includeErrorInReport: true})
+  fc.assert(
+    fc.property(arb, ([p, orders]) => runRestartBehindPartition(p, orders)),
+    {numRuns: 100, seed: SEED, includeErrorInReport: true},
+  )
 })
 
 /** Cold start of both hosts while the standby's server answers but is not ready (57P03 or its role not replayed yet). */
 test('a cold start spares a standby that answers but is not ready, and fences it only after timing.peerStartTimeout', () => {
   const arb = fc.tuple(
-    fc.record({checkTimes: fc.integer({min: 1, max: 3}), fenceDelayTicks: fc.integer({min: 1, max: 2}), agent: fc.constant('ipmitool' as const), archive: fc.constant('none' as const)}),
+    fc.record({
+      checkTimes: fc.integer({min: 1, max: 3}),
+      fenceDelayTicks: fc.integer({min: 1, max: 2}),
+      agent: fc.constant('ipmitool' as const),
+      archive: fc.constant('none' as const),
+    }),
     fc.constantFrom('starting' as const, 'rejected' as const),
     fc.array(fc.boolean(), {minLength: 60, maxLength: 60}),
   )
-  fc.assert(fc.property(arb, ([p, kind, orders]) => {
-    const w = newWorld(p, true)
-    const [primary, standby] = w.hosts
-    const bound = primary.cfg.timing.peerStartTimeout / primary.cfg.timing.interval
-    withTrace(w, () => {
-      let t = 0
-      const tick = () => step(w, order(orders[t++ % orders.length]))
-      tick() // the standby's server starts, and answers with an error from then on
-      Object.assign(standby.db, {notReady: kind, notReadySince: w.now})
-      while (primary.role !== 'primary' && t < 30) tick()
-      assert.ok(primary.role === 'primary' && primary.vips.M && !primary.vips.S, `the primary starts with VIP-M only: ${describe(w.hosts)}`)
-      for (let i = 0; i < bound - 1; i++) tick()
-      assert.ok(standby.powered, `the live standby was fenced within timing.peerStartTimeout: ${describe(w.hosts)}`)
-      for (let i = 0; i < p.checkTimes + 2; i++) tick()
-      assert.ok(!standby.powered && standby.offByFence, `a standby not ready past timing.peerStartTimeout is fenced: ${describe(w.hosts)}`)
-    })
-  }), {numRuns: 100, seed: SEED, includeErrorInReport: true})
+  fc.assert(
+    fc.property(arb, ([p, kind, orders]) => {
+      const w = newWorld(p, true)
+      const [primary, standby] = w.hosts
+      const bound = primary.cfg.timing.peerStartTimeout / primary.cfg.timing.interval
+      withTrace(w, () => {
+        let t = 0
+        const tick = () => step(w, order(orders[t++ % orders.length]))
+        tick() // the standby's server starts, and answers with an error from then on
+        Object.assign(standby.db, {notReady: kind, notReadySince: w.now})
+        while (primary.role !== 'primary' && t < 30) tick()
+        assert.ok(
+          primary.role === 'primary' && primary.vips.M && !primary.vips.S,
+          `the primary starts with VIP-M only: ${describe(w.hosts)}`,
+        )
+        for (let i = 0; i < bound - 1; i++) tick()
+        assert.ok(standby.powered, `the live standby was fenced within timing.peerStartTimeout: ${describe(w.hosts)}`)
+        for (let i = 0; i < p.checkTimes + 2; i++) tick()
+        assert.ok(
+          !standby.powered && standby.offByFence,
+          `a standby not ready past timing.peerStartTimeout is fenced: ${describe(w.hosts)}`,
+        )
+      })
+    }),
+    {numRuns: 100, seed: SEED, includeErrorInReport: true},
+  )
 })
 
 // ── synchronous replication (replication.mode sync is the default in simConfig) ──────────────
@@ -246,7 +375,10 @@ test('sync: the primary loses power, the standby promotes claiming zero loss, an
     assert.ok(w.hosts.find((h) => h.role === 'primary')!.db.syncArmed, 'steady state is armed')
     const acked = w.lastAcked ?? 0
     assert.ok(acked > 0)
-    powerOff(w.hosts.find((h) => h.role === 'primary')!, false)
+    powerOff(
+      w.hosts.find((h) => h.role === 'primary')!,
+      false,
+    )
     ticks(w, 8)
     const survivor = w.hosts.find((h) => h.powered)!
     assert.equal(survivor.db.inRecovery, false, 'promoted')
@@ -283,7 +415,7 @@ test('sync: a standby whose synchronous row predates its restart promotes withou
   })
 })
 
-test('sync: with the standby\'s BMC broken the primary never degrades; commits keep waiting', () => {
+test("sync: with the standby's BMC broken the primary never degrades; commits keep waiting", () => {
   const w = newWorld(SYNC, true)
   withTrace(w, () => {
     healAndConverge(w)

@@ -31,7 +31,10 @@ interface Harness {
   dir: string
 }
 
-function harness(t: {after: (fn: () => void) => void}, over: Partial<LoopDeps> & {obs?: () => Observations; fail?: ActionName} = {}): Harness {
+function harness(
+  t: {after: (fn: () => void) => void},
+  over: Partial<LoopDeps> & {obs?: () => Observations; fail?: ActionName} = {},
+): Harness {
   const dir = mkdtempSync(join(tmpdir(), 'pgha-loop-'))
   t.after(() => rmSync(dir, {recursive: true, force: true}))
   const cfg = {...testConfig(), stateDir: dir}
@@ -60,8 +63,13 @@ function harness(t: {after: (fn: () => void) => void}, over: Partial<LoopDeps> &
 }
 
 const scripted = (d: Partial<Decision>) => (): Decision => ({
-  next: 'primary_standby', reason: 'the primary failed 3 checks in a row: fencing it', rule: 'standby.failover',
-  actions: ['fencePeer', 'promote', 'claimVipPrimary', 'writeHeartbeat'], memory: {peerFailures: 3, fenceAttempts: 1, archiveMountTried: false}, severity: 'alert', ...d,
+  next: 'primary_standby',
+  reason: 'the primary failed 3 checks in a row: fencing it',
+  rule: 'standby.failover',
+  actions: ['fencePeer', 'promote', 'claimVipPrimary', 'writeHeartbeat'],
+  memory: {peerFailures: 3, fenceAttempts: 1, archiveMountTried: false},
+  severity: 'alert',
+  ...d,
 })
 
 test('the role is committed only after every action succeeded; the transition is persisted and logged', async (t) => {
@@ -101,7 +109,10 @@ test('the first failed action stops the tick, keeps the old role and is handed t
   assert.equal(h.lines[0].level, 'error')
   assert.equal(h.lines[0].failed, 'promote: promote broke: BMC does not answer')
   await loop.tick()
-  assert.deepEqual(previousSeen, [undefined, {rule: 'standby.failover', done: ['fencePeer'], failed: {action: 'promote', error: 'promote broke: BMC does not answer'}}])
+  assert.deepEqual(previousSeen, [
+    undefined,
+    {rule: 'standby.failover', done: ['fencePeer'], failed: {action: 'promote', error: 'promote broke: BMC does not answer'}},
+  ])
 })
 
 test('with the real decide(): a silent primary is counted checkTimes times, then fenced and promoted', async (t) => {
@@ -115,7 +126,10 @@ test('with the real decide(): a silent primary is counted checkTimes times, then
   assert.match(reasons[2], /^the primary failed 3 checks in a row .*fencing it .* then promoting and claiming VIP-M/)
   assert.deepEqual(h.ran, ['fencePeer', 'promote', 'degradeSync', 'claimVipPrimary', 'writeHeartbeat'])
   assert.equal(loop.role, 'primary_standby')
-  assert.deepEqual(h.lines.map((l) => l.level), ['warn', 'warn', 'error'])
+  assert.deepEqual(
+    h.lines.map((l) => l.level),
+    ['warn', 'warn', 'error'],
+  )
 })
 
 test('state.json is replaced atomically: no temp file is left, a reader always sees a whole file', async (t) => {
@@ -137,7 +151,10 @@ test('a steady loop logs at debug, with an info line every Nth tick and whenever
   for (let i = 0; i < 7; i++) await loop.tick()
   dead = true
   await loop.tick()
-  assert.deepEqual(h.lines.map((l) => l.level), ['info', 'debug', 'debug', 'info', 'debug', 'debug', 'info', 'warn'])
+  assert.deepEqual(
+    h.lines.map((l) => l.level),
+    ['info', 'debug', 'debug', 'info', 'debug', 'debug', 'info', 'warn'],
+  )
   assert.equal(tickLogLevel({severity: 'info', actions: ['claimVipStandby']}, false, 5, 60), 'info', 'a tick with actions is always info')
 })
 
@@ -170,7 +187,15 @@ test('run() ticks every interval and sooner when the decision waits for a deadli
     decide: (role, _o, _c, now) => {
       times.push(now)
       if (times.length === 3) loop.stop()
-      return {next: role, reason: 'waiting fence.delay', rule: 'standby.fence-wait', actions: [], memory: {peerFailures: 3, fenceAttempts: 0, archiveMountTried: false}, severity: 'warn', wait: {until: now + 30, for: 'fence.delay'}}
+      return {
+        next: role,
+        reason: 'waiting fence.delay',
+        rule: 'standby.fence-wait',
+        actions: [],
+        memory: {peerFailures: 3, fenceAttempts: 0, archiveMountTried: false},
+        severity: 'warn',
+        wait: {until: now + 30, for: 'fence.delay'},
+      }
     },
   })
   h.deps.cfg = {...h.deps.cfg, timing: {...h.deps.cfg.timing, interval: 5000}}
@@ -182,9 +207,11 @@ test('run() ticks every interval and sooner when the decision waits for a deadli
 })
 
 test('a decide() that finds no row is logged loudly and nothing is done', async (t) => {
-  const h = harness(t, {decide: () => {
-    throw new Error('no transition matches role standby (...): the transition table has a hole')
-  }})
+  const h = harness(t, {
+    decide: () => {
+      throw new Error('no transition matches role standby (...): the transition table has a hole')
+    },
+  })
   const loop = new WatchLoop(h.deps, {role: 'standby'})
   const r = await loop.tick()
   assert.equal(r.rule, 'error.no-transition')
@@ -229,8 +256,15 @@ test('actions of one decision share one carry; the next decision gets a fresh on
   await loop.tick()
   const [first, second] = [carries.filter((_, i) => i < carries.length / 2), carries.filter((_, i) => i >= carries.length / 2)]
   assert.ok(first.length > 1, 'the scripted decision has several actions')
-  assert.ok(first.every((c) => c.carry === first[0].carry), 'one carry for every action of a decision')
-  assert.deepEqual(first.map((c) => c.hadCheck), [false, true, true, true], 'what fencePeer put there reaches the later actions')
+  assert.ok(
+    first.every((c) => c.carry === first[0].carry),
+    'one carry for every action of a decision',
+  )
+  assert.deepEqual(
+    first.map((c) => c.hadCheck),
+    [false, true, true, true],
+    'what fencePeer put there reaches the later actions',
+  )
   assert.notEqual(second[0].carry, first[0].carry, 'a fresh carry per decision')
   assert.equal(second[0].hadCheck, false)
 })

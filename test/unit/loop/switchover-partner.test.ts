@@ -29,10 +29,15 @@ test('the watch runs a half only for a fresh, requested marker of this pair, onc
 test('SwitchoverPartner starts the half beside the caller (never awaited), one at a time, once per marker', async () => {
   const calls: SwitchoverOptions[] = []
   let finish!: (o: SwitchoverOutcome) => void
-  const p = new SwitchoverPartner({cfg: CFG, log: silentLogger, now: () => NOW, run: (opts) => {
-    calls.push(opts)
-    return new Promise((r) => (finish = r))
-  }})
+  const p = new SwitchoverPartner({
+    cfg: CFG,
+    log: silentLogger,
+    now: () => NOW,
+    run: (opts) => {
+      calls.push(opts)
+      return new Promise((r) => (finish = r))
+    },
+  })
   const m = marker()
   p.consider(m)
   assert.equal(p.busy, true, 'consider() returned while the half runs')
@@ -54,7 +59,10 @@ test('the half lock says who holds it; a live holder refuses, a dead one is take
     assert.deepEqual(parseHalfLock('123\n'), {pid: 123, owner: 'cli'}, 'a lock from before owners were written')
     const release = lockHalf(cfg, 'watch')
     assert.deepEqual(heldBy(cfg), {pid: process.pid, owner: 'watch'})
-    assert.throws(() => lockHalf(cfg, 'cli'), (e: unknown) => e instanceof HalfLockBusy && e.owner === 'watch' && e.pid === process.pid)
+    assert.throws(
+      () => lockHalf(cfg, 'cli'),
+      (e: unknown) => e instanceof HalfLockBusy && e.owner === 'watch' && e.pid === process.pid,
+    )
     release()
     assert.equal(heldBy(cfg), undefined)
     writeFileSync(join(dir, 'switchover.lock'), '2147483646 cli\n') // no such process

@@ -23,37 +23,88 @@ import {testConfig} from '../../helpers/ha-fixtures.js'
 const CFG = testConfig()
 
 test('a heartbeat answer becomes a DbProbe: standby lag fields, hung database = timeout, refused = failed', () => {
-  const standby = toDbProbe({ok: true, target: 'peer', address: 'x', latencyMs: 5, role: 'standby', ageMs: 700, lagBytes: 4096}, 'unknown', 1000)
+  const standby = toDbProbe(
+    {ok: true, target: 'peer', address: 'x', latencyMs: 5, role: 'standby', ageMs: 700, lagBytes: 4096},
+    'unknown',
+    1000,
+  )
   assert.deepEqual(standby, {port: 'yes', heartbeat: 'ok', inRecovery: 'yes', heartbeatAgeMs: 700, lagBytes: 4096})
-  assert.deepEqual(toDbProbe({ok: true, target: 'local', address: 'x', latencyMs: 5, role: 'primary', ageMs: 0, lagBytes: null}, 'unknown', 1000), {port: 'yes', heartbeat: 'ok', inRecovery: 'no'})
+  assert.deepEqual(
+    toDbProbe({ok: true, target: 'local', address: 'x', latencyMs: 5, role: 'primary', ageMs: 0, lagBytes: null}, 'unknown', 1000),
+    {port: 'yes', heartbeat: 'ok', inRecovery: 'no'},
+  )
   const hung = toDbProbe({ok: false, target: 'vip-primary', address: 'x', latencyMs: 1000, error: 'Query read timeout'}, 'yes', 1000)
   assert.deepEqual(hung, {port: 'yes', heartbeat: 'timeout', inRecovery: 'unknown'})
-  assert.equal(heartbeatState({ok: false, target: 'peer', address: 'x', latencyMs: 3, error: 'connect ECONNREFUSED 192.0.2.12:5432'}, 1000), 'failed')
-  assert.equal(heartbeatState({ok: false, target: 'peer', address: 'x', latencyMs: 40, error: 'canceling statement due to statement timeout'}, 1000), 'timeout')
-  assert.equal(heartbeatState({ok: false, target: 'peer', address: 'x', latencyMs: 1000, error: 'Connection terminated unexpectedly'}, 1000), 'timeout')
+  assert.equal(
+    heartbeatState({ok: false, target: 'peer', address: 'x', latencyMs: 3, error: 'connect ECONNREFUSED 192.0.2.12:5432'}, 1000),
+    'failed',
+  )
+  assert.equal(
+    heartbeatState({ok: false, target: 'peer', address: 'x', latencyMs: 40, error: 'canceling statement due to statement timeout'}, 1000),
+    'timeout',
+  )
+  assert.equal(
+    heartbeatState({ok: false, target: 'peer', address: 'x', latencyMs: 1000, error: 'Connection terminated unexpectedly'}, 1000),
+    'timeout',
+  )
 })
 
 test('a live server that refuses the heartbeat is classified by its SQLSTATE: starting / rejected, never failed', () => {
-  const hb = (sqlState: string | undefined, error: string, latencyMs = 4) => ({ok: false, target: 'peer' as const, address: 'x', latencyMs, error, ...(sqlState ? {sqlState} : {})})
+  const hb = (sqlState: string | undefined, error: string, latencyMs = 4) => ({
+    ok: false,
+    target: 'peer' as const,
+    address: 'x',
+    latencyMs,
+    error,
+    ...(sqlState ? {sqlState} : {}),
+  })
   assert.equal(heartbeatState(hb('57P03', 'the database system is starting up (57P03)'), 1000), 'starting')
   assert.equal(heartbeatState(hb('57P03', 'the database system is not yet accepting connections (57P03)'), 1000), 'starting')
-  for (const code of ['28000', '28P01', '3D000', '3F000', '42883', '42P01']) assert.equal(heartbeatState(hb(code, `x (${code})`), 1000), 'rejected', code)
+  for (const code of ['28000', '28P01', '3D000', '3F000', '42883', '42P01'])
+    assert.equal(heartbeatState(hb(code, `x (${code})`), 1000), 'rejected', code)
   // Other SQLSTATEs, and no SQLSTATE (socket errors), keep their old meaning.
   assert.equal(heartbeatState(hb('53300', 'sorry, too many clients already (53300)'), 1000), 'failed')
   assert.equal(heartbeatState(hb(undefined, 'connect ECONNREFUSED 192.0.2.12:5432'), 1000), 'failed')
   assert.equal(heartbeatState(hb(undefined, 'Connection terminated unexpectedly', 1000), 1000), 'timeout')
   // The answer proves the port open and is kept for the reason, whatever the TCP probe said.
-  assert.deepEqual(toDbProbe(hb('28000', 'role "pgha" does not exist (28000)'), 'unknown', 1000),
-    {port: 'yes', heartbeat: 'rejected', inRecovery: 'unknown', answer: 'role "pgha" does not exist (28000)'})
+  assert.deepEqual(toDbProbe(hb('28000', 'role "pgha" does not exist (28000)'), 'unknown', 1000), {
+    port: 'yes',
+    heartbeat: 'rejected',
+    inRecovery: 'unknown',
+    answer: 'role "pgha" does not exist (28000)',
+  })
 })
 
 test('the heartbeat row is read like the heartbeat step reads it', () => {
-  const r = heartbeatFromRow({role: 'standby', last_alive: new Date(0), age_ms: 812.6, lag_bytes: '160', written_by: 'node1', sync_with: 'node2'}, {target: 'local', address: 's', latencyMs: 2, rolledBack: false})
-  assert.deepEqual(r, {ok: true, target: 'local', address: 's', role: 'standby', lastAlive: '1970-01-01T00:00:00.000Z', ageMs: 813, lagBytes: 160, writtenBy: 'node1', syncWith: 'node2', latencyMs: 2})
-  const old = heartbeatFromRow({role: 'standby', last_alive: new Date(0), age_ms: 1, lag_bytes: null, written_by: 'node1'}, {target: 'local', address: 's', latencyMs: 2, rolledBack: false})
+  const r = heartbeatFromRow(
+    {role: 'standby', last_alive: new Date(0), age_ms: 812.6, lag_bytes: '160', written_by: 'node1', sync_with: 'node2'},
+    {target: 'local', address: 's', latencyMs: 2, rolledBack: false},
+  )
+  assert.deepEqual(r, {
+    ok: true,
+    target: 'local',
+    address: 's',
+    role: 'standby',
+    lastAlive: '1970-01-01T00:00:00.000Z',
+    ageMs: 813,
+    lagBytes: 160,
+    writtenBy: 'node1',
+    syncWith: 'node2',
+    latencyMs: 2,
+  })
+  const old = heartbeatFromRow(
+    {role: 'standby', last_alive: new Date(0), age_ms: 1, lag_bytes: null, written_by: 'node1'},
+    {target: 'local', address: 's', latencyMs: 2, rolledBack: false},
+  )
   assert.equal(old.syncWith, null, 'a row without sync_with says: not synchronous')
   assert.equal(heartbeatFromRow(undefined, {target: 'local', address: 's', latencyMs: 2, rolledBack: false}).ok, false)
-  assert.equal(heartbeatFromRow({role: 'primary', last_alive: null, age_ms: 0, lag_bytes: null, written_by: null}, {target: 'local', address: 's', latencyMs: 2, rolledBack: true}).rolledBack, true)
+  assert.equal(
+    heartbeatFromRow(
+      {role: 'primary', last_alive: null, age_ms: 0, lag_bytes: null, written_by: null},
+      {target: 'local', address: 's', latencyMs: 2, rolledBack: true},
+    ).rolledBack,
+    true,
+  )
 })
 
 test('the data directory kind comes from its files', () => {
@@ -65,7 +116,12 @@ test('the data directory kind comes from its files', () => {
 })
 
 test('a VIP is held when it is on the interface or one of its labels', () => {
-  const ifaces = {lo: [{address: '127.0.0.1', family: 'IPv4'}], eth0: [{address: '192.0.2.11', family: 'IPv4'}], 'eth0:pgm': [{address: '192.0.2.100', family: 'IPv4'}], eth1: [{address: '192.0.2.101', family: 'IPv4'}]}
+  const ifaces = {
+    lo: [{address: '127.0.0.1', family: 'IPv4'}],
+    eth0: [{address: '192.0.2.11', family: 'IPv4'}],
+    'eth0:pgm': [{address: '192.0.2.100', family: 'IPv4'}],
+    eth1: [{address: '192.0.2.101', family: 'IPv4'}],
+  }
   assert.equal(heldOn(ifaces, 'eth0', '192.0.2.100'), true)
   assert.equal(heldOn(ifaces, 'eth0', '192.0.2.101'), false, 'another interface does not count')
 })
@@ -107,13 +163,20 @@ test('ARP monitor: streamed replies make a VIP "answered", silence makes it free
   let now = 0
   const children: FakeChild[] = []
   const argvs: string[][] = []
-  const m = new ArpMonitor('eth0', [{name: 'primary', ip: '192.0.2.100', mode: 'dad'}], 2000, silentLogger, (argv) => {
-    argvs.push(argv)
-    const c = new FakeChild()
-    children.push(c)
-    setImmediate(() => c.emit('spawn'))
-    return c as unknown as ChildProcess
-  }, () => now)
+  const m = new ArpMonitor(
+    'eth0',
+    [{name: 'primary', ip: '192.0.2.100', mode: 'dad'}],
+    2000,
+    silentLogger,
+    (argv) => {
+      argvs.push(argv)
+      const c = new FakeChild()
+      children.push(c)
+      setImmediate(() => c.emit('spawn'))
+      return c as unknown as ChildProcess
+    },
+    () => now,
+  )
   m.start()
   await new Promise((r) => setImmediate(r))
   assert.equal(m.verdict('primary'), 'unknown')
@@ -132,14 +195,21 @@ test('ARP monitor: streamed replies make a VIP "answered", silence makes it free
 })
 
 test('cluster flags: the first source that answers wins; none → last known, then not paused — and the note says so', async () => {
-  const down = {source: 'local' as const, where: 'sock', read: async () => {
-    throw new Error('connect ECONNREFUSED')
-  }}
+  const down = {
+    source: 'local' as const,
+    where: 'sock',
+    read: async () => {
+      throw new Error('connect ECONNREFUSED')
+    },
+  }
   const peer = {source: 'peer' as const, where: '192.0.2.12:5432', read: async () => ({paused: true, switchover: null, updatedAt: 'x'})}
   const f = await clusterFlags(CFG, [down, peer], undefined, 1000)
   assert.equal(f.paused, true)
   assert.equal(f.source, 'peer')
-  assert.match(f.note, /^flags read from the peer's database at 192\.0\.2\.12:5432 \(the local database did not answer: connect ECONNREFUSED\)$/)
+  assert.match(
+    f.note,
+    /^flags read from the peer's database at 192\.0\.2\.12:5432 \(the local database did not answer: connect ECONNREFUSED\)$/,
+  )
   const last = await clusterFlags(CFG, [down], f, 61_000)
   assert.equal(last.paused, true)
   assert.equal(last.source, 'last-known')
@@ -147,7 +217,12 @@ test('cluster flags: the first source that answers wins; none → last known, th
   const none = await clusterFlags(CFG, [], undefined, 0, 'local database: heartbeat timeout')
   assert.deepEqual([none.paused, none.switchover, none.source], [false, false, 'default'])
   assert.match(none.note, /local database: heartbeat timeout.*assuming not paused/)
-  const so = await clusterFlags(CFG, [{...peer, source: 'local', read: async () => ({paused: false, switchover: 'garbage', updatedAt: 'x'})}], undefined, 0)
+  const so = await clusterFlags(
+    CFG,
+    [{...peer, source: 'local', read: async () => ({paused: false, switchover: 'garbage', updatedAt: 'x'})}],
+    undefined,
+    0,
+  )
   assert.equal(so.switchover, true, 'an unreadable marker still counts as a switchover in progress')
 })
 
@@ -162,7 +237,10 @@ test('the archive state comes from mountinfo, never from the mount itself', () =
 test('Nagios lines: state, text and perfdata; thresholds warn/crit', () => {
   assert.equal(perfData([{label: 'age', value: 3.2, uom: 's', warn: 30, crit: 60, min: 0}]), 'age=3.2s;30;60;0')
   const ok = aliveCheck(3000, 30_000, 60_000, 'role primary')
-  assert.equal(nagiosLine('ALIVE', ok), 'PGHA ALIVE OK - pgha watch alive: state updated 3s ago (warn 30s, crit 1m); role primary | age=3s;30;60;0')
+  assert.equal(
+    nagiosLine('ALIVE', ok),
+    'PGHA ALIVE OK - pgha watch alive: state updated 3s ago (warn 30s, crit 1m); role primary | age=3s;30;60;0',
+  )
   assert.equal(aliveCheck(45_000, 30_000, 60_000, '').state, 'WARNING')
   assert.equal(aliveCheck(61_000, 30_000, 60_000, '').state, 'CRITICAL')
   assert.equal(aliveCheck(undefined, 30_000, 60_000, 'no state file').state, 'CRITICAL')
@@ -172,7 +250,10 @@ test('Nagios lines: state, text and perfdata; thresholds warn/crit', () => {
   assert.equal(lagCheck('standby', 500_000, 100, warn, crit).state, 'WARNING')
   assert.equal(lagCheck('standby', 1000, 200e6, warn, crit).state, 'CRITICAL')
   assert.equal(lagCheck('standby', undefined, undefined, warn, crit).state, 'UNKNOWN')
-  assert.match(nagiosLine('LAG', lagCheck('standby', 1500, 2048, warn, crit)), /^PGHA LAG OK - standby: \S+ behind, \S+ behind .* \| lag_age=1\.5s;400;600;0 lag_bytes=2048B;80000000;160000000;0$/)
+  assert.match(
+    nagiosLine('LAG', lagCheck('standby', 1500, 2048, warn, crit)),
+    /^PGHA LAG OK - standby: \S+ behind, \S+ behind .* \| lag_age=1\.5s;400;600;0 lag_bytes=2048B;80000000;160000000;0$/,
+  )
 })
 
 test('status: the role a host shows from outside; the watch is alive only when fresh and running', () => {
@@ -186,14 +267,23 @@ test('status: the role a host shows from outside; the watch is alive only when f
   assert.match(watchLine(CFG, ok, 200_000, () => true).state, /^STALLED/)
   assert.match(watchLine(CFG, ok, 101_000, () => false).state, /^not running \(PID 42 is gone\)/)
   assert.match(watchLine(CFG, {kind: 'missing', path: '/s/state.json'}).state, /pgha watch has not run/)
-  assert.match(watchLine(CFG, {kind: 'corrupt', path: '/s/state.json', why: 'not JSON: x'}).state, /^state file \/s\/state.json is corrupt \(not JSON: x\)/)
+  assert.match(
+    watchLine(CFG, {kind: 'corrupt', path: '/s/state.json', why: 'not JSON: x'}).state,
+    /^state file \/s\/state.json is corrupt \(not JSON: x\)/,
+  )
 })
 
 test('watchdog: pings while within the bound; an overrun is reported once and stops the pings', async () => {
   let now = 0
   const sent: string[][] = []
   const overruns: string[] = []
-  const w = new Watchdog({intervalMs: 10_000, now: () => now, notify: async (f) => void sent.push(f), log: silentLogger, onOverrun: (m) => overruns.push(m)})
+  const w = new Watchdog({
+    intervalMs: 10_000,
+    now: () => now,
+    notify: async (f) => void sent.push(f),
+    log: silentLogger,
+    onOverrun: (m) => overruns.push(m),
+  })
   w.begin(5000)
   await w.check()
   assert.deepEqual(sent, [['WATCHDOG=1']])

@@ -25,18 +25,29 @@ const CORE_BAD = [
 
 for (const file of ['src/lib/core/decide.ts', 'src/lib/core/transitions.ts', 'src/lib/core/new-rule.ts']) {
   test(`${file}: every I/O import is refused`, async () => {
-    for (const line of CORE_BAD) assert.ok((await restricted(file, `${line}\nexport const x = 1\n`)).length > 0, `${file} may import: ${line}`)
+    for (const line of CORE_BAD)
+      assert.ok((await restricted(file, `${line}\nexport const x = 1\n`)).length > 0, `${file} may import: ${line}`)
   })
 }
 
 test('the core may not import the loop, the probes, the status code, the lab or commands', async () => {
-  for (const mod of ['../loop/loop', '../loop/actions', '../observe/observe', '../system/pg-probe', '../status/nagios', '../lab/lab', '../../base-command', '../../flags']) {
+  for (const mod of [
+    '../loop/loop',
+    '../loop/actions',
+    '../observe/observe',
+    '../system/pg-probe',
+    '../status/nagios',
+    '../lab/lab',
+    '../../base-command',
+    '../../flags',
+  ]) {
     assert.ok((await restricted('src/lib/core/decide.ts', `import * as m from '${mod}.js'\nexport const x = m\n`)).length > 0, mod)
   }
 })
 
 test('the core may import the config and its own modules', async () => {
-  const ok = "import type {Config} from '../config/schema.js'\nimport {ROLES} from './types.js'\nexport const x: [Config?, unknown?] = [undefined, ROLES]\n"
+  const ok =
+    "import type {Config} from '../config/schema.js'\nimport {ROLES} from './types.js'\nexport const x: [Config?, unknown?] = [undefined, ROLES]\n"
   assert.deepEqual(await restricted('src/lib/core/decide.ts', ok), [])
 })
 
@@ -49,15 +60,29 @@ test('outside system/, a step may not run processes or open sockets; system/, th
     assert.deepEqual(await restricted('src/lib/lab/new-lab.ts', code), [], `the lab may import ${mod}`)
     assert.deepEqual(await restricted('test/unit/new.test.ts', code), [], `a test may import ${mod}`)
   }
-  assert.deepEqual(await restricted('src/lib/steps/new-step.ts', "import {readFileSync} from 'node:fs'\nexport const x = readFileSync\n"), [], 'steps may read files')
-  assert.deepEqual(await restricted('src/lib/steps/new-step.ts', "import type pg from 'pg'\nexport let x: pg.Client | undefined\n"), [], 'a step may hold a client the system layer opened')
+  assert.deepEqual(
+    await restricted('src/lib/steps/new-step.ts', "import {readFileSync} from 'node:fs'\nexport const x = readFileSync\n"),
+    [],
+    'steps may read files',
+  )
+  assert.deepEqual(
+    await restricted('src/lib/steps/new-step.ts', "import type pg from 'pg'\nexport let x: pg.Client | undefined\n"),
+    [],
+    'a step may hold a client the system layer opened',
+  )
 })
 
 test('system/ is the bottom layer: it may not import steps, the loop, observation or status code', async () => {
   for (const mod of ['../steps/heartbeat', '../loop/loop', '../observe/observe', '../status/nagios']) {
     assert.ok((await restricted('src/lib/system/new-io.ts', `import * as m from '${mod}.js'\nexport const x = m\n`)).length > 0, mod)
   }
-  assert.deepEqual(await restricted('src/lib/system/new-io.ts', "import {HEARTBEAT_CALL_SQL} from '../sql/heartbeat.js'\nexport const x = HEARTBEAT_CALL_SQL\n"), [])
+  assert.deepEqual(
+    await restricted(
+      'src/lib/system/new-io.ts',
+      "import {HEARTBEAT_CALL_SQL} from '../sql/heartbeat.js'\nexport const x = HEARTBEAT_CALL_SQL\n",
+    ),
+    [],
+  )
 })
 
 test('sql/ is pure like the core', async () => {

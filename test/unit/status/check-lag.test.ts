@@ -6,7 +6,14 @@ import {testConfig} from '../../helpers/ha-fixtures.js'
 
 const cfg = testConfig()
 const primary = (rows: NodeFacts['replication']): NodeFacts => ({where: 'local', reachable: true, inRecovery: false, replication: rows})
-const row = (addr: string, lagBytes: number, lagSeconds: number) => ({clientAddr: addr, applicationName: 'n2', state: 'streaming', syncState: 'async', lagBytes, lagSeconds})
+const row = (addr: string, lagBytes: number, lagSeconds: number) => ({
+  clientAddr: addr,
+  applicationName: 'n2',
+  state: 'streaming',
+  syncState: 'async',
+  lagBytes,
+  lagSeconds,
+})
 
 test('check lag on a primary: its peer row in pg_stat_replication, none streaming is CRITICAL', () => {
   assert.equal(replicationLagCheck(cfg, primary([row(cfg.peer.address, 1024, 0.1)])).state, 'OK')

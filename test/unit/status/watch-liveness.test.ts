@@ -8,16 +8,48 @@ import {aliveFromLiveness, nagiosLine} from '../../../src/lib/status/nagios.js'
 import {watchLiveness} from '../../../src/lib/status/watch-liveness.js'
 import {readStateFile} from '../../../src/lib/loop/watch-state.js'
 
-const state = {version: 1, updatedAt: new Date(100_000).toISOString(), pid: 4242, role: 'primary', since: 'x', lastTick: {reason: 'steady'}} as never
+const state = {
+  version: 1,
+  updatedAt: new Date(100_000).toISOString(),
+  pid: 4242,
+  role: 'primary',
+  since: 'x',
+  lastTick: {reason: 'steady'},
+} as never
 const ok = {kind: 'ok', path: '/s/state.json', state} as const
 
 test('a fresh state file whose PID is gone is CRITICAL, not OK', () => {
-  const gone = aliveFromLiveness(watchLiveness(ok, 'node1', 60_000, 101_000, () => false), 30_000, 60_000)
+  const gone = aliveFromLiveness(
+    watchLiveness(ok, 'node1', 60_000, 101_000, () => false),
+    30_000,
+    60_000,
+  )
   assert.equal(gone.state, 'CRITICAL')
   assert.match(nagiosLine('ALIVE', gone), /^PGHA ALIVE CRITICAL - pgha watch is not running: PID 4242 is gone \(state updated 1s ago/)
-  assert.equal(aliveFromLiveness(watchLiveness(ok, 'node1', 60_000, 101_000, () => true), 30_000, 60_000).state, 'OK')
-  assert.equal(aliveFromLiveness(watchLiveness(ok, 'node1', 60_000, 140_000, () => true), 30_000, 60_000).state, 'WARNING')
-  assert.equal(aliveFromLiveness(watchLiveness(ok, 'node1', 60_000, 170_000, () => true), 30_000, 60_000).state, 'CRITICAL')
+  assert.equal(
+    aliveFromLiveness(
+      watchLiveness(ok, 'node1', 60_000, 101_000, () => true),
+      30_000,
+      60_000,
+    ).state,
+    'OK',
+  )
+  assert.equal(
+    aliveFromLiveness(
+      watchLiveness(ok, 'node1', 60_000, 140_000, () => true),
+      30_000,
+      60_000,
+    ).state,
+    'WARNING',
+  )
+  assert.equal(
+    aliveFromLiveness(
+      watchLiveness(ok, 'node1', 60_000, 170_000, () => true),
+      30_000,
+      60_000,
+    ).state,
+    'CRITICAL',
+  )
 })
 
 test('state.json: missing, corrupt (with why) and well-formed are told apart', () => {

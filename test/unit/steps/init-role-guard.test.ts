@@ -22,7 +22,10 @@ test('role guard: lesser attributes and owned objects (both databases) are each 
   assert.match(roleGuardRefusal('b', parseRoleGuard(['f', 'f', 'f', 'f', 't', ''], undefined))!.message, /"b", which has BYPASSRLS;/)
   const owned = parseRoleGuard(['f', 'f', 'f', 'f', 'f', hex('table orders; an object in database app')], [hex('schema sales')])!
   assert.deepEqual(owned.owned, ['table orders', 'an object in database app', 'schema sales'])
-  assert.match(roleGuardRefusal('app', owned)!.message, /owns 3 objects besides pgha's \(table orders; an object in database app; schema sales\)/)
+  assert.match(
+    roleGuardRefusal('app', owned)!.message,
+    /owns 3 objects besides pgha's \(table orders; an object in database app; schema sales\)/,
+  )
 })
 
 test('role guard SQL quotes the names; role SQL never strips attributes from an existing role', () => {

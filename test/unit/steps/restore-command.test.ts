@@ -26,7 +26,7 @@ test('restore_command: any value survives the psql round trip exactly (tab, newl
 })
 
 test('restore_command from ALTER SYSTEM with a tab is put back with ALTER SYSTEM SET, never RESET', () => {
-  const value = "cp '/a/%f'\t\"%p\""
+  const value = 'cp \'/a/%f\'\t"%p"'
   const steps = restoreCommandSteps(15, parseRestoreCommand(parsePsqlRows(psqlOutput(value, '/d/postgresql.auto.conf'))[0]))
   assert.equal(steps.restore, `ALTER SYSTEM SET restore_command = 'cp ''/a/%f''\t"%p"';\nSELECT pg_catalog.pg_reload_conf();`)
 })

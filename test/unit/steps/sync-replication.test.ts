@@ -11,12 +11,17 @@ test('the armed value names the peer, double-quoted', () => {
 test('only values that differ are set, then one reload', () => {
   assert.deepEqual(syncChangeSql({standbyNames: '"node2"', commit: 'on'}, {standbyNames: '"node2"', commit: 'on'}), [])
   assert.deepEqual(syncChangeSql({standbyNames: '', commit: 'on'}, {standbyNames: '"node2"', commit: 'on'}), [
-    `ALTER SYSTEM SET synchronous_standby_names = '"node2"'`, 'SELECT pg_catalog.pg_reload_conf()',
+    `ALTER SYSTEM SET synchronous_standby_names = '"node2"'`,
+    'SELECT pg_catalog.pg_reload_conf()',
   ])
   assert.deepEqual(syncChangeSql({standbyNames: '"node2"', commit: 'off'}, {standbyNames: ''}), [
-    `ALTER SYSTEM SET synchronous_standby_names = ''`, 'SELECT pg_catalog.pg_reload_conf()',
+    `ALTER SYSTEM SET synchronous_standby_names = ''`,
+    'SELECT pg_catalog.pg_reload_conf()',
   ])
-  assert.deepEqual(syncChangeSql({standbyNames: 'x', commit: 'local'}, {commit: 'on'}), [`ALTER SYSTEM SET synchronous_commit = 'on'`, 'SELECT pg_catalog.pg_reload_conf()'])
+  assert.deepEqual(syncChangeSql({standbyNames: 'x', commit: 'local'}, {commit: 'on'}), [
+    `ALTER SYSTEM SET synchronous_commit = 'on'`,
+    'SELECT pg_catalog.pg_reload_conf()',
+  ])
 })
 
 test('namesPeer reads plain, quoted, FIRST/ANY lists and *', () => {
@@ -31,12 +36,19 @@ test('namesPeer reads plain, quoted, FIRST/ANY lists and *', () => {
 test('config: replication defaults to sync with a 2s stallTimeout; async and durations parse; bad mode is refused', async () => {
   const {configSchema} = await import('../../../src/lib/config/schema.js')
   const base = {
-    cluster: 'c', node: {name: 'node1', address: '192.0.2.11'}, peer: {name: 'node2', address: '192.0.2.12'},
+    cluster: 'c',
+    node: {name: 'node1', address: '192.0.2.11'},
+    peer: {name: 'node2', address: '192.0.2.12'},
     network: {interface: 'eth0', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
-    postgres: {datadir: '/d'}, fence: {agent: 'none'},
+    postgres: {datadir: '/d'},
+    fence: {agent: 'none'},
   }
   assert.deepEqual(configSchema.parse(base).replication, {mode: 'sync', stallTimeout: 2000, sqlTimeout: 2000})
-  assert.deepEqual(configSchema.parse({...base, replication: {mode: 'async', stallTimeout: '1500ms'}}).replication, {mode: 'async', stallTimeout: 1500, sqlTimeout: 2000})
+  assert.deepEqual(configSchema.parse({...base, replication: {mode: 'async', stallTimeout: '1500ms'}}).replication, {
+    mode: 'async',
+    stallTimeout: 1500,
+    sqlTimeout: 2000,
+  })
   const bad = configSchema.safeParse({...base, replication: {mode: 'quorum'}})
   assert.equal(bad.success, false)
   assert.match(JSON.stringify(bad.error?.issues), /replication/)

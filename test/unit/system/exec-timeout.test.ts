@@ -32,5 +32,8 @@ test('Deadline: sub-calls share one budget; none is handed out after it ends', (
   assert.equal(d.left(), 3000)
   now += 3000
   assert.equal(d.left(), 0)
-  assert.throws(() => d.budget('pg_ctl promote'), (e: unknown) => e instanceof StepFailedError && /out of time before pg_ctl promote \(postgres\.stepTimeout 10000 ms\)/.test(e.message))
+  assert.throws(
+    () => d.budget('pg_ctl promote'),
+    (e: unknown) => e instanceof StepFailedError && /out of time before pg_ctl promote \(postgres\.stepTimeout 10000 ms\)/.test(e.message),
+  )
 })

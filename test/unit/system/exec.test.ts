@@ -9,8 +9,23 @@ import {readJson, writeJsonAtomic} from '../../../src/lib/loop/state.js'
 
 describe('argv wrapping', () => {
   it('runs as the OS user via runuser when root, sudo -n -u otherwise', () => {
-    assert.deepEqual(wrapArgv(['pg_ctl', 'status'], {asUser: 'postgres'}, {uid: 0, name: 'root'}), ['runuser', '-u', 'postgres', '--', 'pg_ctl', 'status'])
-    assert.deepEqual(wrapArgv(['pg_ctl', 'status'], {asUser: 'postgres'}, {uid: 1000, name: 'dba'}), ['sudo', '-n', '-u', 'postgres', '--', 'pg_ctl', 'status'])
+    assert.deepEqual(wrapArgv(['pg_ctl', 'status'], {asUser: 'postgres'}, {uid: 0, name: 'root'}), [
+      'runuser',
+      '-u',
+      'postgres',
+      '--',
+      'pg_ctl',
+      'status',
+    ])
+    assert.deepEqual(wrapArgv(['pg_ctl', 'status'], {asUser: 'postgres'}, {uid: 1000, name: 'dba'}), [
+      'sudo',
+      '-n',
+      '-u',
+      'postgres',
+      '--',
+      'pg_ctl',
+      'status',
+    ])
     assert.deepEqual(wrapArgv(['pg_ctl', 'status'], {asUser: 'postgres'}, {uid: 101, name: 'postgres'}), ['pg_ctl', 'status'])
   })
   it('prefixes privileged commands with sudo -n only when not root', () => {
@@ -22,10 +37,13 @@ describe('argv wrapping', () => {
 describe('SystemContext', () => {
   const recorder = (): Exec & {calls: string[][]} => {
     const calls: string[][] = []
-    return {calls, async run(argv) {
-      calls.push(argv)
-      return {argv, exitCode: 0, stdout: 'x', stderr: '', timedOut: false, durationMs: 1}
-    }}
+    return {
+      calls,
+      async run(argv) {
+        calls.push(argv)
+        return {argv, exitCode: 0, stdout: 'x', stderr: '', timedOut: false, durationMs: 1}
+      },
+    }
   }
   it('records changes under dry-run and still runs probes', async () => {
     const ex = recorder()

@@ -28,14 +28,18 @@ const PW_ENV = 'PGHA_UNIT_FENCE_PW'
 process.env[PW_ENV] = SECRET
 
 function config(fence: Record<string, unknown>): Config {
-  return validateConfig({
-    cluster: 'unit',
-    node: {name: 'node1', address: '192.0.2.11'},
-    peer: {name: 'node2', address: '192.0.2.12'},
-    network: {interface: 'eth0', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
-    postgres: {datadir: '/nonexistent'},
-    fence: {address: '192.0.2.201', port: 6230, user: 'admin', passwordEnv: PW_ENV, timeout: '5s', ...fence},
-  }, 'unit.yaml', {checkFiles: false})
+  return validateConfig(
+    {
+      cluster: 'unit',
+      node: {name: 'node1', address: '192.0.2.11'},
+      peer: {name: 'node2', address: '192.0.2.12'},
+      network: {interface: 'eth0', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
+      postgres: {datadir: '/nonexistent'},
+      fence: {address: '192.0.2.201', port: 6230, user: 'admin', passwordEnv: PW_ENV, timeout: '5s', ...fence},
+    },
+    'unit.yaml',
+    {checkFiles: false},
+  )
 }
 const ipmi = config({agent: 'ipmitool'}).fence
 const run = (o: Partial<AgentRun>): AgentRun => ({exitCode: 1, stdout: '', stderr: '', timedOut: false, durationMs: 50, ...o})
@@ -43,7 +47,26 @@ const run = (o: Partial<AgentRun>): AgentRun => ({exitCode: 1, stdout: '', stder
 describe('ipmitool argv', () => {
   it('builds lanplus with cipher suite, -E, bounded -N/-R and never -P', () => {
     assert.deepEqual(buildIpmitoolArgv(ipmi, 'off', 5000), [
-      'ipmitool', '-v', '-I', 'lanplus', '-C', '3', '-H', '192.0.2.201', '-p', '6230', '-U', 'admin', '-E', '-N', '1', '-R', '1', 'chassis', 'power', 'off',
+      'ipmitool',
+      '-v',
+      '-I',
+      'lanplus',
+      '-C',
+      '3',
+      '-H',
+      '192.0.2.201',
+      '-p',
+      '6230',
+      '-U',
+      'admin',
+      '-E',
+      '-N',
+      '1',
+      '-R',
+      '1',
+      'chassis',
+      'power',
+      'off',
     ])
     for (const a of ['off', 'on', 'reboot', 'status'] as const) {
       const argv = buildIpmitoolArgv(ipmi, a, 20_000)
@@ -56,7 +79,8 @@ describe('ipmitool argv', () => {
     assert.ok(!buildIpmitoolArgv(lan, 'status', 5000).includes('-C'))
   })
   it('keeps ipmitool retries inside the budget (measured: N1R1≈2s, N1R2≈6s, N2R2≈10s)', () => {
-    const worst = ({timeoutSec: n, retries: r}: {timeoutSec: number; retries: number}) => ({'1/1': 2000, '1/2': 6000, '2/2': 10_000} as Record<string, number>)[`${n}/${r}`]
+    const worst = ({timeoutSec: n, retries: r}: {timeoutSec: number; retries: number}) =>
+      (({'1/1': 2000, '1/2': 6000, '2/2': 10_000}) as Record<string, number>)[`${n}/${r}`]
     for (const budget of [1000, 3000, 6999, 7000, 11_999, 12_000, 20_000, 60_000]) {
       const t = ipmitoolTiming(budget)
       assert.ok(worst(t) !== undefined, `unmeasured combination ${JSON.stringify(t)}`)
@@ -71,11 +95,26 @@ describe('ipmitool argv', () => {
   })
   it('explains failures in one line from -v diagnostics', () => {
     const noise = 'Loading IANA PEN Registry...\n'
-    assert.match(explainIpmitoolFailure(run({stderr: noise + '> RAKP 2 HMAC is invalid\nError: Unable to establish IPMI v2 / RMCP+ session'}), ipmi), /rejected the password for user "admin"/)
-    assert.match(explainIpmitoolFailure(run({stderr: 'RAKP 2 message indicates an error : unauthorized name\nError: Unable'}), ipmi), /does not know user "admin"/)
-    assert.match(explainIpmitoolFailure(run({stderr: 'Get Auth Capabilities error\nError: Unable to establish IPMI v2 / RMCP+ session', durationMs: 2080}), ipmi), /^BMC 192.0.2.201:6230 did not answer \(after 2.1 s\)/)
+    assert.match(
+      explainIpmitoolFailure(run({stderr: noise + '> RAKP 2 HMAC is invalid\nError: Unable to establish IPMI v2 / RMCP+ session'}), ipmi),
+      /rejected the password for user "admin"/,
+    )
+    assert.match(
+      explainIpmitoolFailure(run({stderr: 'RAKP 2 message indicates an error : unauthorized name\nError: Unable'}), ipmi),
+      /does not know user "admin"/,
+    )
+    assert.match(
+      explainIpmitoolFailure(
+        run({stderr: 'Get Auth Capabilities error\nError: Unable to establish IPMI v2 / RMCP+ session', durationMs: 2080}),
+        ipmi,
+      ),
+      /^BMC 192.0.2.201:6230 did not answer \(after 2.1 s\)/,
+    )
     assert.match(explainIpmitoolFailure(run({timedOut: true, exitCode: -1, durationMs: 3001}), ipmi), /did not answer within 3001 ms/)
-    assert.match(explainIpmitoolFailure(run({stderr: 'Error in open session response message : invalid authentication algorithm'}), ipmi), /refused cipher suite 3/)
+    assert.match(
+      explainIpmitoolFailure(run({stderr: 'Error in open session response message : invalid authentication algorithm'}), ipmi),
+      /refused cipher suite 3/,
+    )
     assert.match(explainIpmitoolFailure(run({exitCode: 127}), ipmi), /ipmitool is not installed/)
     const odd = explainIpmitoolFailure(run({stderr: noise + 'Something odd'}), ipmi)
     assert.equal(odd, 'BMC 192.0.2.201:6230: ipmitool exited 1: Something odd')
@@ -86,8 +125,10 @@ describe('fence-agents stdin protocol', () => {
   const agent = config({agent: 'fence-agent', name: 'fence_ipmilan', options: {lanplus: '1', cipher: '3'}}).fence
   it('puts only the program in argv and everything else on stdin, options last', () => {
     assert.deepEqual(buildFenceAgentArgv(agent), ['fence_ipmilan'])
-    assert.equal(buildFenceAgentInput(agent, 'status', SECRET),
-      `action=status\nip=192.0.2.201\nipport=6230\nusername=admin\npassword=${SECRET}\nlanplus=1\ncipher=3\n`)
+    assert.equal(
+      buildFenceAgentInput(agent, 'status', SECRET),
+      `action=status\nip=192.0.2.201\nipport=6230\nusername=admin\npassword=${SECRET}\nlanplus=1\ncipher=3\n`,
+    )
   })
   it('refuses options that break the protocol or take over the action', () => {
     // Validation refuses these configs (config-hardening.test); the builder still guards on its own.
@@ -100,8 +141,9 @@ describe('fence-agents stdin protocol', () => {
     assert.equal(fenceAgentStatusFromExit(2), 'off')
     assert.equal(fenceAgentStatusFromExit(1), undefined)
   })
-  it('picks the agent\'s ERROR line out of Python warnings', () => {
-    const stderr = "/usr/sbin/fence_ipmilan:5: DeprecationWarning: 'pipes' is deprecated\n  from pipes import quote\n2026-01-01 10:00:00,000 ERROR: Connection timed out\n\n"
+  it("picks the agent's ERROR line out of Python warnings", () => {
+    const stderr =
+      "/usr/sbin/fence_ipmilan:5: DeprecationWarning: 'pipes' is deprecated\n  from pipes import quote\n2026-01-01 10:00:00,000 ERROR: Connection timed out\n\n"
     assert.equal(explainFenceAgentFailure(run({stderr}), agent), 'BMC 192.0.2.201:6230 (fence_ipmilan): exited 1: Connection timed out')
   })
 })
@@ -129,15 +171,23 @@ describe('command agent', () => {
 function scriptedBmc(opts: {power?: 'on' | 'off'; ignoreOff?: boolean} = {}) {
   let power = opts.power ?? 'on'
   const calls: {argv: string[]; opts: RunOptions}[] = []
-  const exec: Exec = {async run(argv, o) {
-    calls.push({argv, opts: o})
-    const verb = argv.at(-1)
-    if (verb === 'status') return {argv, exitCode: 0, stdout: `Chassis Power is ${power}`, stderr: '', timedOut: false, durationMs: 1}
-    if (verb === 'off' && !opts.ignoreOff) power = 'off'
-    if (verb === 'on') power = 'on'
-    return {argv, exitCode: 0, stdout: 'Chassis Power Control: ok', stderr: '', timedOut: false, durationMs: 1}
-  }}
-  return {exec, calls, get power() { return power }}
+  const exec: Exec = {
+    async run(argv, o) {
+      calls.push({argv, opts: o})
+      const verb = argv.at(-1)
+      if (verb === 'status') return {argv, exitCode: 0, stdout: `Chassis Power is ${power}`, stderr: '', timedOut: false, durationMs: 1}
+      if (verb === 'off' && !opts.ignoreOff) power = 'off'
+      if (verb === 'on') power = 'on'
+      return {argv, exitCode: 0, stdout: 'Chassis Power Control: ok', stderr: '', timedOut: false, durationMs: 1}
+    },
+  }
+  return {
+    exec,
+    calls,
+    get power() {
+      return power
+    },
+  }
 }
 
 describe('fencePower and ensurePeerFenced (scripted exec)', () => {
@@ -155,7 +205,11 @@ describe('fencePower and ensurePeerFenced (scripted exec)', () => {
     assert.match(r.detail, /no fence is configured/)
   })
   it('reports a missing password source without throwing', async () => {
-    const r = await fencePower(new SystemContext(scriptedBmc().exec), config({agent: 'ipmitool', passwordEnv: 'PGHA_UNIT_UNSET_VAR'}).fence, 'status')
+    const r = await fencePower(
+      new SystemContext(scriptedBmc().exec),
+      config({agent: 'ipmitool', passwordEnv: 'PGHA_UNIT_UNSET_VAR'}).fence,
+      'status',
+    )
     assert.deepEqual(r, {ok: false, power: 'unknown', detail: 'environment variable PGHA_UNIT_UNSET_VAR (fence.passwordEnv) is not set'})
   })
   it('powers off, verifies, and is a no-op the second time', async () => {
@@ -164,7 +218,10 @@ describe('fencePower and ensurePeerFenced (scripted exec)', () => {
     const first = await ensurePeerFenced(new SystemContext(bmc.exec), cfg, {action: 'off', retry: false, maxWaitMs: 1000})
     assert.equal(first.changed, true)
     assert.equal(first.power, 'off')
-    assert.deepEqual(bmc.calls.map((c) => c.argv.at(-1)), ['status', 'off', 'status'])
+    assert.deepEqual(
+      bmc.calls.map((c) => c.argv.at(-1)),
+      ['status', 'off', 'status'],
+    )
     const second = await ensurePeerFenced(new SystemContext(bmc.exec), cfg, {action: 'off', retry: false, maxWaitMs: 1000})
     assert.equal(second.changed, false)
     assert.match(second.summary, /already off/)
@@ -172,11 +229,17 @@ describe('fencePower and ensurePeerFenced (scripted exec)', () => {
   it('fails when the BMC accepts off but the power stays on', async () => {
     const bmc = scriptedBmc({ignoreOff: true})
     const cfg = config({agent: 'ipmitool', timeout: '1s'})
-    await assert.rejects(ensurePeerFenced(new SystemContext(bmc.exec), cfg, {action: 'off', retry: false, maxWaitMs: 1000}), (e: unknown) => {
-      assert.ok(e instanceof StepFailedError)
-      assert.match(e.message, /^cannot power off peer node2 \(192.0.2.12\) via BMC ipmitool 192.0.2.201:6230 \(1 attempt in .* s\): BMC accepted power off but status still reports on$/)
-      return true
-    })
+    await assert.rejects(
+      ensurePeerFenced(new SystemContext(bmc.exec), cfg, {action: 'off', retry: false, maxWaitMs: 1000}),
+      (e: unknown) => {
+        assert.ok(e instanceof StepFailedError)
+        assert.match(
+          e.message,
+          /^cannot power off peer node2 \(192.0.2.12\) via BMC ipmitool 192.0.2.201:6230 \(1 attempt in .* s\): BMC accepted power off but status still reports on$/,
+        )
+        return true
+      },
+    )
   })
   it('under --dry-run records the argv (no password) and changes nothing', async () => {
     const bmc = scriptedBmc()
@@ -201,7 +264,14 @@ describe('fencePower and ensurePeerFenced (scripted exec)', () => {
 })
 
 describe('lab BMC config', () => {
-  const base = {name: 'bmc1', listenAddress: '192.0.2.1', port: 6231, user: 'admin', password: 'secret', chassisProgram: ['/opt/x/lab-chassis.sh', '/tmp/host1']}
+  const base = {
+    name: 'bmc1',
+    listenAddress: '192.0.2.1',
+    port: 6231,
+    user: 'admin',
+    password: 'secret',
+    chassisProgram: ['/opt/x/lab-chassis.sh', '/tmp/host1'],
+  }
   it('writes the LAN.CONF layout ipmi_sim accepts', () => {
     const conf = lanConf(base)
     assert.match(conf, /^name "bmc1"\n/)

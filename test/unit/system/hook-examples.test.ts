@@ -16,10 +16,21 @@ import {prerequisites} from '../../helpers/env.js'
 import {REPO_ROOT} from '../../helpers/paths.js'
 
 const EXAMPLES = join(REPO_ROOT, 'examples', 'hooks')
-const failover = () => tickEvents({
-  at: '2026-12-02T03:00:00.000Z', from: 'standby', role: 'primary_standby', committed: true, rule: 'standby.failover',
-  reason: 'the primary failed 2 checks in a row', severity: 'alert', done: ['fencePeer', 'promote', 'claimVipPrimary', 'writeHeartbeat'],
-}, 'standby.fence-wait', {cluster: 'prod', node: 'node2', peer: 'node1'}).filter((e) => e.event === 'failover')
+const failover = () =>
+  tickEvents(
+    {
+      at: '2026-12-02T03:00:00.000Z',
+      from: 'standby',
+      role: 'primary_standby',
+      committed: true,
+      rule: 'standby.failover',
+      reason: 'the primary failed 2 checks in a row',
+      severity: 'alert',
+      done: ['fencePeer', 'promote', 'claimVipPrimary', 'writeHeartbeat'],
+    },
+    'standby.fence-wait',
+    {cluster: 'prod', node: 'node2', peer: 'node1'},
+  ).filter((e) => e.event === 'failover')
 
 test('examples/hooks/mail-dba sends one mail with the event to sendmail -t', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pgha-mail-'))
@@ -30,7 +41,10 @@ test('examples/hooks/mail-dba sends one mail with the event to sendmail -t', asy
   process.env.SENDMAIL = fake
   t.after(() => delete process.env.SENDMAIL)
   const lines: string[] = []
-  const r = new HookRunner([{run: [join(EXAMPLES, 'mail-dba'), 'dba@example.com'], timeout: 5000}], createLogger({format: 'json', sink: (l) => lines.push(l)}))
+  const r = new HookRunner(
+    [{run: [join(EXAMPLES, 'mail-dba'), 'dba@example.com'], timeout: 5000}],
+    createLogger({format: 'json', sink: (l) => lines.push(l)}),
+  )
   r.fire(failover())
   await r.idle()
   assert.equal(r.stats.succeeded, 1, lines.join('\n'))
@@ -57,7 +71,10 @@ test('examples/hooks/webhook POSTs the event JSON with curl; a failing endpoint 
   await new Promise<void>((res) => server.listen(18620, '127.0.0.1', res))
   t.after(() => server.close())
   const lines: {level: string; msg: string}[] = []
-  const r = new HookRunner([{run: [join(EXAMPLES, 'webhook'), 'http://127.0.0.1:18620/pgha'], timeout: 5000}], createLogger({format: 'json', sink: (l) => lines.push(JSON.parse(l))}))
+  const r = new HookRunner(
+    [{run: [join(EXAMPLES, 'webhook'), 'http://127.0.0.1:18620/pgha'], timeout: 5000}],
+    createLogger({format: 'json', sink: (l) => lines.push(JSON.parse(l))}),
+  )
   r.fire(failover())
   await r.idle()
   assert.equal(r.stats.succeeded, 1, JSON.stringify(lines))
@@ -68,5 +85,8 @@ test('examples/hooks/webhook POSTs the event JSON with curl; a failing endpoint 
   r.fire(failover())
   await r.idle()
   assert.equal(r.stats.failed, 1)
-  assert.ok(lines.some((l) => l.level === 'error' && /webhook for event failover exited 22 .*500/.test(l.msg)), JSON.stringify(lines))
+  assert.ok(
+    lines.some((l) => l.level === 'error' && /webhook for event failover exited 22 .*500/.test(l.msg)),
+    JSON.stringify(lines),
+  )
 })

@@ -34,15 +34,30 @@ function logged() {
 }
 
 const WHO = {cluster: 'prod', node: 'node2', peer: 'node1'}
-const failoverEvents = (): PghaEvent[] => tickEvents({
-  at: '2026-12-02T03:00:00.000Z', from: 'standby', role: 'primary_standby', committed: true, rule: 'standby.failover',
-  reason: 'the primary failed 3 checks in a row', severity: 'alert', done: ['fencePeer', 'promote', 'claimVipPrimary', 'writeHeartbeat'],
-}, 'standby.fence-wait', WHO)
+const failoverEvents = (): PghaEvent[] =>
+  tickEvents(
+    {
+      at: '2026-12-02T03:00:00.000Z',
+      from: 'standby',
+      role: 'primary_standby',
+      committed: true,
+      rule: 'standby.failover',
+      reason: 'the primary failed 3 checks in a row',
+      severity: 'alert',
+      done: ['fencePeer', 'promote', 'claimVipPrimary', 'writeHeartbeat'],
+    },
+    'standby.fence-wait',
+    WHO,
+  )
 
 test('a hook gets the PGHA_* environment and the event as JSON on stdin, in order, filtered by `on`', async (t) => {
   const dir = tmp(t)
   const out = join(dir, 'out')
-  const hook = script(dir, 'record', `{ echo "event=$PGHA_EVENT role=$PGHA_ROLE previous=$PGHA_PREVIOUS_ROLE rule=$PGHA_RULE node=$PGHA_NODE peer=$PGHA_PEER cluster=$PGHA_CLUSTER secret=\${IPMI_PASSWORD:-none} args=$*"; cat; } >> ${out}`)
+  const hook = script(
+    dir,
+    'record',
+    `{ echo "event=$PGHA_EVENT role=$PGHA_ROLE previous=$PGHA_PREVIOUS_ROLE rule=$PGHA_RULE node=$PGHA_NODE peer=$PGHA_PEER cluster=$PGHA_CLUSTER secret=\${IPMI_PASSWORD:-none} args=$*"; cat; } >> ${out}`,
+  )
   const {log, lines} = logged()
   process.env.IPMI_PASSWORD = 'do-not-leak'
   t.after(() => delete process.env.IPMI_PASSWORD)
@@ -51,7 +66,10 @@ test('a hook gets the PGHA_* environment and the event as JSON on stdin, in orde
   await r.idle()
   const text = readFileSync(out, 'utf8').trim().split('\n')
   assert.equal(text.length, 4, text.join('\n'))
-  assert.equal(text[0], 'event=fence role=primary_standby previous=standby rule=standby.failover node=node2 peer=node1 cluster=prod secret=none args=--team db')
+  assert.equal(
+    text[0],
+    'event=fence role=primary_standby previous=standby rule=standby.failover node=node2 peer=node1 cluster=prod secret=none args=--team db',
+  )
   assert.equal(JSON.parse(text[1]).event, 'fence')
   assert.match(text[2], /^event=failover /)
   assert.equal(JSON.parse(text[3]).reason, 'the primary failed 3 checks in a row')
@@ -65,7 +83,14 @@ test('a failing hook and a hook past its timeout are logged with their output, b
   const slow = script(dir, 'slow', `echo started; exec sleep 30`)
   const chatty = script(dir, 'chatty', `i=0; while [ $i -lt 2000 ]; do echo "line $i of a very chatty hook"; i=$((i+1)); done`)
   const {log, lines} = logged()
-  const r = new HookRunner([{run: [fails], timeout: 5000}, {run: [slow], timeout: 300}, {run: [chatty], timeout: 5000}], log)
+  const r = new HookRunner(
+    [
+      {run: [fails], timeout: 5000},
+      {run: [slow], timeout: 300},
+      {run: [chatty], timeout: 5000},
+    ],
+    log,
+  )
   const t0 = Date.now()
   r.fire(failoverEvents().slice(0, 1))
   await r.idle()
@@ -83,11 +108,21 @@ test('a failing hook and a hook past its timeout are logged with their output, b
 test('a hook that is not there is one clear log line; a full queue drops the oldest event, loudly', async (t) => {
   const dir = tmp(t)
   const {log, lines} = logged()
-  const r = new HookRunner([{run: [join(dir, 'missing')], timeout: 1000}, {run: [script(dir, 'slow', 'exec sleep 30')], timeout: 30_000}], log, {maxQueue: 1})
+  const r = new HookRunner(
+    [
+      {run: [join(dir, 'missing')], timeout: 1000},
+      {run: [script(dir, 'slow', 'exec sleep 30')], timeout: 30_000},
+    ],
+    log,
+    {maxQueue: 1},
+  )
   r.fire(failoverEvents())
   assert.equal(r.stats.dropped, 4, 'each hook: 4 events, 1 running, 1 queued, 2 dropped')
   await new Promise((res) => setTimeout(res, 300))
-  assert.ok(lines.some((l) => /missing for event .* exited 127.*command not found/.test(l.msg)), JSON.stringify(lines))
+  assert.ok(
+    lines.some((l) => /missing for event .* exited 127.*command not found/.test(l.msg)),
+    JSON.stringify(lines),
+  )
   assert.ok(lines.some((l) => /queue full .* dropped event/.test(l.msg)))
   const t0 = Date.now()
   await r.close()
@@ -109,18 +144,32 @@ test('the real watch loop never waits for a hook: a hook sleeping 30 s, ticks ke
   const publisher = new WatchPublisher({cfg, startedAt: Date.now(), fire: (e) => hooks.fire(e), hookStats: () => hooks.stats})
   // Every tick a new alert condition (two alternating rules), so every tick fires the hook.
   let n = 0
-  const decide = (): Decision => ({next: 'standby', rule: n++ % 2 ? 'standby.stale' : 'standby.vips-missing', reason: 'alerting', actions: [], memory: {peerFailures: 0, fenceAttempts: 0, archiveMountTried: false}, severity: 'alert'})
+  const decide = (): Decision => ({
+    next: 'standby',
+    rule: n++ % 2 ? 'standby.stale' : 'standby.vips-missing',
+    reason: 'alerting',
+    actions: [],
+    memory: {peerFailures: 0, fenceAttempts: 0, archiveMountTried: false},
+    severity: 'alert',
+  })
   const starts: number[] = []
-  const loop = new WatchLoop({
-    cfg, decide, log, persist: () => {}, notify: async () => {},
-    observe: async () => {
-      starts.push(Date.now())
-      if (starts.length >= 12) loop.stop()
-      return {obs: standbyObs(), flags: {paused: false, switchover: false, source: 'local', note: ''}, notes: [], ms: 1, probeMs: {}}
+  const loop = new WatchLoop(
+    {
+      cfg,
+      decide,
+      log,
+      persist: () => {},
+      notify: async () => {},
+      observe: async () => {
+        starts.push(Date.now())
+        if (starts.length >= 12) loop.stop()
+        return {obs: standbyObs(), flags: {paused: false, switchover: false, source: 'local', note: ''}, notes: [], ms: 1, probeMs: {}}
+      },
+      runAction: async () => ({changed: false, summary: ''}),
+      onTick: (r, prev) => void publisher.onTick(r, prev),
     },
-    runAction: async () => ({changed: false, summary: ''}),
-    onTick: (r, prev) => void publisher.onTick(r, prev),
-  }, {role: 'standby'})
+    {role: 'standby'},
+  )
   const first = await loop.tick()
   assert.equal(first.severity, 'alert')
   // Structural: tick() has resolved while the hook it fired is still running.

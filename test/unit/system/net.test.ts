@@ -32,7 +32,15 @@ import {
   vipLabel,
 } from '../../../src/lib/system/net.js'
 
-const result = (exitCode: number, stdout: string, extra: Partial<RunResult> = {}): RunResult => ({argv: ['arping'], exitCode, stdout, stderr: '', timedOut: false, durationMs: 5, ...extra})
+const result = (exitCode: number, stdout: string, extra: Partial<RunResult> = {}): RunResult => ({
+  argv: ['arping'],
+  exitCode,
+  stdout,
+  stderr: '',
+  timedOut: false,
+  durationMs: 5,
+  ...extra,
+})
 
 describe('VIP labels', () => {
   it('labels VIP-M eth0:pgm and VIP-S eth0:pgs', () => {
@@ -49,15 +57,25 @@ describe('VIP labels', () => {
 
 describe('ip argv', () => {
   it('adds with a label, deletes and lists by device', () => {
-    assert.deepEqual(ipAddrAddArgv('eth0', '192.0.2.100/24', 'eth0:pgm'), ['ip', 'addr', 'add', '192.0.2.100/24', 'dev', 'eth0', 'label', 'eth0:pgm'])
+    assert.deepEqual(ipAddrAddArgv('eth0', '192.0.2.100/24', 'eth0:pgm'), [
+      'ip',
+      'addr',
+      'add',
+      '192.0.2.100/24',
+      'dev',
+      'eth0',
+      'label',
+      'eth0:pgm',
+    ])
     assert.deepEqual(ipAddrAddArgv('eth0', '192.0.2.100/24'), ['ip', 'addr', 'add', '192.0.2.100/24', 'dev', 'eth0'])
     assert.deepEqual(ipAddrDelArgv('eth0', '192.0.2.101/24'), ['ip', 'addr', 'del', '192.0.2.101/24', 'dev', 'eth0'])
     assert.deepEqual(ipAddrShowArgv('eth0'), ['ip', '-j', 'addr', 'show', 'dev', 'eth0'])
   })
   it('parses ip -j addr output (captured from a lab namespace)', () => {
-    const out = '[{"ifindex":2,"ifname":"eth0","addr_info":[{"family":"inet","local":"192.0.2.11","prefixlen":24,"scope":"global","label":"eth0"},'
-      + '{"family":"inet","local":"192.0.2.101","prefixlen":24,"scope":"global","secondary":true,"label":"eth0:pgs"},'
-      + '{"family":"inet6","local":"fe80::605e:19ff:fe27:60b4","prefixlen":64,"scope":"link"}]}]'
+    const out =
+      '[{"ifindex":2,"ifname":"eth0","addr_info":[{"family":"inet","local":"192.0.2.11","prefixlen":24,"scope":"global","label":"eth0"},' +
+      '{"family":"inet","local":"192.0.2.101","prefixlen":24,"scope":"global","secondary":true,"label":"eth0:pgs"},' +
+      '{"family":"inet6","local":"fe80::605e:19ff:fe27:60b4","prefixlen":64,"scope":"link"}]}]'
     assert.deepEqual(parseIpAddrJson(out), [
       {family: 'inet', address: '192.0.2.11', prefix: 24, label: 'eth0', secondary: false},
       {family: 'inet', address: '192.0.2.101', prefix: 24, label: 'eth0:pgs', secondary: true},
@@ -88,7 +106,8 @@ describe('arping argv', () => {
 })
 
 describe('arping output', () => {
-  const taken = 'ARPING 192.0.2.12 from 0.0.0.0 eth0\nUnicast reply from 192.0.2.12 [ee:11:de:d0:0a:36]  0.560ms\nSent 1 probes (1 broadcast(s))\nReceived 1 response(s)'
+  const taken =
+    'ARPING 192.0.2.12 from 0.0.0.0 eth0\nUnicast reply from 192.0.2.12 [ee:11:de:d0:0a:36]  0.560ms\nSent 1 probes (1 broadcast(s))\nReceived 1 response(s)'
   const free = 'ARPING 192.0.2.50 from 0.0.0.0 eth0\nSent 2 probes (2 broadcast(s))\nReceived 0 response(s)'
   it('reads reply counts and responders', () => {
     assert.equal(parseArpingReplies(taken), 1)
@@ -116,7 +135,13 @@ describe('mount argv and mountinfo', () => {
     assert.equal(nfsMountOptions(10_000), 'soft,timeo=16,retrans=2,retry=0')
     assert.equal(nfsMountOptions(500), 'soft,timeo=1,retrans=2,retry=0')
     assert.deepEqual(nfsMountArgv('192.0.2.12:/var/lib/pgha/archive', '/var/lib/pgha/peer_archive', 10_000, 'vers=4.2,ro'), [
-      'mount', '-t', 'nfs', '-o', 'soft,timeo=16,retrans=2,retry=0,vers=4.2,ro', '192.0.2.12:/var/lib/pgha/archive', '/var/lib/pgha/peer_archive',
+      'mount',
+      '-t',
+      'nfs',
+      '-o',
+      'soft,timeo=16,retrans=2,retry=0,vers=4.2,ro',
+      '192.0.2.12:/var/lib/pgha/archive',
+      '/var/lib/pgha/peer_archive',
     ])
     assert.deepEqual(bindMountArgv('/srv/a', '/mnt/b'), ['mount', '--bind', '/srv/a', '/mnt/b'])
     assert.deepEqual(umountArgv('/mnt/b', 'nfs4'), ['umount', '-f', '-l', '/mnt/b'])
@@ -141,7 +166,13 @@ describe('mount argv and mountinfo', () => {
     assert.equal(entries.length, 7)
     assert.equal(unescapeMountinfo('a\\040b\\011c'), 'a b\tc')
     assert.deepEqual(entries[4], {majorMinor: '0:30', root: '/a b', mountpoint: '/mnt/with space', fstype: 'tmpfs', source: 'tmpfs'})
-    assert.deepEqual(entries[5], {majorMinor: '0:44', root: '/', mountpoint: '/mnt/nfs', fstype: 'nfs4', source: '192.0.2.12:/var/lib/pgha/archive/'})
+    assert.deepEqual(entries[5], {
+      majorMinor: '0:44',
+      root: '/',
+      mountpoint: '/mnt/nfs',
+      fstype: 'nfs4',
+      source: '192.0.2.12:/var/lib/pgha/archive/',
+    })
     assert.deepEqual(parseMountinfo('garbage\n\n'), [])
   })
   it('takes the topmost mount at a path, without touching the filesystem', () => {
@@ -158,8 +189,13 @@ describe('mount argv and mountinfo', () => {
     assert.equal(bindSourceMatches(entries, entries[4], '/tmp/a b'), true) // source on tmpfs at /tmp: root is /a b
     assert.equal(bindSourceMatches(entries, entries[4], '/a b'), false) // same root, but / is another device
   })
-  it('reports mount\'s own error line, not the dmesg hint', () => {
-    assert.equal(mountErrorLine("mount: /x: unknown filesystem type 'nfs'.\n       dmesg(1) may have more information after failed mount system call."), "mount: /x: unknown filesystem type 'nfs'.")
+  it("reports mount's own error line, not the dmesg hint", () => {
+    assert.equal(
+      mountErrorLine(
+        "mount: /x: unknown filesystem type 'nfs'.\n       dmesg(1) may have more information after failed mount system call.",
+      ),
+      "mount: /x: unknown filesystem type 'nfs'.",
+    )
     assert.equal(mountErrorLine(''), '')
   })
 })
@@ -175,7 +211,15 @@ describe('lab network names and specs', () => {
   })
   it('rejects specs that could leave the documentation range or collide', () => {
     assert.deepEqual(labSpecProblems({prefix: 'pgtB1', hosts: [{name: 'a', address: '192.0.2.11'}]}), [])
-    const p = labSpecProblems({prefix: 'pgt-B', gateway: '10.0.0.1', hosts: [{name: 'gw', address: '10.0.0.2'}, {name: 'b', address: '192.0.2.1'}, {name: 'b', address: '192.0.2.12'}]})
+    const p = labSpecProblems({
+      prefix: 'pgt-B',
+      gateway: '10.0.0.1',
+      hosts: [
+        {name: 'gw', address: '10.0.0.2'},
+        {name: 'b', address: '192.0.2.1'},
+        {name: 'b', address: '192.0.2.12'},
+      ],
+    })
     assert.ok(p.some((l) => l.startsWith('prefix "pgt-B"')))
     assert.ok(p.some((l) => l.startsWith('gateway 10.0.0.1')))
     assert.ok(p.some((l) => l.startsWith('host name "gw"')))
@@ -185,10 +229,12 @@ describe('lab network names and specs', () => {
   })
   it('runs commands inside the namespace, switching user inside it', async () => {
     const calls: {argv: string[]; opts: RunOptions}[] = []
-    const recorder: Exec = {async run(argv, opts) {
-      calls.push({argv, opts})
-      return {argv, exitCode: 0, stdout: '', stderr: '', timedOut: false, durationMs: 0}
-    }}
+    const recorder: Exec = {
+      async run(argv, opts) {
+        calls.push({argv, opts})
+        return {argv, exitCode: 0, stdout: '', stderr: '', timedOut: false, durationMs: 0}
+      },
+    }
     const ex = namespaceExec('pgtB1-a', recorder)
     await ex.run(['arping', '-D'], {timeoutMs: 1000, privileged: true})
     await ex.run(['pg_ctl', 'status'], {timeoutMs: 1000, asUser: 'postgres'})

@@ -36,7 +36,10 @@ test('redactDeep masks strings at every depth of an envelope, leaving other valu
 
 test('a real child that echoes the password from its env: stdout and stderr come back masked', async () => {
   const pw = `pw-${process.pid}-Zq`
-  const r = await realExec.run(['sh', '-c', 'echo "user admin pass $IPMI_PASSWORD"; echo "-P $IPMI_PASSWORD rejected" >&2; exit 1'], {timeoutMs: 5000, env: {IPMI_PASSWORD: pw}})
+  const r = await realExec.run(['sh', '-c', 'echo "user admin pass $IPMI_PASSWORD"; echo "-P $IPMI_PASSWORD rejected" >&2; exit 1'], {
+    timeoutMs: 5000,
+    env: {IPMI_PASSWORD: pw},
+  })
   assert.equal(r.exitCode, 1)
   assert.equal(r.stdout, `user admin pass ${MASK}`)
   assert.equal(r.stderr, `-P ${MASK} rejected`)
