@@ -11,16 +11,8 @@ import {didYouMean} from './suggest.js'
 import {registerSecret} from '../system/redact.js'
 import {quote} from './quote.js'
 
-export const SEARCH_PLACES = [
-  'pgha.config.yaml',
-  'pgha.config.yml',
-  'pgha.config.json',
-  '.pgharc',
-  '.pgharc.yaml',
-  '.pgharc.yml',
-  '.pgharc.json',
-]
-export const SYSTEM_CONFIG = '/etc/pgha/pgha.config.yaml'
+const SEARCH_PLACES = ['pgha.config.yaml', 'pgha.config.yml', 'pgha.config.json', '.pgharc', '.pgharc.yaml', '.pgharc.yml', '.pgharc.json']
+const SYSTEM_CONFIG = '/etc/pgha/pgha.config.yaml'
 
 /** Unwrap defaults/effects/optionals down to the object schema, if any. */
 function unwrap(s: z.ZodTypeAny): z.ZodTypeAny {
@@ -66,7 +58,7 @@ function valueAt(raw: unknown, path: (string | number)[]): unknown {
 }
 
 /** Zod issues → one line each: key path, what was expected, what was found. */
-export function formatIssues(issues: z.ZodIssue[], raw: unknown): string[] {
+function formatIssues(issues: z.ZodIssue[], raw: unknown): string[] {
   const out: string[] = []
   for (const i of issues) {
     if (i.code === z.ZodIssueCode.unrecognized_keys) {

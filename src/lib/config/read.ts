@@ -11,14 +11,14 @@ import {ConfigError} from '../errors.js'
 const HINT_PATH = 'pass --config with the right path, or set PGHA_CONFIG'
 
 /** Line and column (both from 1) of a character offset in text. */
-export function lineColumn(text: string, offset: number): {line: number; col: number} {
+function lineColumn(text: string, offset: number): {line: number; col: number} {
   const before = text.slice(0, Math.max(0, offset))
   const line = before.split('\n').length
   return {line, col: offset - before.lastIndexOf('\n')}
 }
 
 /** Pure: parse config text; throws ConfigError naming line, column and reason. Returns undefined when there is no content. */
-export function parseConfigText(text: string, filepath: string): unknown {
+function parseConfigText(text: string, filepath: string): unknown {
   if (extname(filepath) === '.json') {
     if (text.trim() === '') return undefined
     try {

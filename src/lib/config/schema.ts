@@ -115,7 +115,7 @@ const lagLimit = (age: string, bytes: string) =>
     .default({})
 
 /** Linux accepts 1-15 bytes, not "." or "..", no "/", ":" or whitespace; a leading "-" would read as an option to ip/arping. */
-export const IFNAME = /^[A-Za-z0-9_.@-]{1,15}$/
+const IFNAME = /^[A-Za-z0-9_.@-]{1,15}$/
 const ifname = labelled(
   z.string().superRefine((s, ctx) => {
     const bad = (why: string) =>
@@ -145,7 +145,7 @@ const bmcAddress = labelled(
 )
 
 /** Keys pgha puts on the fence agent's stdin itself; fence.options must not override them. */
-export const RESERVED_FENCE_OPTIONS = ['action', 'option']
+const RESERVED_FENCE_OPTIONS = ['action', 'option']
 const fenceOptions = labelled(
   z.record(z.string()).superRefine((rec, ctx) => {
     for (const [k, v] of Object.entries(rec)) {

@@ -29,13 +29,13 @@ export class NoTransitionError extends Error {
 }
 
 /** Counters belong to the role they were kept under: a new role starts them afresh. */
-export function enterRole(role: Role, memory: NodeMemory | undefined, now: number): NodeMemory {
+function enterRole(role: Role, memory: NodeMemory | undefined, now: number): NodeMemory {
   const m = {...FRESH_MEMORY, ...memory}
   if (m.role === role && m.since !== undefined) return m
   return {...FRESH_MEMORY, role, since: now}
 }
 
-export function matchRow(role: Role, ctx: Ctx): Transition {
+function matchRow(role: Role, ctx: Ctx): Transition {
   for (const row of TRANSITIONS) {
     if (row.from.includes(role) && row.when(ctx)) return row
   }

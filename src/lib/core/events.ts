@@ -58,7 +58,7 @@ export interface PghaEvent {
  * a rule whose last segment is `degrade…` or `rearm…` (e.g. `primary.degrade-sync`) emits
  * degrade or rearm; exact ids may be added here.
  */
-export const RULE_EVENTS: Readonly<Record<string, EventName>> = {
+const RULE_EVENTS: Readonly<Record<string, EventName>> = {
   'standby.failover': 'failover',
   'standby.promoted-claim': 'failover',
   'primary.fence-standby': 'standby_lost',

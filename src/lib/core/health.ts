@@ -106,7 +106,7 @@ export function liveness(s: ApiSnapshot, now: number): {ok: boolean; ageMs: numb
 }
 
 /** The JSON document every GET health answer carries (Patroni's shape where it applies). */
-export function statusDocument(s: ApiSnapshot, now: number): Record<string, unknown> {
+function statusDocument(s: ApiSnapshot, now: number): Record<string, unknown> {
   const t = s.lastTick
   const role = isPrimaryNow(t) ? 'primary' : t?.obs.local.inRecovery === 'yes' ? 'replica' : 'unknown'
   const wal = s.wal && now - s.wal.at < Math.max(10_000, s.intervalMs * 10) ? s.wal : undefined

@@ -8,7 +8,7 @@ import {type ApiSnapshot, isPrimaryNow, isReplicaNow, liveness, pgState} from '.
 import {ROLES} from './types.js'
 
 /** Tick duration buckets (seconds): a steady tick is milliseconds, a failover tick seconds. */
-export const TICK_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] as const
+const TICK_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] as const
 
 export interface HookStats {
   started: number

@@ -95,6 +95,3 @@ export const RUNBOOK_ADVICE: Readonly<Record<string, string>> = {
   'primary_standby.vips-missing':
     'The state of VIP-S is unknown or another host holds it. Check `pgha status` and the `arping` probe on `network.interface`.',
 }
-
-/** Advice for a rule id, or undefined when the rule needs none (severity info). */
-export const adviceFor = (rule: string): string | undefined => RUNBOOK_ADVICE[rule]

@@ -6,7 +6,7 @@
 import {formatBytes, formatDuration} from '../config/units.js'
 import {type Ctx, isStandbyDb, peerHealthy} from './facts.js'
 
-export const syncMode = (c: Ctx) => c.cfg.replication.mode === 'sync'
+const syncMode = (c: Ctx) => c.cfg.replication.mode === 'sync'
 export const syncArmed = (c: Ctx) => c.obs.sync?.armed === 'yes'
 
 /** Commits wait for a standby that has confirmed nothing for stallTimeout: treat it as failed. */
@@ -30,7 +30,7 @@ export function describeSyncStall(c: Ctx): string {
 }
 
 /** The one command a DBA can run when the fence keeps failing. */
-export const DEGRADE_HINT =
+const DEGRADE_HINT =
   'commits wait for the standby until it is fenced; if you know it is down, `pgha degrade --yes` releases them (risk: commits acknowledged after that exist only on this host)'
 
 /** What an unfenced standby loss means for waiting commits, appended to the standby-loss reasons in sync mode. */

@@ -139,10 +139,7 @@ export async function stopBmc(stateDir: string): Promise<boolean> {
 }
 
 /** One power status over the network, as a fencing client would ask (password via -E). */
-export function bmcStatus(
-  o: Pick<BmcOptions, 'listenAddress' | 'port' | 'user' | 'password' | 'wrap'>,
-  timeoutMs = 2500,
-): Promise<RunResult> {
+function bmcStatus(o: Pick<BmcOptions, 'listenAddress' | 'port' | 'user' | 'password' | 'wrap'>, timeoutMs = 2500): Promise<RunResult> {
   const argv = [
     'ipmitool',
     '-I',

@@ -324,7 +324,7 @@ async function lostOnFinalPrimary(lab: LabLayout, s: Sample, run: string, entrie
 }
 
 /** Watch reason lines and host power/init lines of both hosts inside [from, to]. */
-export function hostLogEvents(lab: LabLayout, from: number, to: number): TimelineEvent[] {
+function hostLogEvents(lab: LabLayout, from: number, to: number): TimelineEvent[] {
   const out: TimelineEvent[] = []
   for (const n of LAB_NODES) {
     const h = lab.hosts[n]

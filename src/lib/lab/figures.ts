@@ -53,7 +53,7 @@ export function observedRole(h: HostSample): HostRole {
 }
 
 /** A host counts as "writable with VIP-M" when it holds VIP-M and is writable, or hangs as a primary. */
-export function writableWithVipM(h: HostSample): boolean {
+function writableWithVipM(h: HostSample): boolean {
   if (!h.on || !h.vipM) return false
   return h.writable === true || (h.writable === null && h.lastKnownWritable)
 }

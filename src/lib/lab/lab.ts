@@ -18,7 +18,7 @@ import {writeLabSecrets} from './secrets.js'
  * removed and rebuilt); down never fails on what is already gone.
  */
 
-export const MARKER = '.pgha-lab'
+const MARKER = '.pgha-lab'
 
 export interface LabManifest {
   version: 1
@@ -42,7 +42,7 @@ export function readManifest(lab: LabLayout): LabManifest | undefined {
 }
 
 /** Is `pgha watch` part of this checkout (it lands separately)? */
-export function watchAvailable(): boolean {
+function watchAvailable(): boolean {
   return existsSync(join(dirname(pghaArgv()[1]), '..', 'dist', 'src', 'commands', 'watch.js'))
 }
 
@@ -55,7 +55,7 @@ export interface LabHealth {
 }
 
 /** Read-only: which parts of the lab exist and run. */
-export function labHealth(lab: LabLayout): LabHealth {
+function labHealth(lab: LabLayout): LabHealth {
   const problems: string[] = []
   const manifest = readManifest(lab) !== undefined
   if (!manifest) problems.push(`no ${lab.manifest}`)
@@ -72,7 +72,7 @@ export function labHealth(lab: LabLayout): LabHealth {
 }
 
 /** A lab exists at all (anything to clean up). */
-export function labExists(lab: LabLayout): boolean {
+function labExists(lab: LabLayout): boolean {
   return existsSync(lab.dir) || existsSync(`/run/netns/${lab.gatewayNetns}`) || existsSync(`/var/run/netns/${lab.gatewayNetns}`)
 }
 

@@ -16,7 +16,6 @@ import {UsageError} from '../errors.js'
 export const LAB_NODES = ['node1', 'node2'] as const
 export type LabNode = (typeof LAB_NODES)[number]
 
-export const LAB_CIDR = '192.0.2.0/24'
 export const LAB_GATEWAY = '192.0.2.1'
 export const VIP_PRIMARY = '192.0.2.100'
 export const VIP_STANDBY = '192.0.2.101'
@@ -27,7 +26,7 @@ export const BMC_USER = 'admin'
 export const LOAD_DB = 'labload'
 export const LOAD_USER = 'labload'
 export const DEFAULT_LAB_NAME = 'pghalab'
-export const DEFAULT_LAB_ROOT = '/var/lib/pgha-lab'
+const DEFAULT_LAB_ROOT = '/var/lib/pgha-lab'
 /** Lab-only shortening of timing.startupDelay (shipped default 45 s), so cold-start drills stay short. */
 export const LAB_STARTUP_DELAY = '10s'
 

@@ -21,7 +21,7 @@ export interface LoadRun {
   startedAt: number
 }
 
-export function readLoadRun(lab: LabLayout): LoadRun | undefined {
+function readLoadRun(lab: LabLayout): LoadRun | undefined {
   try {
     return JSON.parse(readFileSync(lab.loadPidFile, 'utf8')) as LoadRun
   } catch {

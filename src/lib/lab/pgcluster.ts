@@ -146,7 +146,7 @@ export function writeOwnedFile(path: string, content: string, user = 'postgres',
   }
 }
 
-export async function runOnNode(
+async function runOnNode(
   node: PgNode,
   argv: string[],
   opts: {timeoutMs: number; input?: string; env?: Record<string, string>},

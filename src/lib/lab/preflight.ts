@@ -3,7 +3,7 @@ import {UsageError} from '../errors.js'
 import {hasCommandOnPath} from './which.js'
 
 /** Every program the lab runs, with the Debian package that provides it. */
-export const LAB_REQUIREMENTS: {command: string; pkg: string}[] = [
+const LAB_REQUIREMENTS: {command: string; pkg: string}[] = [
   {command: 'ip', pkg: 'iproute2'},
   {command: 'arping', pkg: 'iputils-arping'},
   {command: 'ipmitool', pkg: 'ipmitool'},

@@ -35,7 +35,7 @@ export interface LabStatus {
   pghaStatusFrom?: LabNode
 }
 
-export function statusCommandAvailable(): boolean {
+function statusCommandAvailable(): boolean {
   return existsSync(join(dirname(pghaArgv()[1]), '..', 'dist', 'src', 'commands', 'status.js'))
 }
 

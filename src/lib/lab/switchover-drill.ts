@@ -29,7 +29,7 @@ export interface SwitchoverDrill {
   timeline: string[]
 }
 
-export function holdsAddress(lab: LabLayout, n: LabNode, ip: string): boolean {
+function holdsAddress(lab: LabLayout, n: LabNode, ip: string): boolean {
   try {
     return new RegExp(`inet ${ip.replace(/\./g, '\\.')}/`).test(
       execFileSync('ip', ['-n', lab.hosts[n].netns, '-4', '-o', 'addr', 'show'], {timeout: 5000}).toString(),

@@ -23,7 +23,7 @@ import {PGCTL_SLACK_MS} from '../system/pgctl.js'
 import {type ActionName, type Decision, FENCE_TRIES_PER_TICK} from '../core/types.js'
 
 /** Bound of one rejoin inside the loop (a full pg_basebackup of a big cluster takes a while). */
-export const REJOIN_TIMEOUT_MS = 30 * 60_000
+const REJOIN_TIMEOUT_MS = 30 * 60_000
 
 /** Worst-case duration of one action (its steps' own timeouts added up, plus slack). Pure. */
 export function actionBoundMs(cfg: Config, action: ActionName, decision?: Pick<Decision, 'fenceTries'>): number {
@@ -71,7 +71,7 @@ export interface ActionHooks {
 const arpTimeout = (cfg: Config) => Math.max(CLAIM_DAD_MIN_MS, cfg.timing.probeTimeout)
 
 /** With a verified fence one ARP second is enough: the old primary is confirmed powered off. */
-export const POST_FENCE_DAD_MS = 1000
+const POST_FENCE_DAD_MS = 1000
 
 /**
  * What one action of a decision hands to a later one of the same decision. The loop makes a

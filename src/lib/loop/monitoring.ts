@@ -21,7 +21,7 @@ export interface Monitoring {
 }
 
 /** Secrets of pgha's own environment a hook must not inherit. */
-export function hookScrubList(cfg: Config): string[] {
+function hookScrubList(cfg: Config): string[] {
   return ['PGPASSWORD', ...(cfg.fence.passwordEnv ? [cfg.fence.passwordEnv] : [])]
 }
 

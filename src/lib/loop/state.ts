@@ -1,7 +1,7 @@
 import {closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 
-export const STATE_FILE = 'state.json'
+const STATE_FILE = 'state.json'
 
 export function statePath(stateDir: string): string {
   return join(stateDir, STATE_FILE)

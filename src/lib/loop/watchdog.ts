@@ -20,7 +20,7 @@ export interface WatchdogOptions {
 }
 
 /** STATUS= is one line; systemd shows it in `systemctl status`. */
-export function statusLine(r: Pick<TickReport, 'role' | 'reason'>): string {
+function statusLine(r: Pick<TickReport, 'role' | 'reason'>): string {
   return `${r.role}: ${r.reason}`.replace(/\s+/g, ' ').slice(0, 200)
 }
 

@@ -37,7 +37,7 @@ export function bounded<T>(p: Promise<T>, ms: number, fallback: (why: string) =>
  * SQLSTATEs with which a live PostgreSQL refuses the heartbeat while it is not ready: it
  * answered, so it is alive ('starting' / 'rejected', see Heartbeat). Anything else is 'failed'.
  */
-export const NOT_READY_SQLSTATES: Readonly<Record<string, 'starting' | 'rejected'>> = {
+const NOT_READY_SQLSTATES: Readonly<Record<string, 'starting' | 'rejected'>> = {
   '57P03': 'starting', // cannot_connect_now: starting up, in recovery, not yet accepting connections
   '28000': 'rejected', // invalid_authorization_specification: role does not exist, no pg_hba entry
   '28P01': 'rejected', // invalid_password

@@ -27,7 +27,7 @@ export interface RoleDetection extends StepOutcome {
 }
 
 /** Bound of detect-role on its own: postgres.stepTimeout, at most 10 s (it only reads). */
-export const DETECT_ROLE_MAX_MS = 10_000
+const DETECT_ROLE_MAX_MS = 10_000
 /** Kept back from the query for pg_controldata (evidence only) so the whole stays in bound. */
 const CONTROLDATA_RESERVE_MS = 500
 

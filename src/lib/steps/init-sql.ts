@@ -6,9 +6,9 @@ import {sqlIdent, sqlLiteral} from '../system/pgctl.js'
  */
 
 /** Stored as the heartbeat function's comment; init is a no-op when it matches. */
-export const HEARTBEAT_SCHEMA_VERSION = 'pgha heartbeat v2'
+const HEARTBEAT_SCHEMA_VERSION = 'pgha heartbeat v2'
 /** The psql variable that carries the heartbeat role's password (set on stdin, never shown). */
-export const PASSWORD_VARIABLE = 'pgha_password'
+const PASSWORD_VARIABLE = 'pgha_password'
 
 export interface HeartbeatNames {
   database: string

@@ -46,7 +46,7 @@ export interface EnsurePromotedOptions {
 }
 
 /** The ARP window the promote guard listens for VIP-M: one bound for every caller. */
-export const promoteArpWindowMs = (cfg: Config) => Math.max(CLAIM_DAD_MIN_MS, cfg.timing.probeTimeout)
+const promoteArpWindowMs = (cfg: Config) => Math.max(CLAIM_DAD_MIN_MS, cfg.timing.probeTimeout)
 
 /** The real guard: the peer's power read from its BMC, else VIP-M silent on ARP. */
 export function promoteGuard(ctx: SystemContext, cfg: Config, warn: (line: string) => void): PromoteGuard {
@@ -75,7 +75,7 @@ export function restoreCommandSteps(
 }
 
 /** Pure: does this promotion switch restore_command off? */
-export function switchesRestoreOff(policy: RestoreCommandPolicy, cfg: Config, state: ServerState): boolean {
+function switchesRestoreOff(policy: RestoreCommandPolicy, cfg: Config, state: ServerState): boolean {
   if (state.restoreCommand.value === '' || policy === 'keep') return false
   return policy === 'off' || cfg.archive.mode === 'nfs'
 }

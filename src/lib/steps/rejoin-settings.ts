@@ -16,7 +16,7 @@ export interface StandbySettings {
 }
 
 /** postgresql.conf string literal, escaped like ALTER SYSTEM does (doubled ' and \). */
-export function confLiteral(v: string): string {
+function confLiteral(v: string): string {
   return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`
 }
 

@@ -26,7 +26,7 @@ export class HalfLockBusy extends UsageError {
   }
 }
 
-export const halfLockPath = (cfg: Config) => join(cfg.stateDir, 'switchover.lock')
+const halfLockPath = (cfg: Config) => join(cfg.stateDir, 'switchover.lock')
 
 /** Pure: the lock file's text → its holder (a file from before owners were written is a cli's). */
 export function parseHalfLock(text: string): {pid: number; owner: HalfOwner} {

@@ -31,7 +31,7 @@ export interface SyncSettings {
   commit: string
 }
 
-export const SYNC_SETTINGS_SQL =
+const SYNC_SETTINGS_SQL =
   "SELECT pg_catalog.current_setting('synchronous_standby_names') AS names, pg_catalog.current_setting('synchronous_commit') AS commit"
 
 /** Pure: the synchronous_standby_names value naming the peer (double-quoted: names may hold '-' or '.'). */

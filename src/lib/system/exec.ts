@@ -41,7 +41,7 @@ export interface Exec {
   run(argv: string[], opts: RunOptions): Promise<RunResult>
 }
 
-export function currentUser(): {uid: number; name: string} {
+function currentUser(): {uid: number; name: string} {
   const uid = typeof process.getuid === 'function' ? process.getuid() : -1
   return {uid, name: process.env.USER ?? ''}
 }
@@ -58,7 +58,7 @@ export function wrapArgv(argv: string[], opts: Pick<RunOptions, 'asUser' | 'priv
 }
 
 /** Grace between TERM and KILL of a timed-out process group. */
-export const KILL_GRACE_MS = 250
+const KILL_GRACE_MS = 250
 
 export const realExec: Exec = {
   async run(argv, opts) {

@@ -35,7 +35,7 @@ export interface FenceResult {
 }
 
 /** The password from fence.passwordFile or the env var fence.passwordEnv, or a one-line problem. */
-export function readFencePassword(fence: Config['fence'], env: NodeJS.ProcessEnv = process.env): {password?: string; problem?: string} {
+function readFencePassword(fence: Config['fence'], env: NodeJS.ProcessEnv = process.env): {password?: string; problem?: string} {
   if (fence.passwordFile) {
     try {
       return {password: readSecretFile(fence.passwordFile)}

@@ -27,7 +27,7 @@ export interface HookRunnerOptions {
 /** Captured output kept per stream; a hook writing more than OUTPUT_CAP bytes is stopped. */
 const OUTPUT_CAP = 1024 * 1024
 /** Characters of a hook's output that reach the log line. */
-export const LOGGED_OUTPUT = 400
+const LOGGED_OUTPUT = 400
 
 interface HookQueue {
   spec: HookSpec
@@ -36,7 +36,7 @@ interface HookQueue {
   busy: boolean
 }
 
-export function lastChars(s: string, n = LOGGED_OUTPUT): string {
+function lastChars(s: string, n = LOGGED_OUTPUT): string {
   const flat = s.replace(/\s+/g, ' ').trim()
   return flat.length <= n ? flat : `…${flat.slice(-n)}`
 }

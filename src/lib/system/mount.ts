@@ -79,7 +79,7 @@ export function bindSourceMatches(entries: MountEntry[], entry: MountEntry, sour
 }
 
 /** NFS retries: 2 retransmissions after the first try. */
-export const NFS_RETRANS = 2
+const NFS_RETRANS = 2
 
 /**
  * soft: I/O on a dead server fails instead of hanging forever. Over TCP the client backs

@@ -8,7 +8,7 @@ import type {RunResult, SystemContext} from './exec.js'
 
 export type DeviceState = 'yes' | 'no' | 'unknown'
 
-export function ipLinkShowArgv(iface: string): string[] {
+function ipLinkShowArgv(iface: string): string[] {
   return ['ip', 'link', 'show', 'dev', iface]
 }
 

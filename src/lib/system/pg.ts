@@ -71,7 +71,7 @@ export function lookupPgpass(
 }
 
 /** The password file libpq would use: the config's, else PGPASSFILE, else ~/.pgpass. */
-export function passfilePath(cfg: Config, override?: string, env: NodeJS.ProcessEnv = process.env): string {
+function passfilePath(cfg: Config, override?: string, env: NodeJS.ProcessEnv = process.env): string {
   return override ?? cfg.postgres.passfile ?? env.PGPASSFILE ?? join(homedir(), '.pgpass')
 }
 
@@ -201,17 +201,6 @@ export async function withPgClient<T>(
     clearTimeout(timer)
     await closeClient(client, 200)
   }
-}
-
-/** One query through a fresh bounded client. */
-export async function pgQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(
-  cfg: Config,
-  endpoint: PgEndpoint,
-  sql: string,
-  params: unknown[],
-  opts: PgAccessOptions,
-): Promise<R[]> {
-  return withPgClient(cfg, endpoint, opts, async (c) => (await c.query<R>(sql, params)).rows)
 }
 
 /** One line from a pg/socket error, never containing the password. */

@@ -10,7 +10,7 @@
 
 export const MASK = '****'
 /** Shorter strings are not masked: hiding every "ab" in a message would garble it and protect nothing. */
-export const MIN_SECRET_LENGTH = 4
+const MIN_SECRET_LENGTH = 4
 
 const registered = new Set<string>()
 /** Longest first, so a secret that contains another is masked whole. */
@@ -34,7 +34,7 @@ export function registerSecret(secret: string | undefined): void {
 }
 
 /** Environment variable names whose values are secrets (IPMI_PASSWORD, PGPASSWORD, PGHA_FENCE_PASSWORD…). */
-export function isSecretEnvName(name: string): boolean {
+function isSecretEnvName(name: string): boolean {
   return /PASS(WORD)?|SECRET|TOKEN/i.test(name)
 }
 

@@ -13,9 +13,9 @@ import type {SystemContext} from './exec.js'
 const bin = (cfg: Config, name: string) => join(cfg.postgres.bindir, name)
 
 /** pg_controldata prints localized text; force the C locale so the parser can read it. */
-export const C_LOCALE = {LC_ALL: 'C', LANG: 'C'}
+const C_LOCALE = {LC_ALL: 'C', LANG: 'C'}
 
-export function controlDataArgv(cfg: Config): string[] {
+function controlDataArgv(cfg: Config): string[] {
   return [bin(cfg, 'pg_controldata'), '-D', cfg.postgres.datadir]
 }
 
@@ -104,7 +104,7 @@ export function buildConninfo(p: ConninfoParts): string {
 }
 
 /** VIP-M without its prefix: the address the standby streams from. */
-export function vipPrimaryHost(cfg: Config): string {
+function vipPrimaryHost(cfg: Config): string {
   return addressOf(cfg.network.vipPrimary)
 }
 

@@ -11,7 +11,7 @@ import {clientConfig, closeClient, localEndpoint} from './pg.js'
 
 // Functions every role may call. The timeline: a primary's from its current WAL file name;
 // a standby's from its WAL receiver (received_tli), else from the last checkpoint.
-export const WAL_POSITION_SQL = `
+const WAL_POSITION_SQL = `
 SELECT pg_is_in_recovery() AS in_recovery,
   CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text END AS location,
   pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::text AS replayed,
@@ -29,7 +29,7 @@ interface WalRow {
 }
 
 /** Pure: a row → WalPosition (LSN differences arrive as numeric text). */
-export function walFromRow(row: WalRow, at: number): WalPosition {
+function walFromRow(row: WalRow, at: number): WalPosition {
   const n = (v: string | null) => (v === null ? undefined : Number(v))
   return {
     at,
