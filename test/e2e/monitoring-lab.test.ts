@@ -215,7 +215,7 @@ describe('hooks, HTTP API and HAProxy in the lab: failover, rejoin, switchover',
     assert.match(fo.env.PGHA_REASON, /^the primary failed \d+ checks in a row/)
     assert.ok(!Number.isNaN(Date.parse(fo.env.PGHA_TIME)))
     assert.equal(fo.stdin.event, 'failover')
-    assert.deepEqual(fo.stdin.done, ['fencePeer', 'promote', 'claimVipPrimary', 'writeHeartbeat'])
+    assert.deepEqual(fo.stdin.done, ['fencePeer', 'promote', 'degradeSync', 'claimVipPrimary', 'writeHeartbeat'])
     const m = promtoolAccepts('node2')
     assert.match(m, /pgha_failovers_total\{[^}]*\} 1/)
     assert.match(m, /pgha_fences_total\{[^}]*\} 1/)

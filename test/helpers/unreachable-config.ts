@@ -12,7 +12,9 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..',
 export function writeUnreachableConfig(dir: string): string {
   const sock = join(dir, 'sock')
   mkdirSync(sock, {recursive: true})
-  for (const f of ['pgpass', 'fence.password']) writeFileSync(join(dir, f), '', {mode: 0o600})
+  writeFileSync(join(dir, 'pgpass'), '', {mode: 0o600})
+  // An empty password file is refused (it could never fence): a placeholder the BMC never sees.
+  writeFileSync(join(dir, 'fence.password'), 'not-a-real-bmc-password\n', {mode: 0o600})
   const yaml = readFileSync(join(REPO, 'examples', 'node1.yaml'), 'utf8')
     .replace('/etc/pgha/pgpass', join(dir, 'pgpass'))
     .replace('/etc/pgha/fence.password', join(dir, 'fence.password'))

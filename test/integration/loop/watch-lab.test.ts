@@ -133,7 +133,8 @@ describe('pgha watch in the lab: steady, standby loss and return, primary loss',
     assert.ok(
       lines.some(
         (l) =>
-          /^the standby failed \d+ checks in a row .*: fencing it .* then claiming VIP-S$/.test(l.reason) && l.role === 'primary_standby',
+          /^the standby failed \d+ checks in a row .*: fencing it .*, then degrading to asynchronous and claiming VIP-S/.test(l.reason) &&
+          l.role === 'primary_standby',
       ),
     )
     assert.equal(readWatchState(lab.hosts.node1.stateDir)?.lastTransition?.rule, 'primary.fence-standby')
@@ -171,9 +172,12 @@ describe('pgha watch in the lab: steady, standby loss and return, primary loss',
     const lines = reasons('node2', at)
     assert.ok(lines.some((l) => new RegExp(`^the primary does not answer through VIP-M .*: check 1 of ${checkTimes()}$`).test(l.reason)))
     const failover = lines.find((l) =>
-      /^the primary failed \d+ checks in a row .*: fencing it .* then promoting and claiming VIP-M$/.test(l.reason),
+      /^the primary failed \d+ checks in a row .*: fencing it .* then promoting and claiming VIP-M; (promoted with zero data loss \(synchronous\)|possible data loss: up to .*)/.test(
+        l.reason,
+      ),
     )
     assert.ok(failover, 'the failover line')
+    t.diagnostic(`failover reason: ${failover.reason}`)
     assert.deepEqual(failover.actions, ['fencePeer', 'promote', 'degradeSync', 'claimVipPrimary', 'writeHeartbeat'])
     assert.equal(readWatchState(lab.hosts.node2.stateDir)?.lastTransition?.rule, 'standby.failover')
     await until(

@@ -62,7 +62,7 @@ describe('PostgreSQL steps on a real primary + standby', () => {
     const sql = d.plan.map((a) => (a.kind === 'sql' ? a.sql : '')).join('\n')
     assert.match(sql, /CREATE ROLE "pgha" LOGIN/)
     assert.match(sql, /CREATE DATABASE "pgha"/)
-    assert.match(sql, /CREATE OR REPLACE FUNCTION pgha\.heartbeat/)
+    assert.match(sql, /CREATE FUNCTION pgha\.heartbeat/)
     assert.match(sql, /PASSWORD :'pgha_password'/)
     assert.ok(!JSON.stringify(d.plan).includes(HB_PASSWORD), 'the password must not appear in the plan')
     assert.equal(await nodePsql(primary.node, "SELECT count(*) FROM pg_database WHERE datname = 'pgha';"), '0')

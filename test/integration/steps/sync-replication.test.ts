@@ -6,8 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import {writeFileSync} from 'node:fs'
-import {dirname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import YAML from 'yaml'
 import {realExec} from '../../../src/lib/system/exec.js'
@@ -18,6 +17,7 @@ import {ensureInit} from '../../../src/lib/steps/init.js'
 import {ensureSyncArmed, ensureSyncDegraded} from '../../../src/lib/steps/sync-replication.js'
 import {SystemContext} from '../../../src/lib/system/exec.js'
 import {hasCommand, isRoot, prerequisites} from '../../helpers/env.js'
+import {RUN_JS} from '../../helpers/paths.js'
 import {
   Cleanups,
   HB_PASSWORD,
@@ -49,7 +49,6 @@ describe('synchronous replication on a real pair', () => {
   let ready = false
   let configFile = ''
   const ctx = () => new SystemContext()
-  const RUN_JS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/run.js')
   const cli = (...args: string[]) =>
     realExec.run([process.execPath, RUN_JS, ...args, '--config', configFile], {timeoutMs: 60_000, env: {PGHA_CONFIG: undefined}})
 
