@@ -91,7 +91,7 @@ export function ruleEvent(rule: string): EventName | undefined {
 export function tickEvents(
   t: TickSummary,
   previousRule: string | undefined,
-  who: {cluster: string; node: string; peer: string},
+  who: {cluster: string; node: string; peer: string; syncMode?: boolean},
 ): PghaEvent[] {
   if (t.dryRun) return []
   const names: EventName[] = []
@@ -105,6 +105,9 @@ export function tickEvents(
   if (ruled && t.committed) add(ruled)
   if (ONSET_EVENTS[t.rule] && onset) add(ONSET_EVENTS[t.rule])
   if (t.done.includes('rejoin')) add('rejoin')
+  // Synchronous replication: the primary stopped waiting for its (fenced) standby, or waits again.
+  if (who.syncMode !== false && t.done.includes('degradeSync')) add('degrade')
+  if (t.done.includes('armSync')) add('rearm')
   if (t.committed && t.role !== t.from) add('role_change')
   // An alert a human should see: a new alert condition, or any step that failed.
   if ((t.severity === 'alert' && onset) || (t.failed && t.failed.action !== 'fencePeer')) add('alert')

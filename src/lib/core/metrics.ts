@@ -112,6 +112,12 @@ export function renderMetrics(s: ApiSnapshot, c: MetricsCounters, hooks: HookSta
     "This standby's replication lag in bytes, as the primary last wrote it in the heartbeat.",
     t?.obs.local.lagBytes,
   )
+  const sync = t?.obs.sync?.armed
+  x.gauge(
+    'pgha_synchronous',
+    'Value is 1 if this primary names its standby in synchronous_standby_names (commits wait for it), 0 if not (degraded or async); absent on a standby or when unknown.',
+    sync === 'yes' ? 1 : sync === 'no' ? 0 : undefined,
+  )
   const hbAge = t?.obs.local.heartbeatAgeMs
   x.gauge(
     'pgha_heartbeat_age_seconds',

@@ -28,7 +28,12 @@ export class WatchPublisher {
   /** LoopDeps.onTick */
   onTick(r: TickReport, previousRule: string | undefined): PghaEvent[] {
     const {cfg} = this.deps
-    const events = tickEvents(r, previousRule, {cluster: cfg.cluster, node: cfg.node.name, peer: cfg.peer.name})
+    const events = tickEvents(r, previousRule, {
+      cluster: cfg.cluster,
+      node: cfg.node.name,
+      peer: cfg.peer.name,
+      syncMode: cfg.replication.mode === 'sync',
+    })
     const obs = r.obs
     this.last = {
       endedAt: Date.parse(r.at) + r.ms.tick,

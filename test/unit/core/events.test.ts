@@ -133,3 +133,20 @@ test('the environment of a hook and the `on` filter', () => {
   assert.equal(hookWants(['failover'], 'fence'), false)
   assert.equal(hookWants(['failover', 'fence'], 'fence'), true)
 })
+
+test('a sync degrade behind a fence and a re-arm are events; in async mode degradeSync is none', () => {
+  const lost = tick({
+    rule: 'primary.fence-standby',
+    from: 'primary',
+    role: 'primary_standby',
+    severity: 'alert',
+    done: ['fencePeer', 'degradeSync', 'claimVipStandby'],
+  })
+  assert.deepEqual(names(lost, 'primary.suspect'), ['fence', 'standby_lost', 'degrade', 'role_change', 'alert'])
+  assert.deepEqual(
+    tickEvents(lost, 'primary.suspect', {...WHO, syncMode: false}).map((e) => e.event),
+    ['fence', 'standby_lost', 'role_change', 'alert'],
+  )
+  const armed = tick({rule: 'primary.arm-sync', from: 'primary', role: 'primary', severity: 'warn', done: ['armSync']})
+  assert.deepEqual(names(armed, 'primary.steady'), ['rearm'])
+})
