@@ -123,7 +123,12 @@ test('metrics: role gauges, counters by event, a cumulative histogram, labels on
   assert.equal(value(`pgha_timeline${L}}`), 3)
   assert.ok(!text.includes('pgha_synchronous{'), 'no sync gauge without a sync observation')
   const syncText = (armed: 'yes' | 'no') =>
-    renderMetrics(snap(lastTick('primary', {...survivorObs(), sync: {armed, standbyNames: '"node2"', peerState: 'streaming', stalledMs: 0}})), c, {started: 0, succeeded: 0, failed: 0, timedOut: 0, dropped: 0}, NOW)
+    renderMetrics(
+      snap(lastTick('primary', {...survivorObs(), sync: {armed, standbyNames: '"node2"', peerState: 'streaming', stalledMs: 0}})),
+      c,
+      {started: 0, succeeded: 0, failed: 0, timedOut: 0, dropped: 0},
+      NOW,
+    )
   assert.match(syncText('yes'), /^pgha_synchronous\{cluster="prod",node="node1"\} 1$/m)
   assert.match(syncText('no'), /^pgha_synchronous\{cluster="prod",node="node1"\} 0$/m)
   assert.equal(value(`pgha_failovers_total${L}}`), 1)
