@@ -134,3 +134,14 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
     await new Promise((r) => setTimeout(r, 100))
   }
 }
+
+/** Settles within `ms`, or says it is still pending (a commit that waits for a standby). */
+export async function settled<T>(p: Promise<T>, ms: number): Promise<'pending' | 'done'> {
+  return Promise.race([
+    p.then(
+      () => 'done' as const,
+      () => 'done' as const,
+    ),
+    new Promise<'pending'>((r) => setTimeout(() => r('pending'), ms)),
+  ])
+}

@@ -109,6 +109,12 @@ export function standbyNotReady(c: Ctx): DbProbe | undefined {
   if (!held(o.vipStandby) && answersNotReady(o.viaVipStandby)) return o.viaVipStandby
   return answersNotReady(o.peer) ? o.peer : undefined
 }
+/** The primary answers, through VIP-M or at its own address, but is not ready (57P03, role missing). */
+export function primaryNotReady(c: Ctx): DbProbe | undefined {
+  const o = c.obs
+  if (answersNotReady(o.viaVipPrimary)) return o.viaVipPrimary
+  return answersNotReady(o.peer) ? o.peer : undefined
+}
 /** A duration for a reason line, to the second (a countdown in ms reads as noise). */
 export const wholeSeconds = (ms: number) => formatDuration(Math.max(0, Math.round(ms / 1000)) * 1000)
 export const notReadyDeadline = (c: Ctx) => (c.mem.peerNotReadySince ?? c.now) + c.cfg.timing.peerStartTimeout

@@ -54,6 +54,8 @@ export const RUNBOOK_ADVICE: Readonly<Record<string, string>> = {
     'Commits on the primary are waiting for a synchronous standby that does not confirm WAL, and pgha cannot fence (fence.agent is none), so it will not stop waiting by itself. Make sure the standby is really down or stuck, then release the commits with `pgha degrade --yes` (risk: commits acknowledged after that exist only on this host until the standby catches up). Or configure `fence.agent`, or choose `replication.mode: async`.',
   'primary.arm-sync':
     'The standby streams again and has caught up, so pgha names it in `synchronous_standby_names` again: from now on every commit waits for it (zero acknowledged-write loss on a failover). Nothing to do; `pgha status` shows the sync state.',
+  'standby.primary-not-ready':
+    "The primary's PostgreSQL answers but is not ready (starting up or in crash recovery after a power cut), so this standby does not fence it: the host with the data is alive. Usually nothing to do. If it is still not ready after `timing.peerStartTimeout`, this standby counts it as failed and fails over; look at the primary's server log.",
   'any.stand-down':
     "This node's own database is not healthy. The peer answers, so this node does nothing. Fix the local server (server log, disk, `pgha detect-role`). The loop resumes by itself when it answers again.",
   'any.local-and-peer-down':

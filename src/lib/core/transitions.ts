@@ -40,7 +40,16 @@ import {
   resetPeer,
   withinLag,
 } from './facts.js'
-import {answersNotReady, notReadyDeadline, notReadyTooLong, notReadyWaitOver, standbyNotReady, waitNotReady, wholeSeconds} from './facts.js'
+import {
+  answersNotReady,
+  notReadyDeadline,
+  notReadyTooLong,
+  notReadyWaitOver,
+  standbyNotReady,
+  primaryNotReady,
+  waitNotReady,
+  wholeSeconds,
+} from './facts.js'
 import {describeLoss, describeSyncStall, syncNeedsArm, syncStalled, syncWaitNote} from './sync-facts.js'
 import {type ActionName, FENCE_TRIES_PER_TICK, type NodeMemory, type Role, ROLES, type Severity} from './types.js'
 
@@ -480,6 +489,20 @@ export const TRANSITIONS: readonly Transition[] = [
     when: (c) => !held(c.obs.vipPrimary) && c.obs.vipPrimary.answeredElsewhere !== 'yes' && isWritable(c.obs.peer),
     reason: (c) =>
       `the primary answers as writable at its own address ${c.cfg.peer.address} but not through VIP-M (VIP-M is ${describeVip(c.obs.vipPrimary)}): waiting for it to claim VIP-M, not counting it as failed`,
+  },
+  // Cold start the other way round: the primary's server answers but is not ready (starting up,
+  // crash recovery after a power cut). It is alive: fencing it would kill the host with the data.
+  {
+    id: 'standby.primary-not-ready',
+    from: STANDBY,
+    to: 'same',
+    guard: 'primary alive but not ready, within timing.peerStartTimeout',
+    actions: [],
+    memory: waitNotReady,
+    severity: 'warn',
+    when: (c) => primaryNotReady(c) !== undefined && !notReadyWaitOver(c),
+    reason: (c) =>
+      `the primary is ${describeDb(primaryNotReady(c)!)}: it is alive, not counting it as failed; waiting for it to become ready (${wholeSeconds(notReadyDeadline(c) - c.now)} of timing.peerStartTimeout ${dur(c.cfg.timing.peerStartTimeout)} left)`,
   },
   {
     id: 'standby.stale',

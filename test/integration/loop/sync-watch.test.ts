@@ -31,18 +31,9 @@ import {
   tempRoot,
   type TestNode,
   waitFor,
+  settled,
   writePassfile,
 } from '../../helpers/pg.js'
-
-async function settled<T>(p: Promise<T>, ms: number): Promise<'pending' | 'done'> {
-  return Promise.race([
-    p.then(
-      () => 'done' as const,
-      () => 'done' as const,
-    ),
-    new Promise<'pending'>((r) => setTimeout(() => r('pending'), ms)),
-  ])
-}
 
 describe('watch: fence, then degrade, on a real pair', () => {
   const c = new Cleanups()

@@ -27,19 +27,9 @@ import {
   tempRoot,
   type TestNode,
   waitFor,
+  settled,
   writePassfile,
 } from '../../helpers/pg.js'
-
-/** Settles within `ms`, or says it is still pending. */
-async function settled<T>(p: Promise<T>, ms: number): Promise<'pending' | 'done'> {
-  return Promise.race([
-    p.then(
-      () => 'done' as const,
-      () => 'done' as const,
-    ),
-    new Promise<'pending'>((r) => setTimeout(() => r('pending'), ms)),
-  ])
-}
 
 describe('synchronous replication on a real pair', () => {
   const c = new Cleanups()

@@ -363,6 +363,16 @@ const CASES: Case[] = [
     reason: "the primary answers through VIP-M; this standby's heartbeat 500ms old, 4kB behind",
   },
   {
+    rule: 'standby.primary-not-ready',
+    role: 'standby',
+    obs: standbyObs({viaVipPrimary: SILENT, vipPrimary: FREE, peer: STARTING_UP}),
+    mem: {peerFailures: 1, peerNotReadySince: NOW - 60_000},
+    next: 'same',
+    actions: [],
+    reason:
+      'the primary is alive but not ready, not yet accepting connections: the database system is starting up (57P03): it is alive, not counting it as failed; waiting for it to become ready (4m of timing.peerStartTimeout 5m left)',
+  },
+  {
     rule: 'standby.primary-starting',
     role: 'standby',
     obs: standbyObs({viaVipPrimary: SILENT, vipPrimary: FREE, peer: WRITABLE}),
