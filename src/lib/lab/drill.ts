@@ -1,37 +1,21 @@
-import {readFileSync} from 'node:fs'
-import pg from 'pg'
-import {setFrozen, setIsolated} from './faults.js'
-import {
-  OUTAGE_MS,
-  countWritableWithVipM,
-  type HostRole,
-  lostWrites,
-  loadCounts,
-  maxWritableWithVipM,
-  observedRole,
-  roleTransitions,
-  type Sample,
-  writeGap,
-} from './figures.js'
-import {powerOnDirect, powerState, sleep} from './host.js'
-import {labBmcRuns, startLabBmc} from './bmcs.js'
-import {labDown, labUp, readManifest, waitStreaming} from './lab.js'
-import {LAB_NODES, type LabLayout, type LabNode, LOAD_DB, LOAD_USER, PG_PORT} from './layout.js'
+import {OUTAGE_MS, type HostRole, loadCounts, maxWritableWithVipM, observedRole, roleTransitions, type Sample, writeGap} from './figures.js'
+import {lostOnFinalPrimary} from './final-primary.js'
+import {sleep} from './host.js'
+import {hostLogEvents} from './host-log-events.js'
+import {LAB_NODES, type LabLayout, type LabNode} from './layout.js'
 import {readLoadLog, startLoad, stopLoad, type LoadRun} from './load.js'
 import {Sampler} from './sampler.js'
-import {readSecretFile} from './secrets.js'
-import {type EventSource, loadEvents, parseWatchLog, type TimelineEvent, transitionEvents, watchEvents} from './timeline.js'
+import {describe, type Roles} from './steady.js'
+import {type EventSource, loadEvents, type TimelineEvent, transitionEvents} from './timeline.js'
+
+// The steady state moved to steady.ts; re-exported for the benches and tests that import it here.
+export {describe, ensureSteady, restoreSteady, type Roles, SETTLE_MS, steadyRoles} from './steady.js'
 
 /**
  * The drill's machinery: one sampler for the whole drill, a timeline, bounded waits that
- * record a pass or a failure (never an unbounded wait), the steady state every scenario
- * starts from, and the figures of one scenario. The scenarios themselves are in scenarios.ts.
+ * record a pass or a failure (never an unbounded wait), and the figures of one scenario.
+ * The steady state is in steady.ts, the scenarios in scenarios.ts.
  */
-
-export interface Roles {
-  primary: LabNode
-  standby: LabNode
-}
 
 export interface ScenarioFigures {
   /** Longest stretch without an acknowledged write (last before → first after). */
@@ -216,133 +200,5 @@ export class Drill {
       timeline,
       notes: this.notes,
     }
-  }
-}
-
-export function describe(s: Sample): string {
-  return LAB_NODES.map((n) => `${n} ${observedRole(s.hosts[n])}${s.hosts[n].on && !s.hosts[n].watch ? ' (no watch)' : ''}`).join(', ')
-}
-
-/** How long both watches must have agreed on their roles before a fault (the primary has then written fresh heartbeats with the standby's lag). */
-export const SETTLE_MS = 5000
-
-/**
- * Steady: one primary with VIP-M only, one standby with VIP-S only; when the lab runs watch,
- * both watches also say so in their state files and have for SETTLE_MS (a standby that never
- * saw its lag refuses to promote, rightly: a drill must not start before that).
- */
-export function steadyRoles(s: Sample, needWatch: boolean): Roles | undefined {
-  const roles = LAB_NODES.map((n) => observedRole(s.hosts[n]))
-  const p = LAB_NODES.find((n, i) => roles[i] === 'primary')
-  const sb = LAB_NODES.find((n, i) => roles[i] === 'standby' && s.hosts[n].vipS && !s.hosts[n].vipM)
-  if (!p || !sb || countWritableWithVipM(s) !== 1) return undefined
-  if (needWatch) {
-    const settled = (n: LabNode, role: string) =>
-      s.hosts[n].watch && s.hosts[n].watchRole === role && s.t - (s.hosts[n].watchSince ?? s.t) >= SETTLE_MS
-    if (!settled(p, 'primary') || !settled(sb, 'standby')) return undefined
-  }
-  return {primary: p, standby: sb}
-}
-
-/** Undo every fault the drill can inject, power everything on, and wait for the steady state. */
-export async function restoreSteady(d: Drill, limitMs = 120_000): Promise<Roles | undefined> {
-  const lab = d.lab
-  const watch = readManifest(lab)?.watch ?? false
-  const now = await d.sample()
-  const already = steadyRoles(now, watch)
-  if (already) return already
-  d.note(`restoring the steady state (now: ${describe(now)})`)
-  for (const n of LAB_NODES) {
-    if (!labBmcRuns(lab, n))
-      await startLabBmc(lab, n)
-        .then(() => d.note(`BMC of ${n} started again`))
-        .catch((e) => d.note(`BMC of ${n}: ${(e as Error).message}`))
-    await setIsolated(lab, n, false).catch(() => undefined)
-    if (powerState(lab.hosts[n]).on) {
-      try {
-        setFrozen(lab, n, false)
-      } catch {}
-    }
-  }
-  for (const n of LAB_NODES) {
-    if (!powerState(lab.hosts[n]).on) {
-      d.note(`power on ${n}`)
-      await powerOnDirect(lab.hosts[n])
-    }
-  }
-  let roles: Roles | undefined
-  const took = await d.until(
-    'steady state (one primary with VIP-M, one standby with VIP-S, both watches agreeing)',
-    limitMs,
-    (s) => (roles = steadyRoles(s, watch)) !== undefined,
-    {record: false},
-  )
-  if (took !== undefined && roles) {
-    d.note(`steady again after ${(took / 1000).toFixed(1)} s: ${roles.primary} primary, ${roles.standby} standby`)
-    return roles
-  }
-  return undefined
-}
-
-/** Steady state, rebuilding the lab from scratch when it cannot get there by itself. */
-export async function ensureSteady(d: Drill): Promise<Roles | undefined> {
-  const roles = await restoreSteady(d)
-  if (roles) return roles
-  d.note('no steady state within the limit: rebuilding the lab (lab down + lab up)')
-  d.say('  (rebuilding the lab to get a clean steady state)')
-  await labDown(d.lab)
-  await labUp(d.lab)
-  await waitStreaming(d.lab, readManifest(d.lab)?.bindir ?? '/usr/lib/postgresql/15/bin', 30_000).catch(() => undefined)
-  return restoreSteady(d, 60_000)
-}
-
-async function lostOnFinalPrimary(lab: LabLayout, s: Sample, run: string, entries: ReturnType<typeof readLoadLog>): Promise<number | null> {
-  const primary = LAB_NODES.find((n) => s.hosts[n].writable === true && s.hosts[n].vipM)
-  if (!primary) return null
-  const c = new pg.Client({
-    host: lab.hosts[primary].socketDir,
-    port: PG_PORT,
-    user: LOAD_USER,
-    database: LOAD_DB,
-    password: readSecretFile(lab.loadPassfile),
-    connectionTimeoutMillis: 2000,
-    query_timeout: 5000,
-  })
-  c.on('error', () => {})
-  try {
-    await c.connect()
-    const r = await c.query<{n: number}>('SELECT n FROM lab_writes WHERE run = $1', [run])
-    return lostWrites(
-      entries,
-      r.rows.map((x) => x.n),
-    ).length
-  } catch {
-    return null
-  } finally {
-    c.end().catch(() => {})
-  }
-}
-
-/** Watch reason lines and host power/init lines of both hosts inside [from, to]. */
-function hostLogEvents(lab: LabLayout, from: number, to: number): TimelineEvent[] {
-  const out: TimelineEvent[] = []
-  for (const n of LAB_NODES) {
-    const h = lab.hosts[n]
-    out.push(...watchEvents(n, parseWatchLog(readText(h.watchLog)), from, to))
-    for (const line of readText(h.initLog).split('\n')) {
-      const m = /^(\S+Z) \S+ (init|power): (.*)$/.exec(line)
-      if (!m) continue
-      const t = Date.parse(m[1])
-      if (t >= from && t <= to) out.push({t, source: n, text: `${m[2]}: ${m[3]}`})
-    }
-  }
-  return out
-}
-
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8')
-  } catch {
-    return ''
   }
 }
