@@ -10,16 +10,19 @@ import {SCENARIO_NAMES} from '../../lib/lab/scenarios.js'
 export default class LabDrill extends BaseCommand<typeof LabDrill> {
   static override summary = 'Run failover drills on the lab under write load and print a timeline and honest figures per scenario.'
   static override description = [
-    `Scenarios (default: all, in this order): ${SCENARIO_NAMES.join(', ')}.`,
+    `Scenarios (default: all but the heavy-load ones, in this order): ${SCENARIO_NAMES.join(', ')}.`,
     'Each starts from the steady state (one primary with VIP-M, one streaming standby with VIP-S, pgha watch on both;',
     'failback starts where failover ended). A client writes through VIP-M every 50 ms and a sampler checks every 100 ms',
-    'that at most one host is writable with VIP-M. Exit 1 when any check fails. Brings the lab up first if needed (root).',
+    'that at most one host is writable with VIP-M. heavy-* scenarios (run by name) write through 8 connections as fast as',
+    'commits return. In sync mode (the default) any acknowledged write missing on the final primary fails the scenario.',
+    'Exit 1 when any check fails. Brings the lab up first if needed (root).',
   ].join(' ')
   static override strict = false
   static override examples = [
     '<%= config.bin %> lab drill failover failback',
     '<%= config.bin %> lab drill',
     '<%= config.bin %> lab drill fence-broken --json',
+    '<%= config.bin %> lab drill heavy-failover heavy-standby-loss',
   ]
   static override args = {scenario: Args.string({description: `scenarios to run: ${SCENARIO_NAMES.join(', ')}`})}
   static override flags = {

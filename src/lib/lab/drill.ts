@@ -1,8 +1,10 @@
 import {OUTAGE_MS, type HostRole, loadCounts, maxWritableWithVipM, observedRole, roleTransitions, type Sample, writeGap} from './figures.js'
-import {lostOnFinalPrimary} from './final-primary.js'
+import {idsOnFinalPrimary} from './final-primary.js'
+import {lossReport} from './heavy-figures.js'
 import {sleep} from './host.js'
 import {hostLogEvents} from './host-log-events.js'
 import {LAB_NODES, type LabLayout, type LabNode} from './layout.js'
+import {type HeavyLoad, heavyLoadOptions, replicationMode} from './heavy.js'
 import {readLoadLog, startLoad, stopLoad, type LoadRun} from './load.js'
 import {Sampler} from './sampler.js'
 import {describe, type Roles} from './steady.js'
@@ -29,6 +31,8 @@ export interface ScenarioFigures {
   failedAttempts: number
   /** Acknowledged ids missing on the final primary; null: no primary to ask. */
   lost: number | null
+  /** replication.mode of the lab hosts (in sync mode a lost acknowledged write fails the scenario). */
+  replication?: 'sync' | 'async'
   maxWritableWithVipM: number
   samples: number
 }
@@ -59,7 +63,7 @@ export class Drill {
   recoveryMs?: number
   /** What recoveryMs measures, when it is not "fault → expected state". */
   recoveryLabel?: string
-  /** No acknowledged write may be lost in this scenario (no primary lost power under load). */
+  /** No acknowledged write may be lost in this scenario even in async mode (no primary lost power under load). */
   requireNoLoss = false
   startedAt = Date.now()
 
@@ -136,11 +140,15 @@ export class Drill {
     return this.check(true, `${what}: held for ${ms / 1000} s`)
   }
 
-  async startLoad(name: string): Promise<void> {
+  async startLoad(name: string, heavy?: HeavyLoad): Promise<void> {
     const run = `${name}-${Date.now()}`
     await stopLoad(this.lab) // a client left over from an interrupted scenario
-    this.load = await startLoad(this.lab, {run})
-    this.note(`load: writing through VIP-M every 50 ms (run ${run})`)
+    this.load = await startLoad(this.lab, {run, ...(heavy ? heavyLoadOptions(heavy) : {})})
+    this.note(
+      heavy
+        ? `load: ${heavy.connections} connections inserting through VIP-M as fast as their commits return (run ${run})`
+        : `load: writing through VIP-M every 50 ms (run ${run})`,
+    )
   }
 
   async stopLoad(): Promise<void> {
@@ -161,12 +169,22 @@ export class Drill {
       max.max <= 1,
       `at most one host writable with VIP-M at every sampled instant (max ${max.max} over ${samples.length} samples)`,
     )
-    const lost = this.load ? await lostOnFinalPrimary(this.lab, last, this.load.run, entries) : null
-    if (this.requireNoLoss) this.check(lost === 0, `no acknowledged write lost (${lost ?? 'n/a: no primary to ask'})`)
+    const ids = this.load ? await idsOnFinalPrimary(this.lab, last, this.load.run) : null
+    const loss = ids ? lossReport(entries, ids) : undefined
+    const lost = loss ? loss.lost : null
+    const mode = replicationMode(this.lab)
+    // Synchronous replication promises every acknowledged commit survives any single failure.
+    if (this.load && (this.requireNoLoss || mode === 'sync'))
+      this.check(
+        lost === 0,
+        `no acknowledged write lost (${loss ? `${loss.acked} acknowledged, ${loss.lost} missing on the final primary${loss.lost > 0 ? `, e.g. #${loss.lostIds.join(', #')}` : ''}` : 'n/a: no primary to ask'})`,
+      )
     else if (lost !== null && lost > 0)
       this.notes.push(
         `${lost} acknowledged writes are missing on the final primary (replication is asynchronous: they had not reached the standby when the primary failed)`,
       )
+    if (loss && loss.failedButKept > 0)
+      this.notes.push(`${loss.failedButKept} writes the client saw fail were committed anyway (it lost the connection before the answer)`)
     const counts = loadCounts(entries)
     const timeline = [
       ...this.events,
@@ -193,6 +211,7 @@ export class Drill {
         acked: counts.acked,
         failedAttempts: counts.failed,
         lost,
+        replication: mode,
         maxWritableWithVipM: max.max,
         samples: samples.length,
       },

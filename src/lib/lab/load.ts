@@ -42,8 +42,20 @@ export function loadRunning(lab: LabLayout): LoadRun | undefined {
   return r && isLoadClient(r.pid) ? r : undefined
 }
 
-/** Start a load run (one at a time). `run` names it; its rows carry that name. */
-export async function startLoad(lab: LabLayout, opts: {run?: string; intervalMs?: number; maxSeconds?: number} = {}): Promise<LoadRun> {
+export interface LoadOptions {
+  /** Names the run; its rows carry that name. */
+  run?: string
+  /** Pause between one connection's writes; 0 = the next as soon as the commit returns. */
+  intervalMs?: number
+  connections?: number
+  queryTimeoutMs?: number
+  /** 0: none (see load-client.ts on statement_timeout and synchronous commits). */
+  statementTimeoutMs?: number
+  maxSeconds?: number
+}
+
+/** Start a load run (one at a time). */
+export async function startLoad(lab: LabLayout, opts: LoadOptions = {}): Promise<LoadRun> {
   const going = loadRunning(lab)
   if (going) return going
   const run =
@@ -76,6 +88,12 @@ export async function startLoad(lab: LabLayout, opts: {run?: string; intervalMs?
     log,
     '--interval-ms',
     String(opts.intervalMs ?? 50),
+    '--connections',
+    String(opts.connections ?? 1),
+    '--query-timeout-ms',
+    String(opts.queryTimeoutMs ?? 1000),
+    '--statement-timeout-ms',
+    String(opts.statementTimeoutMs ?? 1000),
     '--max-seconds',
     String(opts.maxSeconds ?? 3600),
   ])

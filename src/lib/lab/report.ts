@@ -20,7 +20,7 @@ export function renderScenario(r: ScenarioResult, opts: {timeline?: boolean} = {
   if (f.recoveryMs !== undefined) row(f.recoveryLabel ?? 'fault → expected state', seconds(f.recoveryMs))
   row(
     'writes',
-    `${f.acked} acknowledged, ${f.failedAttempts} failed attempts, ${f.lost === null ? 'lost: n/a (no primary to ask)' : `${f.lost} acknowledged lost`}`,
+    `${f.acked} acknowledged, ${f.failedAttempts} failed attempts, ${f.lost === null ? 'lost: n/a (no primary to ask)' : `${f.lost} acknowledged lost`}${f.replication ? ` (replication ${f.replication})` : ''}`,
   )
   row('hosts writable with VIP-M', `at most ${f.maxWritableWithVipM} (${f.samples} samples, every 100 ms)`)
   row('final state', LAB_NODES.map((n) => `${n} ${r.final[n]}`).join(' · '))

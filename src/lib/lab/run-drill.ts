@@ -13,7 +13,7 @@ import {ipmiPower} from './bmcs.js'
  */
 
 export function pickScenarios(names: string[]): Scenario[] {
-  if (names.length === 0) return SCENARIOS
+  if (names.length === 0) return SCENARIOS.filter((s) => !s.onRequest)
   return names.map((n) => {
     const s = SCENARIOS.find((x) => x.name === n)
     if (!s) throw new UsageError(`unknown drill scenario ${JSON.stringify(n)}`, `choose from: ${SCENARIO_NAMES.join(', ')}`)

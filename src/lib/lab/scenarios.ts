@@ -1,70 +1,19 @@
-import {ipmiPower, startLabBmc, stopLabBmc} from './bmcs.js'
-import {type Drill, describe, type Roles} from './drill.js'
+import {startLabBmc, stopLabBmc} from './bmcs.js'
+import {describe} from './drill.js'
 import {crashDb, setFrozen, setIsolated} from './faults.js'
-import {countWritableWithVipM, observedRole, type Sample} from './figures.js'
-import {powerEventAt, powerOffDirect, sleep} from './host.js'
-import {LAB_NODES, type LabNode} from './layout.js'
+import {countWritableWithVipM} from './figures.js'
+import {HEAVY_SCENARIOS} from './heavy-scenarios.js'
+import {powerOffDirect, sleep} from './host.js'
+import {LAB_NODES} from './layout.js'
+import {expectTakeover, FAILBACK_LIMIT_MS, FAILOVER_LIMIT_MS, off, powerViaBmc, role, type Scenario, withLoad} from './scenario-steps.js'
+
+export type {Scenario} from './scenario-steps.js'
 
 /**
  * The drill scenarios. Each starts from the steady state (roles given), injects one fault,
- * and checks what a client and an operator would check, every wait bounded. Limits: the
- * shipped timings detect a dead primary in about interval × checkTimes (3 s) and fence
- * within fence.timeout (20 s); 30 s leaves room on a loaded 2-core machine.
+ * and checks what a client and an operator would check, every wait bounded (the building
+ * blocks and limits are in scenario-steps.ts; the heavy-load ones in heavy-scenarios.ts).
  */
-
-export interface Scenario {
-  name: string
-  title: (r: Roles) => string
-  /** failback starts where failover ended (one host off, the other primary_standby). */
-  start: 'steady' | 'after-failover'
-  run(d: Drill, r: Roles): Promise<void>
-}
-
-const FAILOVER_LIMIT_MS = 30_000
-const FAILBACK_LIMIT_MS = 120_000
-const BASELINE_MS = 2000
-const AFTER_MS = 2000
-
-const role = (s: Sample, n: LabNode) => observedRole(s.hosts[n])
-const off = (s: Sample, n: LabNode) => !s.hosts[n].on
-
-/** Power through the real BMC; returns when the power really changed (the fault time). */
-async function powerViaBmc(d: Drill, node: LabNode, action: 'on' | 'off'): Promise<number> {
-  const at = Date.now()
-  const {power, result} = await ipmiPower(d.lab, node, action)
-  const ok = result.exitCode === 0 && power === action
-  d.note(`ipmitool chassis power ${action} ${node}: ${ok ? 'done' : 'FAILED'} (the command took ${result.durationMs} ms)`, 'drill', at)
-  if (!ok)
-    throw new Error(
-      `ipmitool chassis power ${action} ${node} failed: ${result.stderr.split('\n').filter(Boolean).at(-1) ?? result.exitCode}`,
-    )
-  return powerEventAt(d.lab.hosts[node], action, at) ?? at
-}
-
-async function withLoad(d: Drill, name: string, body: () => Promise<void>): Promise<void> {
-  await d.startLoad(name)
-  await sleep(BASELINE_MS)
-  try {
-    await body()
-    await sleep(AFTER_MS)
-  } finally {
-    await d.stopLoad()
-  }
-}
-
-/** The survivor takes over: fenced old primary stays off, survivor holds both VIPs and is writable. */
-async function expectTakeover(d: Drill, survivor: LabNode, lost: LabNode, what: string): Promise<void> {
-  const from = d.faultAt ?? Date.now()
-  const took = await d.until(
-    `${survivor} is primary_standby (writable, VIP-M and VIP-S)${what}`,
-    FAILOVER_LIMIT_MS,
-    (s) => role(s, survivor) === 'primary_standby' && countWritableWithVipM(s) === 1,
-    {from},
-  )
-  d.recoveryMs = took
-  const s = await d.sample()
-  d.check(off(s, lost), `${lost} is powered off (fenced) at the end`)
-}
 
 export const SCENARIOS: Scenario[] = [
   {
@@ -207,6 +156,7 @@ export const SCENARIOS: Scenario[] = [
         d.note(`after cold start: ${describe(s)}`)
       }),
   },
+  ...HEAVY_SCENARIOS,
 ]
 
 export const SCENARIO_NAMES = SCENARIOS.map((s) => s.name)
