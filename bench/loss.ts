@@ -12,7 +12,8 @@
  */
 import {spawn} from 'node:child_process'
 import {cpus, loadavg} from 'node:os'
-import {resolve} from 'node:path'
+import {readFileSync} from 'node:fs'
+import {join, resolve} from 'node:path'
 import {ipmiPower} from '../src/lib/lab/bmcs.js'
 import type {Drill, Roles} from '../src/lib/lab/drill.js'
 import {idsOnFinalPrimary} from '../src/lib/lab/final-primary.js'
@@ -30,7 +31,7 @@ import {useMode} from './pgbench-lab.js'
 const PROXY_PORT = 56200
 const LOAD_MS = 5000
 
-/** Start the delaying proxy in the primary's host: PROXY_PORT → its own PostgreSQL. */
+/** Start the delaying proxy in the primary's host: PROXY_PORT on every address (its own and VIP-M) → its PostgreSQL. */
 async function startProxy(lab: LabLayout, r: Roles, delayMs: number): Promise<() => void> {
   const h = lab.hosts[r.primary]
   const script = resolve(import.meta.dirname, 'delay-proxy.js')
@@ -38,7 +39,7 @@ async function startProxy(lab: LabLayout, r: Roles, delayMs: number): Promise<()
     process.execPath,
     script,
     '--listen',
-    `${h.address}:${PROXY_PORT}`,
+    `0.0.0.0:${PROXY_PORT}`, // the standby may stream from the primary address or VIP-M
     '--target',
     `${h.address}:${PG_PORT}`,
     '--delay-ms',
@@ -69,9 +70,12 @@ async function startProxy(lab: LabLayout, r: Roles, delayMs: number): Promise<()
 /** Point the standby's walreceiver at the proxy and wait until it streams through it. */
 async function streamThroughProxy(lab: LabLayout, r: Roles): Promise<void> {
   const node = labPgNode(lab, r.standby)
-  const now = (await nodePsql(node, 'SHOW primary_conninfo')).trim()
-  const conninfo = /\bport=/.test(now) ? now.replace(/\bport=('?)\d+\1/, `port=${PROXY_PORT}`) : `${now} port=${PROXY_PORT}`
-  await nodePsql(node, `ALTER SYSTEM SET primary_conninfo = '${conninfo.replace(/'/g, "''")}';\nSELECT pg_reload_conf();\n`)
+  // From the file, not SHOW (which masks the passfile); the literal stays as the file quotes it.
+  const auto = readFileSync(join(lab.hosts[r.standby].datadir, 'postgresql.auto.conf'), 'utf8')
+  const now = /^primary_conninfo = '((?:[^']|'')*)'/m.exec(auto)?.[1]
+  if (!now) throw new Error(`no primary_conninfo in ${r.standby}'s postgresql.auto.conf`)
+  const conninfo = /\bport=\d+/.test(now) ? now.replace(/\bport=\d+/, `port=${PROXY_PORT}`) : `${now} port=${PROXY_PORT}`
+  await nodePsql(node, `ALTER SYSTEM SET primary_conninfo = '${conninfo}';\nSELECT pg_reload_conf();\n`)
   for (let i = 0; i < 200; i++) {
     const port = (await nodePsql(node, "SELECT sender_port FROM pg_stat_wal_receiver WHERE status = 'streaming'").catch(() => '')).trim()
     if (port === String(PROXY_PORT)) return
@@ -124,6 +128,7 @@ async function oneRun(lab: LabLayout, d: Drill, mode: 'sync' | 'async', i: numbe
 async function main(): Promise<void> {
   const runs = Number(arg('runs', '3'))
   const delayMs = Number(arg('delay-ms', '20'))
+  const modes = (arg('modes', 'async,sync') ?? '').split(',').filter((m): m is 'sync' | 'async' => m === 'sync' || m === 'async')
   const {lab, drill} = await benchLab('jcloss')
   const results: LossRun[] = []
   try {
@@ -135,7 +140,7 @@ async function main(): Promise<void> {
         .map((x) => x.toFixed(2))
         .join(' ')}`,
     )
-    for (const mode of ['async', 'sync'] as const) {
+    for (const mode of modes) {
       await useMode(lab, drill, mode)
       for (let i = 1; i <= runs; i++) {
         const x = await oneRun(lab, drill, mode, i, delayMs)
@@ -146,7 +151,7 @@ async function main(): Promise<void> {
       }
     }
     say('\nmode    acknowledged lost (median)   per run        commits/s before the cut (median)')
-    for (const mode of ['async', 'sync'] as const) {
+    for (const mode of modes) {
       const mine = results.filter((r) => r.mode === mode)
       say(
         `${mode.padEnd(7)} ${String(median(mine.map((r) => r.lost))).padStart(8)}                     ${mine
