@@ -6,7 +6,7 @@
  */
 import type {Config} from '../config/schema.js'
 import {formatBytes, formatDuration} from '../config/units.js'
-import {type NodeFacts, peerReplication} from './read-node.js'
+import type {NodeFacts} from './read-node.js'
 import type {WatchLiveness} from './watch-liveness.js'
 import {primarySyncView, standbyRow, standbySyncView, type SyncView} from './sync-view.js'
 
