@@ -51,7 +51,7 @@ export function primarySyncView(cfg: Config, f: NodeFacts, standby: string, row:
     const when = hb?.syncWith === null ? hb.syncSince : undefined
     const why =
       row?.state === 'streaming'
-        ? `${standby} streams again but is not re-armed yet (the watch re-arms once it has caught up)`
+        ? `${standby} streams but is not re-armed yet (the watch re-arms once it has caught up)`
         : `${standby} is not streaming (fenced or away); the watch re-arms when it streams and has caught up`
     return {
       state: 'degraded',

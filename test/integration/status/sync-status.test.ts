@@ -92,6 +92,7 @@ describe('status and check lag show the synchronous replication state', () => {
     const hb = await cli(files.primary, 'heartbeat')
     assert.equal(hb.exitCode, 0, hb.stdout + hb.stderr)
     assert.match(hb.stdout, /standby lag \d+ bytes, synchronous with jastby/)
+    t.diagnostic(hb.stdout)
 
     const status = await json(files.primary, 'status')
     const sync = status.out.result.sync as {state: string; text: string; since?: string}
@@ -99,11 +100,13 @@ describe('status and check lag show the synchronous replication state', () => {
     assert.match(sync.text, /^sync since \S+: commits wait for jastby's flush \(synchronous_standby_names "jastby"\)/)
     assert.match(String(status.out.result.summary), /replication sync$/)
     const text = await cli(files.primary, 'status')
+    t.diagnostic(text.stdout)
     assert.match(text.stdout, /^synchronous: sync since .* commits wait for jastby's flush/m)
 
     const lag = await cli(files.primary, 'check', 'lag')
     assert.equal(lag.exitCode, 0, lag.stdout + lag.stderr)
     assert.match(lag.stdout, /^PGHA LAG OK - .*; replication sync since/)
+    t.diagnostic(lag.stdout)
     await waitFor('the sync row on the standby', 10_000, async () => (await heartbeat(ctx, standby.cfg, 'local')).syncWith === 'jastby')
     const onStandby = await cli(files.standby, 'check', 'lag')
     assert.equal(onStandby.exitCode, 0, onStandby.stdout + onStandby.stderr)
@@ -127,7 +130,7 @@ describe('status and check lag show the synchronous replication state', () => {
     assert.equal(sync.state, 'degraded', sync.text)
     assert.match(
       sync.text,
-      /^degraded since \S+: synchronous_standby_names is empty, commits do not wait for jastby; jastby streams again but is not re-armed yet/,
+      /^degraded since \S+: synchronous_standby_names is empty, commits do not wait for jastby; jastby streams but is not re-armed yet/,
     )
     const sinceMs = Date.parse(sync.since ?? '')
     const firstMs = Date.parse(first.lastAlive ?? '')
@@ -136,6 +139,8 @@ describe('status and check lag show the synchronous replication state', () => {
     const lag = await cli(files.primary, 'check', 'lag')
     assert.equal(lag.exitCode, 1, lag.stdout + lag.stderr)
     assert.match(lag.stdout, /^PGHA LAG WARNING - .*; replication degraded since \S+: synchronous_standby_names is empty/)
+    t.diagnostic(lag.stdout)
+    t.diagnostic((await cli(files.primary, 'status')).stdout)
     const lagJson = await json(files.primary, 'check', 'lag')
     assert.equal(lagJson.exitCode, 1)
     assert.match(JSON.stringify(lagJson.out), /"state":"WARNING"/)
@@ -148,5 +153,6 @@ describe('status and check lag show the synchronous replication state', () => {
     const onStandby = await cli(files.standby, 'check', 'lag')
     assert.equal(onStandby.exitCode, 1, onStandby.stdout + onStandby.stderr)
     assert.match(onStandby.stdout, /not synchronous with any standby; a promotion here could lose commits/)
+    t.diagnostic(onStandby.stdout)
   })
 })

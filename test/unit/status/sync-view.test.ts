@@ -51,7 +51,7 @@ test('primary: empty synchronous_standby_names in sync mode is degraded, saying 
     /^degraded since 2026-12-02T19:00:00.000Z: synchronous_standby_names is empty, commits do not wait for node2; node2 is not streaming \(fenced or away\)/,
   )
   const back = primarySyncView(cfg, primary('', [row({syncState: 'async'})], hb(null)), 'node2', row({syncState: 'async'}))
-  assert.match(back.text, /node2 streams again but is not re-armed yet/)
+  assert.match(back.text, /node2 streams but is not re-armed yet/)
   // The row still says synchronous (written before the degrade): no since claimed.
   const fresh = primarySyncView(cfg, primary('', [], hb('node2')), 'node2', undefined)
   assert.deepEqual([fresh.state, fresh.since], ['degraded', undefined])
