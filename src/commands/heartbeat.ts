@@ -33,10 +33,11 @@ export default class Heartbeat extends BaseCommand<typeof Heartbeat> {
       )
     }
     const lag = r.lagBytes === null || r.lagBytes === undefined ? 'no standby connected' : `${r.lagBytes} bytes`
+    const sync = r.syncWith ? `synchronous with ${r.syncWith}` : 'not synchronous with any standby'
     const summary =
       r.role === 'primary'
-        ? `primary at ${r.address}: wrote last_alive ${r.lastAlive}${r.rolledBack ? ' (rolled back: dry run)' : ''}, standby lag ${lag}, ${r.latencyMs} ms`
-        : `standby at ${r.address}: replicated heartbeat is ${r.ageMs} ms old (last_alive ${r.lastAlive}), lag then ${lag}, ${r.latencyMs} ms`
+        ? `primary at ${r.address}: wrote last_alive ${r.lastAlive}${r.rolledBack ? ' (rolled back: dry run)' : ''}, standby lag ${lag}, ${sync}, ${r.latencyMs} ms`
+        : `standby at ${r.address}: replicated heartbeat is ${r.ageMs} ms old (last_alive ${r.lastAlive}), lag then ${lag}, primary then ${sync}, ${r.latencyMs} ms`
     const outcome = {changed: r.role === 'primary' && !r.rolledBack, summary, ...r}
     this.render(outcome)
     return this.envelope(outcome)

@@ -13,7 +13,7 @@ export default class Status extends BaseCommand<typeof Status> {
     const cfg = await this.pghaConfig()
     const s = await gatherStatus(this.system, cfg)
     if (!this.jsonEnabled()) for (const line of renderStatus(s)) this.log(line)
-    const summary = s.nodes.map((n) => `${n.name} ${n.role}`).join(', ')
+    const summary = `${s.nodes.map((n) => `${n.name} ${n.role}`).join(', ')}; replication ${s.sync.state}`
     return {status: 'ok', exitCode: 0, dryRun: this.dryRun, result: {changed: false, summary, ...s}}
   }
 }

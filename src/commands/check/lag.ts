@@ -10,6 +10,7 @@ export default class CheckLag extends CheckCommand<typeof CheckLag> {
   static override description = [
     "On a standby: the replicated heartbeat row's age and the lag the primary last wrote into it (what watch checks before promoting).",
     "On a primary: the peer standby's lag in pg_stat_replication (bytes and replay_lag). No standby streaming is CRITICAL.",
+    'Folds in the replication mode state: degraded (sync configured, synchronous_standby_names empty) is WARNING; a named standby not streaming as sync (commits block) is CRITICAL.',
     'Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.',
   ].join(' ')
   static override examples = ['<%= config.bin %> check lag', '<%= config.bin %> check lag --json']

@@ -12,10 +12,16 @@ export const syncArmed = (c: Ctx) => c.obs.sync?.armed === 'yes'
 /** Commits wait for a standby that has confirmed nothing for stallTimeout: treat it as failed. */
 export const syncStalled = (c: Ctx) => syncMode(c) && syncArmed(c) && (c.obs.sync?.stalledMs ?? 0) >= c.cfg.replication.stallTimeout
 
-/** Sync mode, not armed, and the peer streams (it has caught up) while answering as a standby. */
+/**
+ * Sync mode, not armed, and the peer streams and has caught up while answering as a standby:
+ * its walsender is past catchup, it confirms WAL (no stall) and what it has not flushed is
+ * within lag.releaseStandbyVip. A connected standby that confirms nothing (walsender still
+ * "streaming") would make every commit wait for it.
+ */
 export function syncNeedsArm(c: Ctx): boolean {
   const s = c.obs.sync
   if (!syncMode(c) || !s || s.armed !== 'no' || s.peerState !== 'streaming') return false
+  if (s.stalledMs > 0 || (s.pendingBytes ?? 0) > c.cfg.lag.releaseStandbyVip.maxBytes) return false
   return c.role === 'primary' ? peerHealthy(c) : isStandbyDb(c.obs.peer)
 }
 

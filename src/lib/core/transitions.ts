@@ -644,7 +644,7 @@ export const TRANSITIONS: readonly Transition[] = [
     id: 'primary.arm-sync',
     from: WRITERS,
     to: 'same',
-    guard: 'sync mode, not armed, the standby streams and has caught up',
+    guard: 'sync mode, not armed, the standby streams, confirms WAL and has at most lag.releaseStandbyVip.maxBytes unflushed',
     actions: ['armSync'],
     severity: 'warn',
     when: syncNeedsArm,

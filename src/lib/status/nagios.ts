@@ -6,8 +6,9 @@
  */
 import type {Config} from '../config/schema.js'
 import {formatBytes, formatDuration} from '../config/units.js'
-import {type NodeFacts, peerReplication} from './read-node.js'
+import type {NodeFacts} from './read-node.js'
 import type {WatchLiveness} from './watch-liveness.js'
+import {primarySyncView, standbyRow, standbySyncView, type SyncView} from './sync-view.js'
 
 export const NAGIOS = {OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3} as const
 export type NagiosState = keyof typeof NAGIOS
@@ -97,10 +98,22 @@ export function lagCheck(what: string, ageMs: number | undefined, bytes: number 
   }
 }
 
+/** Pure: the replication mode state's verdict: degraded WARNING, waiting (commits block) CRITICAL, else OK. */
+export function syncVerdict(v: SyncView): NagiosState {
+  return v.state === 'degraded' ? 'WARNING' : v.state === 'waiting' ? 'CRITICAL' : 'OK'
+}
+
+/** Pure: a lag result with the replication mode state folded in (the worse state wins; unknown adds nothing). */
+export function withSync(r: CheckResult, v: SyncView): CheckResult {
+  if (v.state === 'unknown') return r
+  return {state: worst(r.state, syncVerdict(v)), text: `${r.text}; replication ${v.text}`, perf: r.perf}
+}
+
 /**
  * Pure: `pgha check lag` from what the local database said. A standby is judged by its
  * replicated heartbeat row (what watch checks before promoting); a primary by its peer's row
- * in pg_stat_replication. Warn at lag.releaseStandbyVip, critical at lag.promote.
+ * in pg_stat_replication. Warn at lag.releaseStandbyVip, critical at lag.promote; a degraded
+ * synchronous replication warns, commits blocked on a missing standby are critical.
  */
 export function replicationLagCheck(cfg: Config, f: NodeFacts): CheckResult {
   const warn = cfg.lag.releaseStandbyVip
@@ -109,25 +122,29 @@ export function replicationLagCheck(cfg: Config, f: NodeFacts): CheckResult {
   if (f.inRecovery) {
     const hb = f.heartbeat
     return hb
-      ? lagCheck(`standby ${cfg.node.name}`, hb.ageMs ?? undefined, hb.lagBytes ?? undefined, warn, crit)
+      ? withSync(lagCheck(`standby ${cfg.node.name}`, hb.ageMs ?? undefined, hb.lagBytes ?? undefined, warn, crit), standbySyncView(cfg, f))
       : {
           state: 'UNKNOWN',
           text: `standby ${cfg.node.name}: no heartbeat row (${f.error ?? 'pgha.heartbeat is empty'}); run pgha init on the primary`,
           perf: [],
         }
   }
-  const row = peerReplication(f, cfg.peer.address)
-  return row
-    ? lagCheck(
-        `primary ${cfg.node.name}, standby ${cfg.peer.name} ${row.state}`,
-        (row.lagSeconds ?? 0) * 1000,
-        row.lagBytes ?? undefined,
-        warn,
-        crit,
-      )
-    : {
-        state: 'CRITICAL',
-        text: `primary ${cfg.node.name}: no standby streaming from it (pg_stat_replication has no row for ${cfg.peer.address})`,
-        perf: [],
-      }
+  const row = standbyRow(f, cfg.peer.name, cfg.peer.address)
+  const sync = primarySyncView(cfg, f, cfg.peer.name, row)
+  return withSync(
+    row
+      ? lagCheck(
+          `primary ${cfg.node.name}, standby ${cfg.peer.name} ${row.state}`,
+          (row.lagSeconds ?? 0) * 1000,
+          row.lagBytes ?? undefined,
+          warn,
+          crit,
+        )
+      : {
+          state: 'CRITICAL',
+          text: `primary ${cfg.node.name}: no standby streaming from it (pg_stat_replication has no row for ${cfg.peer.address})`,
+          perf: [],
+        },
+    sync,
+  )
 }

@@ -31,7 +31,17 @@ export interface NodeFacts {
   /** On a standby: received but not yet replayed, and the age of the last replayed transaction. */
   replayBacklogBytes?: number | null
   replayDelayS?: number | null
-  heartbeat?: {ageMs: number | null; lagBytes: number | null; writtenBy: string | null}
+  heartbeat?: {
+    ageMs: number | null
+    lagBytes: number | null
+    writtenBy: string | null
+    /** The standby the primary was synchronous with when it wrote the row (schema v2+; null: none). */
+    syncWith?: string | null
+    /** When sync_with last took that value (schema v3+), ISO. */
+    syncSince?: string | null
+  }
+  /** On a primary: synchronous_standby_names. */
+  syncStandbyNames?: string
   flags?: {paused: boolean; switchover: string; switchoverActive: boolean}
 }
 
@@ -56,6 +66,7 @@ export async function nodeFacts(cfg: Config, endpoint: PgEndpoint, timeoutMs: nu
         f.replayBacklogBytes = num(b.backlog)
         f.replayDelayS = num(b.delay)
       } else {
+        f.syncStandbyNames = String((await q(`SELECT current_setting('synchronous_standby_names') AS n`))[0].n)
         f.replication = (
           await q(`SELECT host(client_addr) AS addr, application_name, state, sync_state,
                                          pg_wal_lsn_diff(pg_current_wal_lsn(), COALESCE(replay_lsn, flush_lsn, write_lsn, sent_lsn))::float8 AS lag,
@@ -71,12 +82,24 @@ export async function nodeFacts(cfg: Config, endpoint: PgEndpoint, timeoutMs: nu
         }))
       }
       try {
+        // sync_with / sync_since through to_jsonb: an older schema without them still reads.
         const h = (
           await q(
-            `SELECT (extract(epoch FROM now() - last_alive) * 1000)::float8 AS age, rep_lag, written_by FROM pgha.heartbeat WHERE id = 1`,
+            `SELECT (extract(epoch FROM now() - last_alive) * 1000)::float8 AS age, rep_lag, written_by,
+                    to_jsonb(h) ? 'sync_with' AS has_sync, to_jsonb(h) ->> 'sync_with' AS sync_with,
+                    to_char((to_jsonb(h) ->> 'sync_since')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS sync_since
+               FROM pgha.heartbeat h WHERE id = 1`,
           )
         )[0]
-        if (h) f.heartbeat = {ageMs: num(h.age), lagBytes: num(h.rep_lag), writtenBy: (h.written_by as string | null) ?? null}
+        if (h)
+          f.heartbeat = {
+            ageMs: num(h.age),
+            lagBytes: num(h.rep_lag),
+            writtenBy: (h.written_by as string | null) ?? null,
+            ...(h.has_sync === true
+              ? {syncWith: (h.sync_with as string | null) ?? null, syncSince: (h.sync_since as string | null) ?? null}
+              : {}),
+          }
         const s = (await q(CLUSTER_STATE_SQL))[0]
         if (s) {
           const so = switchoverStatus(s.switchover as string | null, new Date())

@@ -12,6 +12,7 @@ import {hostOf, localEndpoint} from '../system/pg.js'
 import {nodeFacts, type NodeFacts, peerReplication} from './read-node.js'
 import {bounded, heldOn} from '../observe/observe.js'
 import {watchLiveness} from './watch-liveness.js'
+import {clusterSyncView, type SyncView} from './sync-view.js'
 import {readStateFile, type StateFileRead, type Transition, type WatchState, watchProcessRuns} from '../loop/watch-state.js'
 
 export type VipHolder = 'this node' | 'another host' | 'nobody' | 'unknown'
@@ -35,6 +36,8 @@ export interface ClusterStatus {
   nodes: NodeStatus[]
   vips: {primary: VipHolder; standby: VipHolder}
   replication: string
+  /** Replication mode state: sync, degraded, waiting, async or unknown. */
+  sync: SyncView
   watch: {alive: boolean; state: string; updatedAgeMs?: number; role?: string; since?: string; lastReason?: string; pid?: number}
   lastTransition?: Transition
   flags: string
@@ -94,6 +97,7 @@ export async function gatherStatus(ctx: SystemContext, cfg: Config): Promise<Clu
     ],
     vips,
     replication: replicationLine(cfg, me, peer),
+    sync: clusterSyncView(cfg, me, peer),
     watch: watchLine(cfg, read),
     ...(state?.lastTransition ? {lastTransition: state.lastTransition} : {}),
     flags: flagsLine(me, peer, state),
@@ -174,6 +178,7 @@ export function renderStatus(s: ClusterStatus): string[] {
   for (const n of s.nodes) if (n.lag) out.push(`${n.name} lag: ${n.lag}`)
   out.push(`VIP-M: ${s.vips.primary}; VIP-S: ${s.vips.standby}${s.problems ? ' (see PROBLEM above)' : ''}`)
   out.push(`replication: ${s.replication}`)
+  out.push(`synchronous: ${s.sync.text}`)
   out.push(`watch on ${s.from}: ${s.watch.state}${s.watch.role ? `; role ${s.watch.role} since ${s.watch.since}` : ''}`)
   if (s.watch.lastReason) out.push(`  last tick: ${s.watch.lastReason}`)
   if (s.lastTransition)

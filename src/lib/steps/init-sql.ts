@@ -6,7 +6,7 @@ import {sqlIdent, sqlLiteral} from '../system/pgctl.js'
  */
 
 /** Stored as the heartbeat function's comment; init is a no-op when it matches. */
-const HEARTBEAT_SCHEMA_VERSION = 'pgha heartbeat v2'
+const HEARTBEAT_SCHEMA_VERSION = 'pgha heartbeat v3'
 /** The psql variable that carries the heartbeat role's password (set on stdin, never shown). */
 const PASSWORD_VARIABLE = 'pgha_password'
 
@@ -118,6 +118,8 @@ CREATE TABLE IF NOT EXISTS pgha.heartbeat (
 INSERT INTO pgha.heartbeat (id) VALUES (1) ON CONFLICT (id) DO NOTHING;
 -- v2: the standby the primary was synchronous with when it wrote the row (NULL: none).
 ALTER TABLE pgha.heartbeat ADD COLUMN IF NOT EXISTS sync_with text;
+-- v3: when sync_with last changed (status says "degraded since …"); the function's result is unchanged.
+ALTER TABLE pgha.heartbeat ADD COLUMN IF NOT EXISTS sync_since timestamptz;
 ALTER TABLE pgha.heartbeat OWNER TO ${u};
 
 CREATE TABLE IF NOT EXISTS pgha.cluster_state (
@@ -185,10 +187,12 @@ BEGIN
       FROM pg_stat_replication r;
   END IF;
   RETURN QUERY
-    INSERT INTO pgha.heartbeat AS h (id, last_alive, rep_lag, written_by, sync_with)
-    VALUES (1, now(), lag, writer, sync)
+    INSERT INTO pgha.heartbeat AS h (id, last_alive, rep_lag, written_by, sync_with, sync_since)
+    VALUES (1, now(), lag, writer, sync, now())
     ON CONFLICT (id) DO UPDATE
-      SET last_alive = EXCLUDED.last_alive, rep_lag = EXCLUDED.rep_lag, written_by = EXCLUDED.written_by, sync_with = EXCLUDED.sync_with
+      SET last_alive = EXCLUDED.last_alive, rep_lag = EXCLUDED.rep_lag, written_by = EXCLUDED.written_by, sync_with = EXCLUDED.sync_with,
+          sync_since = CASE WHEN h.sync_with IS NOT DISTINCT FROM EXCLUDED.sync_with AND h.sync_since IS NOT NULL
+                            THEN h.sync_since ELSE EXCLUDED.sync_since END
     RETURNING 'primary'::text, h.last_alive, 0::double precision, h.rep_lag, h.written_by, h.sync_with;
 END
 $fn$;

@@ -8,6 +8,7 @@ import {ensureRejoinedAsStandby} from '../../../src/lib/steps/rejoin.js'
 import {parseQuietWindow, type QuietWindow} from '../../../src/lib/steps/quiet-window.js'
 import {prerequisites} from '../../helpers/env.js'
 import {BINDIR, makePair, type Node, type Pair, pgCtl, psql, sourceOf, waitFor} from '../../helpers/pg-pair.js'
+import {syncTick} from '../../helpers/sync-tick.js'
 
 const lines: string[] = []
 const ctx = () => new SystemContext(undefined, false, createLogger({level: 'info', sink: (l) => lines.push(l)}))
@@ -89,11 +90,21 @@ describe('rejoin with real PostgreSQL', {concurrency: false}, () => {
     assert.match(readFileSync(join(p.a.datadir, 'postgresql.conf'), 'utf8'), new RegExp(`port = ${p.a.port}`))
     const auto = readFileSync(join(p.a.datadir, 'postgresql.auto.conf'), 'utf8')
     assert.match(auto, /primary_conninfo = 'host=127\.0\.0\.1 port=55511 user=replicator passfile=/)
+    // application_name = the node name, so the primary can name it in synchronous_standby_names.
+    assert.match(auto, /^primary_conninfo = '[^'\n]*application_name=node1[ ']/m)
     assert.doesNotMatch(auto + JSON.stringify(out), /secret/, 'no password in the config or the outcome')
 
     // New writes on the new primary arrive: it really streams.
     psql(p.b, "INSERT INTO t VALUES (9999, 'after-rejoin');")
     await waitFor(() => psql(p.a, 'SELECT count(*) FROM t WHERE id = 9999') === '1', 10_000, 'row streamed to the rejoined standby')
+    // Sync mode: the new primary's next watch tick names the rejoined standby and commits wait for it.
+    const arm = await syncTick(p.b.cfg)
+    assert.equal(arm.decision.rule, 'primary.arm-sync', `${arm.decision.reason} ${JSON.stringify(arm.sync)}`)
+    await waitFor(
+      () => psql(p.b, "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'node1'") === 'sync',
+      10_000,
+      'node1 sync',
+    )
 
     const again = await ensureRejoinedAsStandby(ctx(), p.a.cfg, {source: sourceOf(p.b), timeoutMs: 60_000})
     assert.equal(again.changed, false)

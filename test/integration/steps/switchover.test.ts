@@ -8,6 +8,7 @@ import {ensurePaused, readClusterState} from '../../../src/lib/steps/pause.js'
 import {runSwitchover, type SwitchoverNetwork, type SwitchoverOutcome} from '../../../src/lib/steps/switchover.js'
 import {prerequisites} from '../../helpers/env.js'
 import {makePair, type Node, psql, sourceOf, waitFor} from '../../helpers/pg-pair.js'
+import {syncTick} from '../../helpers/sync-tick.js'
 
 /**
  * Both hosts run on 127.0.0.1 (no namespaces): VIP moves are recorded, not performed, and
@@ -138,6 +139,16 @@ describe('switchover with real PostgreSQL', {concurrency: false}, () => {
       'old primary streams the new rows',
     )
     assert.equal((await readClusterState(p.b.cfg, tcp(p.b), 5000)).switchover, null, 'marker cleared')
+    // Sync mode: switchover leaves the new primary unarmed; its watch's next tick arms it toward the old primary, which streams.
+    assert.equal(psql(p.b, 'SHOW synchronous_standby_names'), '')
+    const arm = await syncTick(p.b.cfg)
+    assert.equal(arm.decision.rule, 'primary.arm-sync', `${arm.decision.reason} ${JSON.stringify(arm.sync)}`)
+    assert.equal(psql(p.b, 'SHOW synchronous_standby_names'), '"node1"')
+    await waitFor(
+      () => psql(p.b, "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'node1'") === 'sync',
+      10_000,
+      'node1 sync',
+    )
     // VIP-M moves only after the old primary let go; VIP-S only after the new primary let go.
     const at = (e: string) => events.indexOf(e)
     assert.ok(at('node1 release VIP-M') >= 0 && at('node1 release VIP-M') < at('node2 claim VIP-M'), events.join(', '))

@@ -81,6 +81,11 @@ test('re-arm: only when the standby streams; not while it catches up; not in asy
   const notArmed = (peerState: string): SyncObservation => ({...ARMED, armed: 'no', standbyNames: '', peerState})
   assert.equal(decide('primary', primaryObs({sync: notArmed('streaming')}), CFG, T0).rule, 'primary.arm-sync')
   assert.equal(decide('primary', primaryObs({sync: notArmed('catchup')}), CFG, T0).rule, 'primary.steady')
+  // Streaming but not confirming (walreceiver stopped: no flush progress), or too far behind: not yet.
+  assert.equal(decide('primary', primaryObs({sync: {...notArmed('streaming'), stalledMs: 300}}), CFG, T0).rule, 'primary.steady')
+  const limit = CFG.lag.releaseStandbyVip.maxBytes
+  assert.equal(decide('primary', primaryObs({sync: {...notArmed('streaming'), pendingBytes: limit + 1}}), CFG, T0).rule, 'primary.steady')
+  assert.equal(decide('primary', primaryObs({sync: {...notArmed('streaming'), pendingBytes: limit}}), CFG, T0).rule, 'primary.arm-sync')
   assert.equal(decide('primary', primaryObs({sync: notArmed('streaming')}), testConfigAsync(), T0).rule, 'primary.steady')
   // The new primary after a failover: re-arms once the old primary rejoined as a streaming standby.
   const survivor = decide(
