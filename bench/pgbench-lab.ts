@@ -10,10 +10,9 @@ import {join} from 'node:path'
 import pg from 'pg'
 import type {Drill, Roles} from '../src/lib/lab/drill.js'
 import {sleep} from '../src/lib/lab/host.js'
-import {labPgNode, readManifest} from '../src/lib/lab/lab.js'
+import {readManifest} from '../src/lib/lab/lab.js'
 import {type LabLayout, type LabNode, LOAD_DB, LOAD_USER, PG_PORT, VIP_PRIMARY} from '../src/lib/lab/layout.js'
 import {nsArgv} from '../src/lib/lab/netns.js'
-import {nodePsql} from '../src/lib/lab/pgcluster.js'
 import {latencySummary, type LatencySummary} from '../src/lib/lab/pgbench-log.js'
 import {readSecretFile} from '../src/lib/lab/secrets.js'
 import {applyOverrides, steady} from './bench-lab.js'
@@ -106,10 +105,7 @@ export async function syncNames(lab: LabLayout, primary: LabNode): Promise<strin
 export async function useMode(lab: LabLayout, d: Drill, mode: 'sync' | 'async'): Promise<Roles> {
   await applyOverrides(lab, {'replication.mode': mode})
   const roles = await steady(lab, d)
-  // pgha arms sync when a node takes the primary role, but in async mode it does not clear
-  // what an earlier sync run set on a primary that stays primary: clear it here.
-  if (mode === 'async' && (await syncNames(lab, roles.primary)))
-    await nodePsql(labPgNode(lab, roles.primary), "ALTER SYSTEM SET synchronous_standby_names = '';\nSELECT pg_reload_conf();\n")
+  // The watch arms sync (primary.arm-sync) or clears what sync mode left (primary.async-disarm).
   for (let i = 0; i < 300; i++) {
     const names = await syncNames(lab, roles.primary)
     if (names !== null && (mode === 'sync') === (names !== '')) return roles

@@ -4,7 +4,12 @@ import type {DataDirKind, DbProbe, LocalDb, Observations, VipState} from '../../
 
 /** Timings pinned (1s tick, 3 checks, 1s probe) so the tests read the same whatever the shipped defaults; fence.delay 2s; lag limits 600s/160MB, 400s/80MB. */
 export function testConfig(
-  over: {fence?: Record<string, unknown>; node?: Record<string, unknown>; archive?: Record<string, unknown>} = {},
+  over: {
+    fence?: Record<string, unknown>
+    node?: Record<string, unknown>
+    archive?: Record<string, unknown>
+    replication?: Record<string, unknown>
+  } = {},
 ): Config {
   return configSchema.parse({
     cluster: 'test',
@@ -15,6 +20,7 @@ export function testConfig(
     archive: over.archive ?? {mode: 'none'},
     timing: {interval: '1s', checkTimes: 3, probeTimeout: '1s'},
     fence: over.fence ?? {agent: 'ipmitool', address: '192.0.2.202', user: 'admin', passwordEnv: 'IPMI_PASSWORD', delay: '2s'},
+    ...(over.replication ? {replication: over.replication} : {}),
   })
 }
 

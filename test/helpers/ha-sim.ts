@@ -292,6 +292,12 @@ function execute(w: World, h: Host, a: ActionName, fencedThisTick: boolean, d: D
       if (!writable(h) || db.hung) return 'database not writable'
       db.syncArmed = true
       return
+    case 'disarmSync':
+      if (h.cfg.replication.mode !== 'async')
+        throw new InvariantError(`${h.cfg.node.name} disarmed sync replication in sync mode (${d.rule})`)
+      if (!db.running || db.hung) return 'server not running'
+      db.syncArmed = false
+      return
     case 'degradeSync':
       if (!db.running || db.hung) return 'server not running'
       if (!db.syncArmed) return

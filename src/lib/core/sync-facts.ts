@@ -9,6 +9,9 @@ import {type Ctx, isStandbyDb, peerHealthy} from './facts.js'
 const syncMode = (c: Ctx) => c.cfg.replication.mode === 'sync'
 export const syncArmed = (c: Ctx) => c.obs.sync?.armed === 'yes'
 
+/** Async mode, yet synchronous_standby_names still names the peer (left from sync mode): commits would keep waiting. */
+export const asyncButArmed = (c: Ctx) => !syncMode(c) && syncArmed(c)
+
 /** Commits wait for a standby that has confirmed nothing for stallTimeout: treat it as failed. */
 export const syncStalled = (c: Ctx) => syncMode(c) && syncArmed(c) && (c.obs.sync?.stalledMs ?? 0) >= c.cfg.replication.stallTimeout
 

@@ -50,7 +50,7 @@ import {
   waitNotReady,
   wholeSeconds,
 } from './facts.js'
-import {describeLoss, describeSyncStall, syncNeedsArm, syncStalled, syncWaitNote} from './sync-facts.js'
+import {describeLoss, describeSyncStall, asyncButArmed, syncNeedsArm, syncStalled, syncWaitNote} from './sync-facts.js'
 import {type ActionName, FENCE_TRIES_PER_TICK, type NodeMemory, type Role, ROLES, type Severity} from './types.js'
 
 export interface Transition {
@@ -639,6 +639,16 @@ export const TRANSITIONS: readonly Transition[] = [
     memory: countFence,
     reason: (c) =>
       `commits are waiting: ${describeSyncStall(c)}: treating it as failed — fencing it (attempt ${c.mem.fenceAttempts + 1}, up to ${FENCE_TRIES_PER_TICK} tries this tick), then degrading to asynchronous${syncWaitNote(c)}`,
+  },
+  {
+    id: 'primary.async-disarm',
+    from: WRITERS,
+    to: 'same',
+    guard: 'async mode, but synchronous_standby_names still names the standby',
+    actions: ['disarmSync'],
+    when: asyncButArmed,
+    reason: (c) =>
+      `replication.mode is async but synchronous_standby_names still names ${c.cfg.peer.name} (${c.obs.sync?.standbyNames}): clearing it, commits no longer wait for the standby`,
   },
   {
     id: 'primary.arm-sync',

@@ -124,6 +124,8 @@ export interface SyncObservation {
  *  - fencePeer: up to Decision.fenceTries attempts this tick, each bounded by fence.timeout,
  *    WITHOUT fence.delay (decide already waited it). decide never plans it with agent none.
  *  - armSync: synchronous_standby_names = the peer (replication.mode sync only).
+ *  - disarmSync: replication.mode is async but synchronous_standby_names still names the peer
+ *    (left from sync mode): cleared, so commits stop waiting as the DBA chose.
  *  - degradeSync: synchronous_standby_names = '' — the step itself refuses unless this
  *    decision's fencePeer verified the power-off (or the BMC says off, or this node was just
  *    promoted): never a degrade without a verified fence.
@@ -141,6 +143,7 @@ export type ActionName =
   | 'rejoin'
   | 'writeHeartbeat'
   | 'armSync'
+  | 'disarmSync'
   | 'degradeSync'
 
 export const ACTION_NAMES: readonly ActionName[] = [
@@ -156,6 +159,7 @@ export const ACTION_NAMES: readonly ActionName[] = [
   'rejoin',
   'writeHeartbeat',
   'armSync',
+  'disarmSync',
   'degradeSync',
 ]
 

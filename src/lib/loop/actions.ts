@@ -13,7 +13,7 @@ import {makeVipPrimaryTaken} from '../steps/guards.js'
 import {heartbeat} from '../steps/heartbeat.js'
 import {ensurePromoted, promoteGuard} from '../steps/promote.js'
 import {ensureRejoinedAsStandby} from '../steps/rejoin.js'
-import {type DegradeProof, ensureSyncArmed, ensureSyncDegraded} from '../steps/sync-replication.js'
+import {type DegradeProof, ensureAsyncDisarmed, ensureSyncArmed, ensureSyncDegraded} from '../steps/sync-replication.js'
 import type {StepOutcome} from '../steps/types.js'
 import {CLAIM_DAD_MIN_MS, ensureVipClaimed, ensureVipsReleased, IP_TIMEOUT_MS} from '../steps/vip.js'
 import {describeFailure, type SystemContext} from '../system/exec.js'
@@ -54,6 +54,7 @@ export function actionBoundMs(cfg: Config, action: ActionName, decision?: Pick<D
     case 'writeHeartbeat':
       return 2 * cfg.timing.probeTimeout + 2000
     case 'armSync':
+    case 'disarmSync':
       // Read, ALTER SYSTEM + reload, wait until taken; psql as a fallback.
       return 3 * cfg.replication.sqlTimeout + 5000
     case 'degradeSync':
@@ -154,6 +155,8 @@ export async function runAction(
     }
     case 'armSync':
       return ensureSyncArmed(ctx, cfg)
+    case 'disarmSync':
+      return ensureAsyncDisarmed(ctx, cfg)
     case 'degradeSync':
       return ensureSyncDegraded(ctx, cfg, await degradeProof(ctx, cfg, decision, carry))
     case 'promote': {

@@ -135,6 +135,32 @@ export async function ensureSyncArmed(ctx: SystemContext, cfg: Config): Promise<
   }
 }
 
+/**
+ * replication.mode async: clear a synchronous_standby_names that still names the peer (left from
+ * sync mode), so commits stop waiting as configured. No fence needed: in async mode a promotion
+ * never claims zero loss. A value naming other standbys only is the DBA's and is left alone.
+ */
+export async function ensureAsyncDisarmed(ctx: SystemContext, cfg: Config): Promise<StepOutcome> {
+  if (cfg.replication.mode !== 'async') return {changed: false, summary: 'replication.mode is sync: left armed'}
+  const peerNamed = (have: SyncSettings) => {
+    if (!namesPeer(have.standbyNames, cfg.peer.name))
+      throw new StepFailedError(
+        `synchronous_standby_names '${have.standbyNames}' does not name ${cfg.peer.name}: not clearing a value pgha did not set`,
+        "clear it by hand if commits should not wait (ALTER SYSTEM SET synchronous_standby_names = '')",
+      )
+  }
+  const r = await applySync(ctx, cfg, {standbyNames: ''}, 'clear synchronous_standby_names (replication.mode async)', peerNamed)
+  if (!r.changed)
+    return {
+      changed: false,
+      summary: r.planned ? "would run ALTER SYSTEM SET synchronous_standby_names = ''" : 'synchronous_standby_names is already empty',
+    }
+  return {
+    changed: true,
+    summary: `asynchronous: synchronous_standby_names '${r.before.standbyNames}' cleared, commits no longer wait for ${cfg.peer.name}`,
+  }
+}
+
 /** Degrade: commits stop waiting for a standby. Refuses without a proof (when there is anything to clear). */
 export async function ensureSyncDegraded(ctx: SystemContext, cfg: Config, proof: DegradeProof | undefined): Promise<StepOutcome> {
   const refuse = (have: SyncSettings) => {

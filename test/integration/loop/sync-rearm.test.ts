@@ -153,4 +153,30 @@ describe('watch: re-arm synchronous replication on a real pair', () => {
     assert.ok((o.sync?.pendingBytes ?? 0) <= LIMIT)
     assert.equal(await names(), '"jarstby"')
   })
+
+  test('replication.mode switched to async while armed: the watch clears synchronous_standby_names, no fence needed', async (t) => {
+    if (!ready && !prerequisites(t, need)) return
+    await ensureSyncArmed(ctx, cfg)
+    assert.equal(await names(), '"jarstby"')
+    const asyncCfg: Config = {...cfg, replication: {...cfg.replication, mode: 'async'}}
+    const o = (await observer.observe()).obs
+    const d = decide('primary', primaryObs({local: o.local, sync: o.sync}), asyncCfg, Date.now(), {
+      ...FRESH_MEMORY,
+      role: 'primary',
+      since: Date.now() - 60_000,
+    })
+    assert.equal(d.rule, 'primary.async-disarm', d.reason)
+    assert.deepEqual(d.actions, ['disarmSync'])
+    const r = await runAction(ctx, asyncCfg, 'disarmSync', d)
+    t.diagnostic(`${d.reason} → ${r.summary}`)
+    assert.match(r.summary, /synchronous_standby_names '"jarstby"' cleared, commits no longer wait for jarstby/)
+    assert.equal(await names(), '')
+    // Stopped standby: a commit returns at once (it would hang if still armed).
+    await stopNode(standby.node)
+    c.add(() => startNode(standby.node).catch(() => undefined))
+    assert.equal(await settled(insert(1), 5000), 'done')
+    const again = (await observer.observe()).obs
+    assert.equal(again.sync?.armed, 'no')
+    assert.equal((await runAction(ctx, asyncCfg, 'disarmSync', d)).changed, false, 'idempotent')
+  })
 })

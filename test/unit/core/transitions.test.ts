@@ -38,6 +38,7 @@ import {
 const NOW = 10_000_000
 const CFG = testConfig()
 const NO_FENCE = testConfig({fence: {agent: 'none', delay: '0s'}})
+const ASYNC = testConfig({replication: {mode: 'async'}})
 const BIND = testConfig({archive: {mode: 'bind', source: '/srv/archive'}})
 const ARMED: SyncObservation = {armed: 'yes', standbyNames: '"node2"', peerState: 'streaming', pendingBytes: 0, stalledMs: 0}
 const STALLED: SyncObservation = {...ARMED, pendingBytes: 8192, stalledMs: 2500}
@@ -593,6 +594,16 @@ const CASES: Case[] = [
     actions: ['fencePeer', 'degradeSync'],
     reason:
       'commits are waiting: node2 has no replication connection for 3s (replication.stallTimeout 2s): treating it as failed — fencing it (attempt 1, up to 2 tries this tick), then degrading to asynchronous; commits wait for the standby until it is fenced; if you know it is down, `pgha degrade --yes` releases them (risk: commits acknowledged after that exist only on this host)',
+  },
+  {
+    rule: 'primary.async-disarm',
+    role: 'primary',
+    cfg: ASYNC,
+    obs: primaryObs({sync: ARMED}),
+    next: 'same',
+    actions: ['disarmSync'],
+    reason:
+      'replication.mode is async but synchronous_standby_names still names node2 ("node2"): clearing it, commits no longer wait for the standby',
   },
   {
     rule: 'primary.arm-sync',
