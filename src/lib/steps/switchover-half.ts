@@ -7,7 +7,7 @@ import {defaultSource, type SourceServer} from '../system/rewind.js'
 import {ensurePromoted} from './promote.js'
 import {closeReadySession} from './switchover-probe.js'
 import type {SwitchoverMarker, SwitchoverSide} from './switchover-plan.js'
-import {type SwitchoverNetwork, vipNetwork} from './switchover-network.js'
+import {type ClaimOpts, type SwitchoverNetwork, vipNetwork} from './switchover-network.js'
 import type {StepOutcome} from './types.js'
 import type {HalfOwner} from './switchover-lock.js'
 
@@ -75,12 +75,12 @@ export class HalfRun {
     this.ready = undefined
   }
 
-  /** Poll `cond` every 100 ms until true or `ms` passed (never past the half's deadline). */
-  async until(what: string, ms: number, cond: () => Promise<boolean>): Promise<boolean> {
+  /** Poll `cond` every `everyMs` until true or `ms` passed (never past the half's deadline). */
+  async until(what: string, ms: number, cond: () => Promise<boolean>, everyMs = 100): Promise<boolean> {
     const end = Math.min(Date.now() + ms, this.deadline)
     while (Date.now() < end) {
       if (await cond().catch(() => false)) return true
-      await this.sleep(100)
+      await this.sleep(everyMs)
     }
     this.ctx.log.warn(`switchover: gave up waiting for ${what}`)
     return false
@@ -102,11 +102,12 @@ export class HalfRun {
   }
 
   /** Claim a VIP, retrying while it is still answered elsewhere (the peer lets go of it in parallel). */
-  async claimWithin(which: 'primary' | 'standby', ms: number, opts?: {handover?: boolean}): Promise<void> {
+  async claimWithin(which: 'primary' | 'standby', ms: number, opts?: ClaimOpts): Promise<void> {
     const end = Date.now() + ms
-    for (;;) {
+    for (let first = true; ; first = false) {
       try {
-        return await this.net.claim(which, opts)
+        // An ARP check started earlier counts once; a retry checks afresh.
+        return await this.net.claim(which, first ? opts : {...opts, arpCheck: undefined})
       } catch (error) {
         if (!(error instanceof SafetyRefusal) || Date.now() > end) throw error
         // Still answered elsewhere (arping returns at the first reply, in milliseconds): in a
