@@ -51,23 +51,16 @@ export async function demoteHalf(run: HalfRun, plan: string[]): Promise<Switchov
   }
   await psqlChange(ctx, cfg, 'CHECKPOINT;', 'flush dirty pages now so the shutdown checkpoint (the write outage) is short')
   run.mark('CHECKPOINT done (writes still go on)')
-  // VIP-M goes before the stop, and the marker says so: the promote half's ARP duplicate check
-  // (1 s, arping's floor) then begins now and runs while this server stops and the standby
-  // promotes, instead of after. Writes stop here; the standby still proves the clean stop from
-  // its own WAL before it promotes.
+  run.mark('stopping PostgreSQL (fast): writes stop here')
   const stoppedAt = Date.now()
-  await run.net.release('primary')
-  run.mark('VIP-M released: writes stop here')
-  try {
-    await setMarkerPhase(ctx, cfg, localEndpoint(cfg), marker, 'primary-vip-free')
-    run.mark('marker phase primary-vip-free; stopping PostgreSQL (fast)')
-    await ensureDbStopped(ctx, cfg, {mode: 'fast'})
-  } catch (error) {
-    await keepVipWhileWritable(run)
-    throw error
-  }
+  await ensureDbStopped(ctx, cfg, {mode: 'fast'})
   run.mark('PostgreSQL stopped')
-  const control = await readControlData(ctx, cfg, 10_000)
+  // VIP-M goes only now: the standby streams through it, and the walsenders must ship the
+  // shutdown checkpoint before they exit. Then at once, so the promote half's ARP check can
+  // start; the clean-stop check runs meanwhile. The standby proves the clean stop again from
+  // its own WAL before it promotes.
+  const [control] = await Promise.all([readControlData(ctx, cfg, 10_000), run.net.release('primary')])
+  run.mark('VIP-M released')
   if (control?.state !== 'shut down')
     throw new StepFailedError(
       `PostgreSQL did not shut down cleanly (state "${control?.state}")`,
@@ -130,15 +123,6 @@ export async function demoteHalf(run: HalfRun, plan: string[]): Promise<Switchov
     plan,
     marker,
     {outageMs, rejoin: rejoin.summary, shutdownCheckpoint: control.latestCheckpoint, rewound: rejoin.rewindNotNeeded === false},
-  )
-}
-
-/** The stop failed after VIP-M was released: a server still taking writes gets it back; a stopping one does not. */
-async function keepVipWhileWritable(run: HalfRun): Promise<void> {
-  if ((await inRecoveryAt(run.cfg, localEndpoint(run.cfg), 2000))?.inRecovery !== false) return
-  await run.claimWithin('primary', 5000).then(
-    () => run.mark('the stop failed: VIP-M claimed back (this server still takes writes)'),
-    (e: unknown) => run.ctx.log.error(`the stop failed and VIP-M could not be claimed back: ${(e as Error).message}`),
   )
 }
 

@@ -104,10 +104,9 @@ export class HalfRun {
   /** Claim a VIP, retrying while it is still answered elsewhere (the peer lets go of it in parallel). */
   async claimWithin(which: 'primary' | 'standby', ms: number, opts?: ClaimOpts): Promise<void> {
     const end = Date.now() + ms
-    for (let first = true; ; first = false) {
+    for (;;) {
       try {
-        // An ARP check started earlier counts once; a retry checks afresh.
-        return await this.net.claim(which, first ? opts : {...opts, arpCheck: undefined})
+        return await this.net.claim(which, opts)
       } catch (error) {
         if (!(error instanceof SafetyRefusal) || Date.now() > end) throw error
         // Still answered elsewhere (arping returns at the first reply, in milliseconds): in a

@@ -7,19 +7,15 @@ import {ensureVipClaimed, ensureVipsReleased, vipCidr} from './vip.js'
 
 /**
  * The promote half's VIP-M duplicate check: 2 ARP probes within 1 s instead of the 2 s of a
- * claim by hand (1 s is arping's floor). The holder was the old primary, which released VIP-M
- * itself and said so in the marker before the check began; still two probes, so one lost
- * packet cannot hide a stray holder. It runs while the old primary stops and this host promotes.
+ * claim by hand (1 s is arping's floor). The holder is the old primary, which has stopped cleanly
+ * and released VIP-M itself (the check runs until it answers no more); still two probes, so one
+ * lost packet cannot hide it. It overlaps the proof and the promotion.
  */
 export const SWITCHOVER_DAD_MS = 1000
-
-export type ArpVerdict = {state: 'free' | 'taken' | 'unknown'; detail: string}
 
 export interface ClaimOpts {
   /** The peer released it in this switchover (the shorter duplicate check). */
   handover?: boolean
-  /** A duplicate check begun after the peer said it released the VIP (from `checkFree`): used instead of a new one. */
-  arpCheck?: Promise<ArpVerdict>
   /** Called once the address is on the interface, before the gratuitous ARP. */
   onAdded?: () => void
 }
@@ -27,19 +23,16 @@ export interface ClaimOpts {
 /** VIP moves of this host. Tests without network namespaces pass a recorder (VIPs are then not moved). */
 export interface SwitchoverNetwork {
   claim(which: 'primary' | 'standby', opts?: ClaimOpts): Promise<void>
-  /** Start the hand-over duplicate check now, to claim later (absent: the claim checks). */
-  checkFree?(which: 'primary' | 'standby'): Promise<ArpVerdict>
   /** Release VIP-M (the demote half) or VIP-S (the promote half, at the end). */
   release(which: 'primary' | 'standby'): Promise<void>
 }
 
 export function vipNetwork(ctx: SystemContext, cfg: Config): SwitchoverNetwork {
-  const checkFree = (which: 'primary' | 'standby') =>
-    arpDuplicateCheck(ctx, cfg.network.interface, hostOf(vipCidr(cfg, which)), SWITCHOVER_DAD_MS, 2)
   return {
-    checkFree,
     claim: async (which, opts) => {
-      const arpCheck = opts?.arpCheck ?? (opts?.handover ? checkFree(which) : undefined)
+      const arpCheck = opts?.handover
+        ? arpDuplicateCheck(ctx, cfg.network.interface, hostOf(vipCidr(cfg, which)), SWITCHOVER_DAD_MS, 2)
+        : undefined
       await ensureVipClaimed(ctx, cfg, which, {...(arpCheck ? {arpCheck} : {}), onAdded: opts?.onAdded})
     },
     release: async (which) => void (await ensureVipsReleased(ctx, cfg, {all: which === 'primary'})),

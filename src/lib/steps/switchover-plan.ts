@@ -12,12 +12,10 @@
  *                                             P1 open the "ready" session (application_name)
  *   D1 wait for the standby's ready session
  *   D2 check lag ≤ lag.yield; CHECKPOINT
- *   D3 release VIP-M ← writes stop here;
- *      marker phase "primary-vip-free"        P2 seeing that phase: start VIP-M's ARP
- *                                                duplicate check (it overlaps D4–P4)
- *   D4 stop fast: the shutdown checkpoint is
+ *   D3 stop fast: the shutdown checkpoint is
  *      the last WAL record; walsenders ship it
- *      before they exit                       P2 see the primary gone (receiver stopped,
+ *      before they exit
+ *   D4 release VIP-M                          P2 see the primary gone (receiver stopped,
  *                                                port closed)
  *                                             P3 prove the last WAL record received is the
  *                                                primary's CHECKPOINT_SHUTDOWN (pg_waldump)
@@ -42,7 +40,7 @@
  */
 
 export type SwitchoverSide = 'demote' | 'promote'
-export type SwitchoverPhase = 'requested' | 'primary-vip-free' | 'promoted' | 'standby-vip-free'
+export type SwitchoverPhase = 'requested' | 'promoted' | 'standby-vip-free'
 
 export interface SwitchoverMarker {
   v: 1
@@ -73,7 +71,7 @@ export function parseMarker(text: string | null | undefined): SwitchoverMarker |
   try {
     const m = JSON.parse(text) as Partial<SwitchoverMarker>
     if (m.v !== 1 || typeof m.id !== 'string' || typeof m.from !== 'string' || typeof m.to !== 'string') return undefined
-    if (!['requested', 'primary-vip-free', 'promoted', 'standby-vip-free'].includes(m.phase as string)) return undefined
+    if (m.phase !== 'requested' && m.phase !== 'promoted' && m.phase !== 'standby-vip-free') return undefined
     return m as SwitchoverMarker
   } catch {
     return undefined
@@ -125,14 +123,10 @@ export function switchoverPlan(primary: string, standby: string, opts: {vips: bo
     p(`open the ready session (application_name pgha-switchover-ready:<id>) on ${standby}`),
     d(`wait for ${standby}'s ready session; check it streams with lag ≤ lag.yield`),
     d('CHECKPOINT (shortens the shutdown checkpoint, so the write outage)'),
-    ...vip(d('release VIP-M: writes stop here')),
-    d('marker phase → primary-vip-free'),
-    ...vip(p("on seeing that phase: start VIP-M's ARP duplicate check (it overlaps the stop, the proof and the promotion)")),
-    d(
-      `pg_ctl stop -m fast${opts.vips ? '' : ': writes stop'}; the shutdown checkpoint is the last WAL record and is streamed before the walsenders exit`,
-    ),
+    d('pg_ctl stop -m fast: writes stop; the shutdown checkpoint is the last WAL record and is streamed before the walsenders exit'),
+    ...vip(d('release VIP-M')),
     p(
-      `wait until ${primary} is gone (WAL receiver stopped, port closed)${opts.vips ? '; claim VIP-M once its ARP check says free (given back if the next steps fail)' : ''}`,
+      `wait until ${primary} is gone (WAL receiver stopped, port closed)${opts.vips ? '; start claiming VIP-M (its ARP check overlaps the next two steps; given back if they fail)' : ''}`,
     ),
     p(
       `pg_waldump ${standby}'s received WAL: the last record must be ${primary}'s CHECKPOINT_SHUTDOWN; wait until it is replayed — else refuse`,

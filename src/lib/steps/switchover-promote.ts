@@ -3,8 +3,7 @@ import {localEndpoint} from '../system/pg.js'
 import {psqlChange} from '../system/pgctl.js'
 import {readClusterState} from './pause.js'
 import type {HalfRun, SwitchoverOutcome} from './switchover-half.js'
-import type {ArpVerdict} from './switchover-network.js'
-import {parseMarker, type SwitchoverPhase} from './switchover-plan.js'
+import {parseMarker} from './switchover-plan.js'
 import {
   claimMarker,
   inRecoveryAt,
@@ -55,23 +54,13 @@ export async function promoteHalf(run: HalfRun, plan: string[]): Promise<Switcho
   const fromLsn = wal.replayLsn
   const tli = wal.receivedTli
   run.mark(`marker ${marker.id}; ready session open; waiting for ${cfg.peer.name} to stop`)
-  // The old primary releases VIP-M and then sets phase primary-vip-free: a duplicate check begun
-  // after that sees any holder left, and it runs while the old primary stops.
-  let arpCheck: Promise<ArpVerdict> | undefined
   const gone = await run.until(
     `${cfg.peer.name} to stop`,
     run.partnerMs,
-    async () => {
-      if (!arpCheck && run.net.checkFree && (await markerPhaseHere(run)) === 'primary-vip-free') {
-        arpCheck = run.net.checkFree('primary')
-        run.mark(`${cfg.peer.name} released VIP-M: its ARP duplicate check runs`)
-      }
-      return (await standbyWal(ctx, cfg)).receiverStatus !== 'streaming' && (await inRecoveryAt(cfg, run.peer)) === undefined
-    },
+    async () => (await standbyWal(ctx, cfg)).receiverStatus !== 'streaming' && (await inRecoveryAt(cfg, run.peer)) === undefined,
     50,
   )
   if (!gone) {
-    await arpCheck?.catch(() => undefined)
     await run.close()
     await setMarkerPhase(ctx, cfg, run.peer, marker, null).catch(() => false)
     throw new StepFailedError(
@@ -82,11 +71,10 @@ export async function promoteHalf(run: HalfRun, plan: string[]): Promise<Switcho
   const goneAt = Date.now()
   run.mark(`${cfg.peer.name} is down`)
   // Claim VIP-M from now on, in parallel with the proof and the promotion: its ARP duplicate
-  // check (1 s, begun when the old primary said it let go) would otherwise add to the outage.
-  // Until the promotion ends VIP-M reaches a read-only server: clients get an error, never a
-  // lost write. Released again on failure.
+  // check (1 s) would otherwise add to the outage. Until the promotion ends VIP-M reaches a
+  // read-only server: clients get an error, never a lost write. Released again on failure.
   const vip: Promise<true | Error> = run
-    .claimWithin('primary', 15_000, {handover: true, arpCheck, onAdded: () => run.mark('VIP-M added here (gratuitous ARP follows)')})
+    .claimWithin('primary', 15_000, {handover: true, onAdded: () => run.mark('VIP-M added here (gratuitous ARP follows)')})
     .then(
       (): true => (run.mark('VIP-M claimed and announced'), true),
       (e: unknown) => e as Error,
@@ -161,9 +149,4 @@ export async function promoteHalf(run: HalfRun, plan: string[]): Promise<Switcho
     marker,
     {outageMs, shutdownCheckpoint: checkpoint.lsn},
   )
-}
-
-/** The marker's phase in this standby's replicated copy. */
-async function markerPhaseHere(run: HalfRun): Promise<SwitchoverPhase | undefined> {
-  return parseMarker((await readClusterState(run.cfg, localEndpoint(run.cfg), 2000)).switchover)?.phase
 }
