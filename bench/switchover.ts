@@ -46,7 +46,8 @@ async function main(): Promise<void> {
       say(
         `run ${i}: ${roles.primary} → ${roles.standby}: write outage ${(d.outageMs / 1000).toFixed(2)} s, ${d.acked} writes acknowledged, ${d.lost.length} lost, ${d.failedAttempts} failed attempts (${exits})`,
       )
-      for (const line of d.timeline) say(`    ${line}`)
+      say('    phases (both halves, from the last acknowledged write before the outage):')
+      for (const line of d.phases) say(`  ${line}`)
       if (!ok)
         for (const r of d.results.filter((x) => x.run.exitCode !== 0))
           say(`    ${r.node}: ${(r.run.stderr || r.run.stdout).split('\n')[0]}`)

@@ -2,8 +2,8 @@
 import {Command} from '@oclif/core/command'
 import * as Flags from '@oclif/core/flags'
 import type {Interfaces} from '@oclif/core'
-import chalk from 'chalk'
 import type {Config as PghaConfig} from './lib/config/schema.js'
+import {ansi, colorOn, paintIf} from './lib/ansi.js'
 import {loadConfig} from './lib/config/load.js'
 import {EXIT, PghaError, unwrapParseMessage, UsageError} from './lib/errors.js'
 import {createLogger, type Logger, type LogFormat, type LogLevel} from './lib/log.js'
@@ -145,7 +145,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected render(outcome: StepOutcome, extra: string[] = []): void {
     if (this.jsonEnabled()) return
     if (this.dryRun) {
-      this.log(chalk.bold('dry run — nothing was changed. Would run:'))
+      this.log(paintIf(colorOn(process.stdout), ansi.bold)('dry run — nothing was changed. Would run:'))
       if (this.system.plan.length === 0) this.log('  (nothing: already in the wanted state)')
       for (const a of this.system.plan) this.log('  ' + formatPlanned(a))
     }
@@ -201,7 +201,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (json) {
       this.logJson({status: 'error', exitCode: code, error: {message: line, fix, details}})
     } else {
-      process.stderr.write(chalk.red(redact(`pgha: ${line}${fix ? ` — ${fix}` : ''}`)) + '\n')
+      process.stderr.write(paintIf(colorOn(process.stderr), ansi.red)(redact(`pgha: ${line}${fix ? ` — ${fix}` : ''}`)) + '\n')
       for (const d of details) process.stderr.write(redact(`  - ${d}`) + '\n')
     }
     this.exit(code)

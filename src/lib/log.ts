@@ -1,4 +1,4 @@
-import chalk from 'chalk'
+import {ansi, colorOn} from './ansi.js'
 import {redact, redactDeep} from './system/redact.js'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -27,9 +27,9 @@ export function createLogger(
   const level = opts.level ?? 'info'
   const format = opts.format ?? 'human'
   const sink = opts.sink ?? ((line: string) => process.stderr.write(line + '\n'))
-  const color = opts.color ?? Boolean(process.stderr.isTTY)
+  const color = opts.color ?? colorOn(process.stderr)
   const paint: Record<LogLevel, (s: string) => string> = color
-    ? {debug: chalk.gray, info: (s) => s, warn: chalk.yellow, error: chalk.red}
+    ? {debug: ansi.gray, info: (s) => s, warn: ansi.yellow, error: ansi.red}
     : {debug: (s) => s, info: (s) => s, warn: (s) => s, error: (s) => s}
   const emit = (lvl: LogLevel, rawMsg: string, rawFields?: Record<string, unknown>) => {
     if (ORDER[lvl] < ORDER[level]) return

@@ -1,4 +1,3 @@
-import {cosmiconfig} from 'cosmiconfig'
 import {existsSync, readFileSync} from 'node:fs'
 import {resolve} from 'node:path'
 import {z} from 'zod'
@@ -206,6 +205,8 @@ export async function loadConfig(
     filepath = resolve(opts.cwd ?? process.cwd(), explicit)
   } else {
     // cosmiconfig only finds the file; readConfigFile parses it so errors keep line and column.
+    // Imported here: with --config or PGHA_CONFIG (Nagios checks) it is not loaded at all.
+    const {cosmiconfig} = await import('cosmiconfig')
     const explorer = cosmiconfig('pgha', {
       searchPlaces: SEARCH_PLACES,
       cache: false,

@@ -6,12 +6,14 @@
  * primary. Reports the figures; the caller asserts or prints them.
  */
 import {execFileSync} from 'node:child_process'
+import {readFileSync} from 'node:fs'
 import {pghaInHost, labPgNode} from './cluster.js'
 import {writeGap} from './figures.js'
 import {sleep} from './host.js'
 import {type LabLayout, type LabNode, LOAD_DB, VIP_PRIMARY, VIP_STANDBY} from './layout.js'
 import {readLoadLog, startLoad, stopLoad} from './load.js'
 import {nodePsql} from './pgcluster.js'
+import {parseHalfEvents, renderPhases} from './switchover-phases.js'
 import type {RunResult} from '../system/exec.js'
 
 export interface SwitchoverDrill {
@@ -27,6 +29,16 @@ export interface SwitchoverDrill {
   lost: number[]
   /** The first command's timeline (+s event). */
   timeline: string[]
+  /** Both halves' steps (commands' stderr and watch logs) from the last write before the outage to the first after it. */
+  phases: string[]
+}
+
+const readText = (f: string) => {
+  try {
+    return readFileSync(f, 'utf8')
+  } catch {
+    return ''
+  }
 }
 
 function holdsAddress(lab: LabLayout, n: LabNode, ip: string): boolean {
@@ -73,6 +85,18 @@ export async function switchoverUnderLoad(
             30_000,
           )
     const have = new Set(present.split('\n').filter(Boolean).map(Number))
+    const halves = [from, to].flatMap((n) => [
+      ...parseHalfEvents(readText(lab.hosts[n].watchLog), n),
+      ...results.filter((r) => r.node === n).flatMap((r) => parseHalfEvents(r.run.stderr, n)),
+    ])
+    const phases =
+      gap.lastAckBefore !== undefined && gap.firstAckAfter !== undefined
+        ? renderPhases(
+            halves.filter((e) => e.t >= started && e.t <= gap.firstAckAfter! + 3000),
+            gap.lastAckBefore,
+            gap.firstAckAfter,
+          )
+        : []
     let timeline: string[] = []
     try {
       timeline = (JSON.parse(results[0].run.stdout).result.timeline as {at: number; event: string}[]).map(
@@ -88,6 +112,7 @@ export async function switchoverUnderLoad(
       outageMs: gap.gapMs ?? -1,
       lost: ok.filter((n) => !have.has(n)),
       timeline,
+      phases,
     }
   } finally {
     await stopLoad(lab)

@@ -24,7 +24,7 @@
  *                                                check overlapping P3) ← writes resume here
  *                                             P5 CHECKPOINT; marker phase "promoted"
  *   D5 wait until the peer is a writable
- *      primary (through VIP-M)
+ *      primary (its own address, then VIP-M)
  *   D6 rejoin as its standby (pg_rewind finds
  *      nothing to undo after a clean stop)
  *                                             P6 wait until the old primary streams
@@ -133,7 +133,7 @@ export function switchoverPlan(primary: string, standby: string, opts: {vips: bo
     ),
     p(`promote (pg_ctl promote -w)${opts.vips ? '; VIP-M claimed' : ''}  ← writes resume`),
     p('CHECKPOINT; marker phase → promoted'),
-    d(`wait until ${standby} is a writable primary${opts.vips ? ' through VIP-M' : ''}`),
+    d(`wait until ${standby} is a writable primary (at its own address${opts.vips ? ', then through VIP-M' : ''})`),
     d(
       `rejoin as a standby of ${standby} (pg_rewind: nothing to undo after a clean stop)${opts.archive ? '; restore_command from the peer archive' : ''}`,
     ),

@@ -130,9 +130,9 @@ export async function peerReady(cfg: Config, peer: PgEndpoint, id: string): Prom
 }
 
 /** Is the server at `ep` up, and in recovery? undefined when unreachable. */
-export async function inRecoveryAt(cfg: Config, ep: PgEndpoint): Promise<{inRecovery: boolean} | undefined> {
+export async function inRecoveryAt(cfg: Config, ep: PgEndpoint, timeoutMs = Q): Promise<{inRecovery: boolean} | undefined> {
   try {
-    const rows = await withPgClient(cfg, ep, {timeoutMs: Q}, async (c) => (await c.query('SELECT pg_is_in_recovery() AS r')).rows)
+    const rows = await withPgClient(cfg, ep, {timeoutMs}, async (c) => (await c.query('SELECT pg_is_in_recovery() AS r')).rows)
     return {inRecovery: rows[0].r}
   } catch {
     return undefined

@@ -52,6 +52,8 @@ export interface ClaimOptions {
    * step's own check so the claim does not wait another CLAIM_DAD_MIN_MS.
    */
   arpCheck?: Promise<{state: 'free' | 'taken' | 'unknown'; detail: string}>
+  /** Called once the address is on the interface, before the gratuitous ARP (a switchover times its phases). */
+  onAdded?: () => void
 }
 
 export async function ensureVipClaimed(ctx: SystemContext, cfg: Config, which: VipWhich, opts: ClaimOptions = {}): Promise<StepOutcome> {
@@ -110,6 +112,7 @@ export async function ensureVipClaimed(ctx: SystemContext, cfg: Config, which: V
     throw new StepFailedError(`${name} ${cidr} is not on ${iface} after ip addr add succeeded`, 'look at ip addr show dev ' + iface)
   }
 
+  if (!ctx.dryRun) opts.onAdded?.()
   const count = cfg.network.arpCount
   if (count > 0) {
     const ann = await ctx.change(
