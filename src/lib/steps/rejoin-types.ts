@@ -39,4 +39,6 @@ export interface RejoinOutcome extends StepOutcome {
   /** Where the previous data directory was moved (basebackup only; never deleted). */
   keptAside?: string
   phases: {name: string; ms: number}[]
+  /** Wall time of the whole step (absent under --dry-run). */
+  durationMs?: number
 }

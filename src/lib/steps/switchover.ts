@@ -53,7 +53,16 @@ export interface SwitchoverOutcome extends StepOutcome {
   /** Milliseconds this half saw without a writable primary (demote: stop → peer writable; promote: primary gone → VIP-M claimed). */
   outageMs?: number
   timeline: {at: number; event: string}[]
+  /** demote: what the rejoin as a standby reported. */
+  rejoin?: string
+  /** The old primary's shutdown checkpoint (the new primary replayed it before promoting). */
+  shutdownCheckpoint?: string
+  /** demote: pg_rewind had to undo WAL the new primary lacks. */
+  rewound?: boolean
 }
+
+/** What a finished half adds to its outcome. */
+type SwitchoverFacts = Pick<SwitchoverOutcome, 'outageMs' | 'rejoin' | 'shutdownCheckpoint' | 'rewound'>
 
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
@@ -140,7 +149,7 @@ class HalfRun {
     return false
   }
 
-  outcome(changed: boolean, summary: string, plan: string[], m?: SwitchoverMarker, extra: Record<string, unknown> = {}): SwitchoverOutcome {
+  outcome(changed: boolean, summary: string, plan: string[], m?: SwitchoverMarker, extra: SwitchoverFacts = {}): SwitchoverOutcome {
     return {changed, summary, side: this.side, id: m?.id, plan, timeline: this.timeline, ...extra}
   }
 
@@ -465,7 +474,7 @@ async function followWatchHalf(
 }
 
 /** Clear a switchover marker left by a half that died (on whichever server is the writable primary). */
-export async function abortSwitchover(ctx: SystemContext, cfg: Config, primary: PgEndpoint): Promise<StepOutcome> {
+export async function abortSwitchover(ctx: SystemContext, cfg: Config, primary: PgEndpoint): Promise<StepOutcome<{cleared?: string}>> {
   const rows = await withPgClient(
     cfg,
     primary,
