@@ -7,8 +7,7 @@
  * as asked, pg_rewind's grants, a table t). Ports come from the caller (this piece owns 55500-55599).
  */
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import pg from 'pg'
 import {configSchema, type Config} from '../../src/lib/config/schema.js'
@@ -16,7 +15,7 @@ import {findBindir, prepareDir, writeOwnedFile} from '../../src/lib/lab/pgcluste
 import {rewindGrantsSql} from '../../src/lib/system/rewind.js'
 import {ensureInit} from '../../src/lib/steps/init.js'
 import {SystemContext} from '../../src/lib/system/exec.js'
-import {HB_PASSWORD, HB_USER, REPL_PASSWORD, REPL_USER, writePassfile} from './pg.js'
+import {HB_PASSWORD, HB_USER, makeTempRoot, removeTempRoot, REPL_PASSWORD, REPL_USER, waitFor as waitForValue, writePassfile} from './pg.js'
 
 export const BINDIR = findBindir()
 const OS_USER = 'postgres'
@@ -110,8 +109,7 @@ export async function makePair(opts: {
   /** Runs on the primary before the standby is copied from it (the bench loads its data here). */
   beforeStandby?: (a: Node) => void | Promise<void>
 }): Promise<Pair> {
-  const root = mkdtempSync(join(tmpdir(), `pgha-${opts.tag}-${process.pid}-`))
-  prepareDir(root, OS_USER, 0o755)
+  const root = makeTempRoot(opts.tag)
   const passfile = writePassfile(root)
   const mk = (name: string, peer: string, port: number): Node => {
     const datadir = join(root, name, 'data')
@@ -135,7 +133,7 @@ export async function makePair(opts: {
           // not running
         }
       }
-      if (process.env.PGHA_KEEP_TEST_DIRS !== '1') rmSync(root, {recursive: true, force: true})
+      removeTempRoot(root)
     },
   }
   try {
@@ -195,18 +193,21 @@ export async function makePair(opts: {
   }
 }
 
+/** pg.ts's waitFor for a condition that may throw while the server is not there yet (the last error is reported). */
 export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs
   let lastErr: unknown
-  while (Date.now() < end) {
-    try {
-      if (await cond()) return
-    } catch (error) {
-      lastErr = error
-    }
-    await new Promise((r) => setTimeout(r, 100))
+  try {
+    await waitForValue(what, timeoutMs, async () => {
+      try {
+        return await cond()
+      } catch (error) {
+        lastErr = error
+        return false
+      }
+    })
+  } catch (error) {
+    throw new Error(`${(error as Error).message}${lastErr ? `: ${(lastErr as Error).message}` : ''}`)
   }
-  throw new Error(`timed out waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`)
 }
 
 /** A TCP client as the superuser over the socket (trust), for writers in tests. */
