@@ -35,7 +35,7 @@ export default class ClaimVip extends BaseCommand<typeof ClaimVip> {
     const outcome = await ensureVipClaimed(this.system, cfg, which, {force: this.flags.force})
     this.render(
       outcome,
-      (outcome.warnings as string[] | undefined)?.map((w) => `warning: ${w}`),
+      outcome.warnings?.map((w) => `warning: ${w}`),
     )
     return this.envelope(outcome)
   }

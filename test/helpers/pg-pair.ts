@@ -2,22 +2,23 @@
  * Two real PostgreSQL clusters on 127.0.0.1 for the rejoin/switchover tests: a primary made
  * with initdb and a standby made with pg_basebackup, run as the postgres OS user in a temp
  * directory. Passwords are real (scram) and reach libpq through a passfile, as in production.
- * Ports come from the caller (this piece owns 55500-55599).
+ * The bindir, the users, their passwords, the passfile and the temp root are pg.ts's (one
+ * harness); what is the pair's own is the layout rejoin needs (node1/node2 with wal_log_hints
+ * as asked, pg_rewind's grants, a table t). Ports come from the caller (this piece owns 55500-55599).
  */
 import {execFileSync} from 'node:child_process'
-import {chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import pg from 'pg'
 import {configSchema, type Config} from '../../src/lib/config/schema.js'
+import {findBindir, prepareDir, writeOwnedFile} from '../../src/lib/lab/pgcluster.js'
 import {rewindGrantsSql} from '../../src/lib/system/rewind.js'
 import {ensureInit} from '../../src/lib/steps/init.js'
 import {SystemContext} from '../../src/lib/system/exec.js'
+import {HB_PASSWORD, HB_USER, makeTempRoot, removeTempRoot, REPL_PASSWORD, REPL_USER, waitFor as waitForValue, writePassfile} from './pg.js'
 
-export const BINDIR = '/usr/lib/postgresql/15/bin'
+export const BINDIR = findBindir()
 const OS_USER = 'postgres'
-const REPL_PASSWORD = 'repl-secret-Δ1'
-const HB_PASSWORD = 'hb-secret-Δ2'
 
 export interface Node {
   name: string
@@ -33,10 +34,6 @@ export interface Pair {
   a: Node
   b: Node
   cleanup(): void
-}
-
-function uid(): {uid: number; gid: number} {
-  return {uid: Number(execFileSync('id', ['-u', OS_USER]).toString()), gid: Number(execFileSync('id', ['-g', OS_USER]).toString())}
 }
 
 /** Run as the postgres OS user, bounded; throws with stderr on failure. */
@@ -70,8 +67,8 @@ function nodeConfig(name: string, peer: string, port: number, datadir: string, s
       port,
       socketDir,
       passfile,
-      heartbeat: {database: 'pgha', user: 'pgha'},
-      replication: {user: 'replicator'},
+      heartbeat: {database: 'pgha', user: HB_USER},
+      replication: {user: REPL_USER},
       stepTimeout: '60s',
     },
     archive: {mode: 'none'},
@@ -112,19 +109,13 @@ export async function makePair(opts: {
   /** Runs on the primary before the standby is copied from it (the bench loads its data here). */
   beforeStandby?: (a: Node) => void | Promise<void>
 }): Promise<Pair> {
-  const root = mkdtempSync(join(tmpdir(), `pgha-${opts.tag}-${process.pid}-`))
-  const {uid: u, gid: g} = uid()
-  chownSync(root, u, g)
-  chmodSync(root, 0o755)
-  const passfile = join(root, 'pgpass')
-  writeFileSync(passfile, `*:*:*:replicator:${REPL_PASSWORD}\n*:*:*:pgha:${HB_PASSWORD}\n`, {mode: 0o600})
-  chownSync(passfile, u, g)
+  const root = makeTempRoot(opts.tag)
+  const passfile = writePassfile(root)
   const mk = (name: string, peer: string, port: number): Node => {
     const datadir = join(root, name, 'data')
     const socketDir = join(root, name, 'run')
-    mkdirSync(socketDir, {recursive: true})
-    chownSync(join(root, name), u, g)
-    chownSync(socketDir, u, g)
+    prepareDir(join(root, name), OS_USER, 0o755)
+    prepareDir(socketDir, OS_USER, 0o755)
     return {name, port, datadir, socketDir, cfg: nodeConfig(name, peer, port, datadir, socketDir, passfile, root)}
   }
   const a = mk('node1', 'node2', opts.portA)
@@ -142,7 +133,7 @@ export async function makePair(opts: {
           // not running
         }
       }
-      if (process.env.PGHA_KEEP_TEST_DIRS !== '1') rmSync(root, {recursive: true, force: true})
+      removeTempRoot(root)
     },
   }
   try {
@@ -154,17 +145,18 @@ export async function makePair(opts: {
     })
     writeFileSync(
       join(a.datadir, 'pg_hba.conf'),
-      'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\nhost replication replicator 127.0.0.1/32 scram-sha-256\n',
+      `local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\nhost replication ${REPL_USER} 127.0.0.1/32 scram-sha-256\n`,
     )
     pgCtl(a, '-l', join(root, 'node1', 'server.log'), 'start')
     psql(
       a,
-      [`CREATE ROLE replicator LOGIN REPLICATION PASSWORD '${REPL_PASSWORD}';`, ...rewindGrantsSql('replicator').map((s) => s + ';')].join(
-        '\n',
-      ),
+      [
+        `CREATE ROLE ${REPL_USER} LOGIN REPLICATION PASSWORD '${REPL_PASSWORD.replace(/'/g, "''")}';`,
+        ...rewindGrantsSql(REPL_USER).map((s) => s + ';'),
+      ].join('\n'),
     )
     await ensureInit(new SystemContext(), a.cfg, {password: HB_PASSWORD})
-    if (opts.grantCheckpoint !== false) psql(a, 'GRANT pg_checkpoint TO pgha;')
+    if (opts.grantCheckpoint !== false) psql(a, `GRANT pg_checkpoint TO ${HB_USER};`)
     psql(a, 'CREATE TABLE t (id bigint PRIMARY KEY, origin text NOT NULL, at timestamptz DEFAULT now());')
     await opts.beforeStandby?.(a)
     asPg(
@@ -173,7 +165,7 @@ export async function makePair(opts: {
         '-D',
         b.datadir,
         '-d',
-        `host=127.0.0.1 port=${a.port} user=replicator passfile=${passfile}`,
+        `host=127.0.0.1 port=${a.port} user=${REPL_USER} passfile=${passfile}`,
         '-X',
         'stream',
         '-c',
@@ -186,11 +178,12 @@ export async function makePair(opts: {
     writeFileSync(join(b.datadir, 'postgresql.conf'), hostConf(b.port, b.socketDir, opts.walLogHints, opts.walKeepSize ?? '256MB'), {
       flag: 'a',
     })
-    writeFileSync(
+    writeOwnedFile(
       join(b.datadir, 'postgresql.auto.conf'),
-      `primary_conninfo = 'host=127.0.0.1 port=${a.port} user=replicator passfile=${passfile} application_name=node2'\n`,
+      `primary_conninfo = 'host=127.0.0.1 port=${a.port} user=${REPL_USER} passfile=${passfile} application_name=node2'\n`,
+      OS_USER,
+      0o600,
     )
-    chownSync(join(b.datadir, 'postgresql.auto.conf'), u, g)
     pgCtl(b, '-l', join(root, 'node2', 'server.log'), 'start')
     await waitFor(() => psql(a, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'") === '1', 30_000, 'B streaming from A')
     return pair
@@ -200,18 +193,21 @@ export async function makePair(opts: {
   }
 }
 
+/** pg.ts's waitFor for a condition that may throw while the server is not there yet (the last error is reported). */
 export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs
   let lastErr: unknown
-  while (Date.now() < end) {
-    try {
-      if (await cond()) return
-    } catch (error) {
-      lastErr = error
-    }
-    await new Promise((r) => setTimeout(r, 100))
+  try {
+    await waitForValue(what, timeoutMs, async () => {
+      try {
+        return await cond()
+      } catch (error) {
+        lastErr = error
+        return false
+      }
+    })
+  } catch (error) {
+    throw new Error(`${(error as Error).message}${lastErr ? `: ${(lastErr as Error).message}` : ''}`)
   }
-  throw new Error(`timed out waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`)
 }
 
 /** A TCP client as the superuser over the socket (trust), for writers in tests. */

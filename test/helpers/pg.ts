@@ -46,11 +46,22 @@ export class Cleanups {
   }
 }
 
-/** A temp dir owned by postgres (initdb refuses root). */
-export function tempRoot(c: Cleanups, label: string): string {
+/** A new temp dir owned by postgres (initdb refuses root); the caller removes it (removeTempRoot). */
+export function makeTempRoot(label: string): string {
   const root = mkdtempSync(join(tmpdir(), `pgha-${label}-${process.pid}-`))
   prepareDir(root, 'postgres', 0o755)
-  c.add(() => rmSync(root, {recursive: true, force: true}))
+  return root
+}
+
+/** Removes a temp root, unless PGHA_KEEP_TEST_DIRS=1 keeps it for a look at the server logs. */
+export function removeTempRoot(root: string): void {
+  if (process.env.PGHA_KEEP_TEST_DIRS !== '1') rmSync(root, {recursive: true, force: true})
+}
+
+/** A temp dir owned by postgres, removed by the clean-ups. */
+export function tempRoot(c: Cleanups, label: string): string {
+  const root = makeTempRoot(label)
+  c.add(() => removeTempRoot(root))
   return root
 }
 

@@ -16,7 +16,7 @@ export function bridgePort(lab: LabLayout, node: LabNode): string {
   return labNames(lab.prefix, [...LAB_NODES]).hosts[node].bridgePort
 }
 
-export function crashDb(lab: LabLayout, node: LabNode): StepOutcome {
+export function crashDb(lab: LabLayout, node: LabNode): StepOutcome<{pid?: number}> {
   const h = lab.hosts[node]
   const state = powerState(h)
   if (!state.on) throw new StepFailedError(`${node} is powered off`, `power it on first: pgha lab power ${node} on`)
@@ -51,7 +51,7 @@ export function linkIsUp(linkShow: string): boolean {
   return /[<,]UP[,>]/.test(linkShow)
 }
 
-export function setFrozen(lab: LabLayout, node: LabNode, frozen: boolean): StepOutcome {
+export function setFrozen(lab: LabLayout, node: LabNode, frozen: boolean): StepOutcome<{pids?: number[]}> {
   const h = lab.hosts[node]
   const state = powerState(h)
   if (!state.on) throw new StepFailedError(`${node} is powered off`, `power it on first: pgha lab power ${node} on`)

@@ -73,7 +73,25 @@ function isOurMount(cfg: Config, entries: MountEntry[], entry: MountEntry): bool
 
 const remaining = (deadline: number) => Math.max(1, deadline - Date.now())
 
-export async function ensureArchiveMounted(ctx: SystemContext, cfg: Config): Promise<StepOutcome> {
+/** ensureArchiveMounted: the configured archive, and how it was (or already is) mounted. */
+export interface ArchiveMountDetails {
+  mode: Config['archive']['mode']
+  source: string | null
+  mountpoint: string
+  /** The file system found mounted there already. */
+  fstype?: string
+  /** The mount command run (or planned under --dry-run). */
+  argv?: string[]
+  warnings?: string[]
+}
+
+/** ensureArchiveUnmounted: each mount taken off archive.mountpoint, top first. */
+export interface ArchiveUnmountDetails {
+  mountpoint: string
+  removed: {source: string; fstype: string}[]
+}
+
+export async function ensureArchiveMounted(ctx: SystemContext, cfg: Config): Promise<StepOutcome<ArchiveMountDetails>> {
   const {mode, options} = cfg.archive
   const source = cfg.archive.source ?? ''
   const mountpoint = normalizeMountpoint(cfg.archive.mountpoint)
@@ -167,7 +185,7 @@ export async function ensureArchiveMounted(ctx: SystemContext, cfg: Config): Pro
 }
 
 /** Unmounts whatever is mounted on archive.mountpoint (any mode), until nothing is left there. */
-export async function ensureArchiveUnmounted(ctx: SystemContext, cfg: Config): Promise<StepOutcome> {
+export async function ensureArchiveUnmounted(ctx: SystemContext, cfg: Config): Promise<StepOutcome<ArchiveUnmountDetails>> {
   const mountpoint = normalizeMountpoint(cfg.archive.mountpoint)
   const budget = cfg.archive.timeout
   const deadline = Date.now() + budget

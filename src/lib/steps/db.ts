@@ -31,7 +31,17 @@ function logTail(cfg: Config, lines = 5): string[] {
  * Start PostgreSQL unless it runs. A primary data directory is not started while another
  * host answers for VIP-M (someone else is primary, so this node must rejoin), unless forced.
  */
-export async function ensureDbRunning(ctx: SystemContext, cfg: Config, opts: EnsureDbRunningOptions = {}): Promise<StepOutcome> {
+/** ensureDbRunning/ensureDbStopped: is a server running afterwards, and (when started) as what. */
+export interface DbRunDetails {
+  running: boolean
+  role?: ReturnType<typeof roleFromFiles>['role']
+}
+
+export async function ensureDbRunning(
+  ctx: SystemContext,
+  cfg: Config,
+  opts: EnsureDbRunningOptions = {},
+): Promise<StepOutcome<DbRunDetails>> {
   // One bound for the whole step; the VIP-M check (arping) has its own and counts against it.
   const deadline = stepDeadline(cfg.postgres.stepTimeout)
   const status = await pgCtlStatus(ctx, cfg, {timeoutMs: deadline.budget('pg_ctl status', 10_000)})
@@ -81,7 +91,7 @@ export async function ensureDbStopped(
   ctx: SystemContext,
   cfg: Config,
   opts: {mode?: Extract<StopMode, 'fast' | 'immediate'>} = {},
-): Promise<StepOutcome> {
+): Promise<StepOutcome<DbRunDetails>> {
   const mode = opts.mode ?? 'fast'
   const deadline = stepDeadline(cfg.postgres.stepTimeout)
   const status = await pgCtlStatus(ctx, cfg, {timeoutMs: deadline.budget('pg_ctl status', 10_000)})

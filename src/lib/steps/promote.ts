@@ -85,7 +85,15 @@ function switchesRestoreOff(policy: RestoreCommandPolicy, cfg: Config, state: Se
  * the guard allows it or force. A server that runs but does not answer is a failure (exit 1),
  * never read from files. Every change is recorded (and skipped) under --dry-run.
  */
-export async function ensurePromoted(ctx: SystemContext, cfg: Config, opts: EnsurePromotedOptions): Promise<StepOutcome> {
+/** ensurePromoted: the role afterwards and, when it promoted, how long it took and why that was safe. */
+export interface PromoteDetails {
+  role: 'primary' | 'standby'
+  durationMs?: number
+  /** Why the safety guard allowed the promotion (or that --force skipped it). */
+  guard?: string
+}
+
+export async function ensurePromoted(ctx: SystemContext, cfg: Config, opts: EnsurePromotedOptions): Promise<StepOutcome<PromoteDetails>> {
   const started = Date.now()
   // One deadline for the whole step; the guard's calls (fence.timeout, arping) count against it.
   const deadline = stepDeadline(cfg.postgres.stepTimeout)

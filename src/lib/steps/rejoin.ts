@@ -1,72 +1,25 @@
-import {join} from 'node:path'
 import type {Config} from '../config/schema.js'
 import {formatBytes, formatDuration} from '../config/units.js'
 import {StepFailedError, UsageError} from '../errors.js'
 import {describeFailure, type SystemContext} from '../system/exec.js'
-import {pgCtlChange, pgCtlStatus, readServerMajor} from '../system/pgctl.js'
+import {pgCtlStatus} from '../system/pgctl.js'
 import {
-  type ControlData,
   defaultSource,
   isCleanlyShutDown,
   parseRewindCopiedKb,
   pgRewindArgv,
-  readControlData,
   rewindCapability,
   rewindSourceConninfo,
-  singleUserRecoveryArgv,
-  type SourceServer,
 } from '../system/rewind.js'
-import {ensureDbRunning, ensureDbStopped} from './db.js'
-import {msUntilWindow, type QuietWindow} from './quiet-window.js'
-import {
-  checkSource,
-  ensureSourceCheckpointed,
-  isStreamingFrom,
-  localIdentity,
-  localReplication,
-  sourceFacts,
-  waitUntilStreaming,
-} from './rejoin-probe.js'
-import {copyIntoEmpty, copyWithBasebackup, dataDirState, exists, mustChange, readHostConfig, writeStandbyConfig} from './rejoin-files.js'
-import type {StepOutcome} from './types.js'
+import {ensureDbStopped} from './db.js'
+import {msUntilWindow} from './quiet-window.js'
+import {checkSource, ensureSourceCheckpointed, isStreamingFrom, localIdentity, localReplication, sourceFacts} from './rejoin-probe.js'
+import {copyWithBasebackup, dataDirState, readHostConfig, writeStandbyConfig} from './rejoin-files.js'
+import {crashRecoverSingleUser, mustReadControl} from './rejoin-crash-recovery.js'
+import {finishFresh, startAndStream} from './rejoin-fresh.js'
+import type {RejoinOptions, RejoinOutcome} from './rejoin-types.js'
 
-export type RejoinMethod = 'auto' | 'rewind' | 'basebackup'
-
-export interface RejoinOptions {
-  /** auto: pg_rewind when possible, pg_basebackup when not or when pg_rewind fails. */
-  method?: RejoinMethod
-  /** Copy only inside this window; waits at most maxWaitMs for it. */
-  window?: QuietWindow
-  maxWaitMs?: number
-  /** Bound for the whole step, copy included (default 30 min). */
-  timeoutMs?: number
-  /** Where to copy/stream from; default VIP-M on postgres.port (tests and the lab may override). */
-  source?: SourceServer
-  /** Called once before the first change (the command asks the DBA here). */
-  confirm?: (question: string) => Promise<void>
-  now?: () => Date
-  sleep?: (ms: number) => Promise<void>
-  /**
-   * Switchover: this primary was stopped cleanly after the new primary replayed its shutdown
-   * checkpoint, so nothing diverged. Without wal_log_hints/checksums (no pg_rewind) only the
-   * standby config is written; streaming then proves the histories match (a fork would fail).
-   */
-  afterCleanStop?: boolean
-}
-
-export interface RejoinOutcome extends StepOutcome {
-  /** What copied the data: none (already streaming, or clean switchover stop), rewind, basebackup. */
-  method: 'none' | 'rewind' | 'basebackup'
-  /** Why that method, in one sentence. */
-  why: string
-  /** pg_rewind found nothing to undo (a cleanly stopped former primary, e.g. after switchover). */
-  rewindNotNeeded?: boolean
-  /** What pg_rewind reported copying (its --progress total). */
-  rewindCopiedKb?: number
-  /** Where the previous data directory was moved (basebackup only; never deleted). */
-  keptAside?: string
-  phases: {name: string; ms: number}[]
-}
+export type {RejoinMethod, RejoinOptions, RejoinOutcome} from './rejoin-types.js'
 
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
@@ -243,101 +196,4 @@ export async function ensureRejoinedAsStandby(ctx: SystemContext, cfg: Config, o
     phases,
     durationMs: total,
   }
-}
-
-/** Start as a standby and wait until pg_stat_wal_receiver says streaming (skipped under --dry-run). */
-async function startAndStream(
-  ctx: SystemContext,
-  cfg: Config,
-  src: SourceServer,
-  deadline: number,
-  sleep: (ms: number) => Promise<void>,
-  timeoutMs?: number,
-): Promise<void> {
-  if (ctx.dryRun) {
-    await pgCtlChange(ctx, cfg, 'start', 'start PostgreSQL as a standby')
-    return
-  }
-  await ensureDbRunning(ctx, cfg)
-  const streaming = await waitUntilStreaming(ctx, cfg, src, deadline, sleep)
-  if (!streaming.ok) {
-    throw new StepFailedError(
-      `rejoined data directory started but is not streaming from ${src.host}:${src.port} within ${formatDuration(timeoutMs ?? 1_800_000)} (receiver: ${streaming.last?.receiverStatus ?? streaming.lastError ?? 'none'})`,
-      'check the server log and that the replication user can connect (pg_hba.conf, passfile)',
-    )
-  }
-}
-
-interface Run {
-  started: number
-  deadline: number
-  left: () => number
-  sleep: (ms: number) => Promise<void>
-  phase: (name: string) => void
-  phases: RejoinOutcome['phases']
-}
-
-/** A missing or empty data directory: full copy straight into it, this host's port/socket, start. */
-async function finishFresh(
-  ctx: SystemContext,
-  cfg: Config,
-  src: SourceServer,
-  sourceBytes: number | undefined,
-  r: Run,
-): Promise<RejoinOutcome> {
-  const why = `${cfg.postgres.datadir} is missing or empty: a full copy is the only way`
-  ctx.log.info(`rejoin by pg_basebackup: ${why}`)
-  await copyIntoEmpty(ctx, cfg, src, sourceBytes, r.left)
-  r.phase('basebackup')
-  await writeStandbyConfig(ctx, cfg, src, new Map(), true)
-  await startAndStream(ctx, cfg, src, r.deadline, r.sleep)
-  r.phase('start+stream')
-  if (ctx.dryRun)
-    return {
-      changed: false,
-      summary: `would copy ${src.host}:${src.port} into the empty ${cfg.postgres.datadir} and start it as a standby`,
-      method: 'basebackup',
-      why,
-      phases: r.phases,
-    }
-  const total = Date.now() - r.started
-  return {
-    changed: true,
-    summary: `built a standby streaming from ${src.host}:${src.port} by pg_basebackup into the empty ${cfg.postgres.datadir} in ${(total / 1000).toFixed(1)} s`,
-    method: 'basebackup',
-    why,
-    phases: r.phases,
-    durationMs: total,
-  }
-}
-
-async function mustReadControl(ctx: SystemContext, cfg: Config, timeoutMs: number): Promise<ControlData> {
-  const c = await readControlData(ctx, cfg, timeoutMs)
-  if (!c) throw new StepFailedError(`pg_controldata cannot read ${cfg.postgres.datadir}`, 'check postgres.datadir and postgres.bindir')
-  return c
-}
-
-/**
- * A target that lost power ("in production") must finish crash recovery and shut down cleanly
- * before pg_rewind accepts it: single-user mode does exactly that. Signal files would make it
- * enter standby mode, which single-user mode refuses, so they are moved away first (rejoin
- * writes standby.signal again afterwards).
- */
-async function crashRecoverSingleUser(ctx: SystemContext, cfg: Config, control: ControlData, timeoutMs: number): Promise<void> {
-  ctx.log.info(`data directory was not shut down cleanly (state "${control.state}"): running crash recovery in single-user mode first`)
-  for (const f of ['standby.signal', 'recovery.signal']) {
-    const p = join(cfg.postgres.datadir, f)
-    if (exists(p)) await mustChange(ctx, ['rm', '-f', p], cfg, 10_000, `remove ${f} so single-user crash recovery can run`)
-  }
-  const argv = singleUserRecoveryArgv(cfg, await readServerMajor(ctx, cfg))
-  const r = await ctx.change(
-    argv,
-    {timeoutMs, asUser: cfg.postgres.osUser, input: '', env: {LC_MESSAGES: 'C'}},
-    'finish crash recovery and shut down cleanly (pg_rewind needs a clean target)',
-  )
-  if (r.exitCode !== 0)
-    throw new StepFailedError(
-      `single-user crash recovery failed: ${describeFailure(r)}`,
-      'start and stop the server by hand once, then retry rejoin',
-    )
 }

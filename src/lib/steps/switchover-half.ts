@@ -35,7 +35,16 @@ export interface SwitchoverOutcome extends StepOutcome {
   /** Milliseconds this half saw without a writable primary (demote: stop → peer writable; promote: primary gone → VIP-M claimed). */
   outageMs?: number
   timeline: {at: number; event: string}[]
+  /** demote: what the rejoin as a standby reported. */
+  rejoin?: string
+  /** The old primary's shutdown checkpoint (the new primary replayed it before promoting). */
+  shutdownCheckpoint?: string
+  /** demote: pg_rewind had to undo WAL the new primary lacks. */
+  rewound?: boolean
 }
+
+/** What a finished half adds to its outcome. */
+type SwitchoverFacts = Pick<SwitchoverOutcome, 'outageMs' | 'rejoin' | 'shutdownCheckpoint' | 'rewound'>
 
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
@@ -86,7 +95,7 @@ export class HalfRun {
     return false
   }
 
-  outcome(changed: boolean, summary: string, plan: string[], m?: SwitchoverMarker, extra: Record<string, unknown> = {}): SwitchoverOutcome {
+  outcome(changed: boolean, summary: string, plan: string[], m?: SwitchoverMarker, extra: SwitchoverFacts = {}): SwitchoverOutcome {
     return {changed, summary, side: this.side, id: m?.id, plan, timeline: this.timeline, ...extra}
   }
 

@@ -84,7 +84,7 @@ async function followWatchHalf(
 }
 
 /** Clear a switchover marker left by a half that died (on whichever server is the writable primary). */
-export async function abortSwitchover(ctx: SystemContext, cfg: Config, primary: PgEndpoint): Promise<StepOutcome> {
+export async function abortSwitchover(ctx: SystemContext, cfg: Config, primary: PgEndpoint): Promise<StepOutcome<{cleared?: string}>> {
   const rows = await withPgClient(
     cfg,
     primary,

@@ -56,7 +56,31 @@ export interface ClaimOptions {
   onAdded?: () => void
 }
 
-export async function ensureVipClaimed(ctx: SystemContext, cfg: Config, which: VipWhich, opts: ClaimOptions = {}): Promise<StepOutcome> {
+/** ensureVipClaimed: which address on which device, and how it was checked and announced. */
+export interface VipClaimDetails {
+  vip: string
+  which: VipWhich
+  interface: string
+  label: string | null
+  alreadyHeld: boolean
+  /** The duplicate-address check before claiming (absent when already held). */
+  arp?: {state: 'free' | 'taken' | 'unknown'; detail: string}
+  warnings?: string[]
+}
+
+/** ensureVipsReleased: what was released and what was not held here. */
+export interface VipReleaseDetails {
+  interface: string
+  released: {which: VipWhich; vip: string}[]
+  notHeld: {which: VipWhich; vip: string}[]
+}
+
+export async function ensureVipClaimed(
+  ctx: SystemContext,
+  cfg: Config,
+  which: VipWhich,
+  opts: ClaimOptions = {},
+): Promise<StepOutcome<VipClaimDetails>> {
   const iface = cfg.network.interface
   await ensureInterfaceExists(ctx, iface, cfg.timing.probeTimeout)
   const cidr = vipCidr(cfg, which)
@@ -156,7 +180,11 @@ async function ensurePromoteSecondaries(ctx: SystemContext, iface: string): Prom
 }
 
 /** Releases VIP-S (the failback step), or both VIPs with `all`. Nothing held → nothing done. */
-export async function ensureVipsReleased(ctx: SystemContext, cfg: Config, opts: {all?: boolean} = {}): Promise<StepOutcome> {
+export async function ensureVipsReleased(
+  ctx: SystemContext,
+  cfg: Config,
+  opts: {all?: boolean} = {},
+): Promise<StepOutcome<VipReleaseDetails>> {
   const iface = cfg.network.interface
   await ensureInterfaceExists(ctx, iface, cfg.timing.probeTimeout)
   const which: VipWhich[] = opts.all ? ['standby', 'primary'] : ['standby']

@@ -2,16 +2,20 @@
  * A lean Exec for the watch loop's per-tick probes (the gateway arping). execa costs the
  * loop ~20 ms of CPU per call, which once a second is 2 % of a core by itself; a bare
  * child_process.spawn costs ~6 ms. Same contract as realExec (exec.ts): argv only, wrapArgv
- * for runuser/sudo, a hard timeout (TERM, then KILL 1 s later), never throws.
+ * for runuser/sudo, a hard timeout, never throws. Like realExec the child gets its own
+ * process group and a timeout kills all of it (TERM, then KILL 1 s later): runuser/sudo and a
+ * grandchild would otherwise outlive the probe.
  */
 import {spawn} from 'node:child_process'
+import {signalGroup, trackGroup} from './child-groups.js'
 import {type Exec, type RunOptions, type RunResult, wrapArgv} from './exec.js'
 
 export const probeExec: Exec = {
   run(argv: string[], opts: RunOptions): Promise<RunResult> {
     const full = wrapArgv(argv, opts)
     const started = performance.now()
-    return new Promise((resolve) => {
+    let pid: number | undefined
+    const done = new Promise<RunResult>((resolve) => {
       let stdout = ''
       let stderr = ''
       let timedOut = false
@@ -20,7 +24,9 @@ export const probeExec: Exec = {
         if (settled) return
         settled = true
         clearTimeout(term)
-        clearTimeout(kill)
+        // After a timeout the KILL still goes out: a grandchild that ignored the TERM must not
+        // outlive the probe just because the direct child did die.
+        if (!timedOut) clearTimeout(kill)
         resolve({
           argv: full,
           exitCode,
@@ -34,13 +40,14 @@ export const probeExec: Exec = {
         stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
         env: opts.env ? {...process.env, ...opts.env} : process.env,
         cwd: opts.cwd,
+        detached: true,
       })
       let kill: NodeJS.Timeout | undefined
       const term = setTimeout(
         () => {
           timedOut = true
-          child.kill('SIGTERM')
-          kill = setTimeout(() => child.kill('SIGKILL'), 1000)
+          signalGroup(child.pid, 'SIGTERM')
+          kill = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), 1000).unref()
         },
         Math.max(1, opts.timeoutMs),
       )
@@ -51,6 +58,9 @@ export const probeExec: Exec = {
         finish(e.code === 'ENOENT' ? 127 : -1, e.code === 'ENOENT' ? `${full[0]}: command not found` : e.message),
       )
       child.on('close', (code) => finish(typeof code === 'number' ? code : -1))
+      pid = child.pid
     })
+    trackGroup(pid, done)
+    return done
   },
 }
