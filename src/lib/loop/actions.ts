@@ -135,10 +135,10 @@ export async function runAction(
     case 'claimVipPrimary': {
       const arpCheck = carry.vipMCheck
       carry.vipMCheck = undefined // one claim per check
-      return ensureVipClaimed(ctx, cfg, 'primary', {arpCheck})
+      return ensureVipClaimed(ctx, cfg, 'primary', {arpCheck, announce: 'beside'})
     }
     case 'claimVipStandby':
-      return ensureVipClaimed(ctx, cfg, 'standby')
+      return ensureVipClaimed(ctx, cfg, 'standby', {announce: 'beside'})
     case 'releaseVipPrimary':
       return releaseVipPrimaryOnly(ctx, cfg)
     case 'releaseVipStandby':

@@ -54,6 +54,12 @@ export interface ClaimOptions {
   arpCheck?: Promise<{state: 'free' | 'taken' | 'unknown'; detail: string}>
   /** Called once the address is on the interface, before the gratuitous ARP (a switchover times its phases). */
   onAdded?: () => void
+  /**
+   * 'wait' (default): the step returns after the gratuitous ARPs (about network.arpCount
+   * seconds). 'beside': the watch loop's way — the announcement runs on, bounded, beside the
+   * loop, and a failure is logged; the address is already serving, so the tick need not wait.
+   */
+  announce?: 'wait' | 'beside'
 }
 
 /** ensureVipClaimed: which address on which device, and how it was checked and announced. */
@@ -139,19 +145,40 @@ export async function ensureVipClaimed(
   if (!ctx.dryRun) opts.onAdded?.()
   const count = cfg.network.arpCount
   if (count > 0) {
-    const ann = await ctx.change(
+    const failed = (ann: {exitCode: number | null; timedOut?: boolean}) => ann.exitCode !== 0 || ann.timedOut === true
+    const announcing = ctx.change(
       arpingAnnounceArgv(iface, ip, count),
       {timeoutMs: arpingKillAfterMs(count), privileged: true},
       `gratuitous ARP: tell neighbours ${name} moved here`,
     )
-    if (ann.exitCode !== 0 || ann.timedOut) {
-      throw new StepFailedError(
-        `${name} ${ip} was added to ${iface} but the gratuitous ARP failed: ${describeFailure(ann)}`,
-        'neighbours may still send to the old host; run pgha release-vips' + (which === 'primary' ? ' --all' : '') + ' and claim-vip again',
+    if (opts.announce === 'beside' && !ctx.dryRun) {
+      announcing.then(
+        (ann) => {
+          if (failed(ann)) ctx.log.warn(`${name} ${ip} is on ${iface} but the gratuitous ARP failed: ${describeFailure(ann)}`)
+        },
+        (e: unknown) => ctx.log.warn(`${name} ${ip} is on ${iface} but the gratuitous ARP failed: ${(e as Error).message}`),
       )
+    } else {
+      const ann = await announcing
+      if (failed(ann)) {
+        throw new StepFailedError(
+          `${name} ${ip} was added to ${iface} but the gratuitous ARP failed: ${describeFailure(ann)}`,
+          'neighbours may still send to the old host; run pgha release-vips' +
+            (which === 'primary' ? ' --all' : '') +
+            ' and claim-vip again',
+        )
+      }
     }
   }
-  const how = `${count > 0 ? `${ctx.dryRun ? 'announce' : 'announced'} with ${count} gratuitous ARP${count === 1 ? '' : 's'}` : 'not announced (network.arpCount is 0)'}`
+  const arps = `${count} gratuitous ARP${count === 1 ? '' : 's'}`
+  const how =
+    count === 0
+      ? 'not announced (network.arpCount is 0)'
+      : ctx.dryRun
+        ? `announce with ${arps}`
+        : opts.announce === 'beside'
+          ? `announcing with ${arps} beside the loop`
+          : `announced with ${arps}`
   return {
     changed: !ctx.dryRun,
     summary: `${ctx.dryRun ? 'would claim' : 'claimed'} ${name} ${cidr} on ${iface}${label ? ` as ${label}` : ''}, ${how}`,

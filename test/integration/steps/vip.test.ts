@@ -10,7 +10,7 @@ import {validateConfig} from '../../../src/lib/config/load.js'
 import {createLabNetwork, destroyLabNetwork, type LabNetwork} from '../../../src/lib/lab/netns.js'
 import {SystemContext} from '../../../src/lib/system/exec.js'
 import {arpDuplicateCheck, arpReachable, localAddresses, parseIpAddrJson} from '../../../src/lib/system/net.js'
-import {ensureVipsReleased} from '../../../src/lib/steps/vip.js'
+import {ensureVipClaimed, ensureVipsReleased} from '../../../src/lib/steps/vip.js'
 import {prerequisites} from '../../helpers/env.js'
 import {RUN_JS} from '../../helpers/paths.js'
 
@@ -222,6 +222,25 @@ test('VIPs on a real namespace pair', async (t) => {
       addrsIn(nsB).filter((a) => a.startsWith('192.0.2.')),
       ['192.0.2.12'],
     )
+  })
+
+  await t.test("the watch's claim returns with the address serving while its gratuitous ARPs run on beside the loop", async () => {
+    const three = {...configA, network: {...configA.network, arpCount: 3}}
+    const arpingFor = () =>
+      execFileSync('ps', ['-ww', '-eo', 'args'], {encoding: 'utf8'})
+        .split('\n')
+        .filter((l) => l.includes('arping -U') && l.includes(VIP_S) && !l.includes('ps -eo'))
+    const r = await ensureVipClaimed(inA, three, 'standby', {announce: 'beside'})
+    await new Promise((res) => setTimeout(res, 300)) // let the exec layer spawn it (3 ARPs take 3 s)
+    const running = arpingFor()
+    assert.equal(r.changed, true)
+    assert.match(r.summary, /claimed VIP-S 192\.0\.2\.101\/24 on eth0 as eth0:pgs, announcing with 3 gratuitous ARPs beside the loop/)
+    assert.ok(addrsIn(nsA).includes(VIP_S), 'the address is on the interface when the step returns')
+    assert.equal(running.length, 1, `the announcement is still running: ${running.join(' | ')}`)
+    for (let i = 0; i < 50 && arpingFor().length > 0; i++) await new Promise((res) => setTimeout(res, 100))
+    assert.deepEqual(arpingFor(), [], 'the announcement ends by itself (bounded)')
+    await ensureVipsReleased(inA, configA)
+    assert.ok(!addrsIn(nsA).includes(VIP_S))
   })
 
   await t.test('a host cut off the bridge cannot reach the gateway; reconnected it can', async () => {
