@@ -18,7 +18,7 @@ import type {StepOutcome} from '../steps/types.js'
 import {CLAIM_DAD_MIN_MS, ensureVipClaimed, ensureVipsReleased, IP_TIMEOUT_MS} from '../steps/vip.js'
 import {describeFailure, type SystemContext} from '../system/exec.js'
 import {fencePower} from '../system/fence.js'
-import {addressOf, arpDuplicateCheck, arpingKillAfterMs, ipAddrDelArgv, localAddressEntries} from '../system/net.js'
+import {addressOf, arpDuplicateCheck, arpDuplicateWithin, arpingKillAfterMs, ipAddrDelArgv, localAddressEntries} from '../system/net.js'
 import {PGCTL_SLACK_MS} from '../system/pgctl.js'
 import {type ActionName, type Decision, FENCE_TRIES_PER_TICK} from '../core/types.js'
 
@@ -71,8 +71,12 @@ export interface ActionHooks {
 
 const arpTimeout = (cfg: Config) => Math.max(CLAIM_DAD_MIN_MS, cfg.timing.probeTimeout)
 
-/** With a verified fence one ARP second is enough: the old primary is confirmed powered off. */
-const POST_FENCE_DAD_MS = 1000
+/**
+ * After a verified power-off one DAD probe with a 400 ms reply window, sent once the fence is
+ * verified (so the old primary cannot be the one keeping quiet), runs beside the promotion: a
+ * host on the link answers ARP in milliseconds, and any reply still refuses the claim.
+ */
+export const POST_FENCE_ARP_WINDOW_MS = 400
 
 /**
  * What one action of a decision hands to a later one of the same decision. The loop makes a
@@ -80,10 +84,10 @@ const POST_FENCE_DAD_MS = 1000
  */
 export interface ActionCarry {
   /**
-   * VIP-M duplicate check started by fencePeer when the same decision claims VIP-M, so the
-   * claim needs no ARP window of its own after the promotion. Safe because the claim runs only
-   * if the fence succeeded (actions stop at the first failure), and an ARP reply from any host
-   * during the check, the old primary's included, still refuses the claim.
+   * VIP-M duplicate check started by fencePeer once the power-off is verified, when the same
+   * decision claims VIP-M, so it runs during the promotion and the claim needs no ARP window
+   * of its own. The claim runs only if the fence succeeded (actions stop at the first
+   * failure), and an ARP reply from any host during the check refuses the claim.
    */
   vipMCheck?: Promise<{state: 'free' | 'taken' | 'unknown'; detail: string}>
   /** Set by fencePeer once the peer's power-off is verified: degradeSync's proof. */
@@ -144,13 +148,13 @@ export async function runAction(
     case 'releaseVipStandby':
       return ensureVipsReleased(ctx, cfg)
     case 'fencePeer': {
+      const fenced = await fenceWithTries(ctx, cfg, decision.fenceTries ?? FENCE_TRIES_PER_TICK, hooks)
+      carry.fenceVerified = true
       if ((decision.actions ?? []).includes('claimVipPrimary') && !ctx.dryRun) {
-        const check = arpDuplicateCheck(ctx, cfg.network.interface, vipM, POST_FENCE_DAD_MS)
+        const check = arpDuplicateWithin(ctx, cfg.network.interface, vipM, POST_FENCE_ARP_WINDOW_MS)
         check.catch(() => undefined) // consumed by claimVipPrimary; never an unhandled rejection
         carry.vipMCheck = check
       }
-      const fenced = await fenceWithTries(ctx, cfg, decision.fenceTries ?? FENCE_TRIES_PER_TICK, hooks)
-      carry.fenceVerified = true
       return fenced
     }
     case 'armSync':

@@ -105,6 +105,27 @@ export function classifyDad(r: RunResult): {state: ArpState; detail: string} {
   return {state: 'unknown', detail: `arping gave no verdict: ${describeFailure(r)}`}
 }
 
+/** "Sent 1 probes (1 broadcast(s))" → 1: arping prints its totals on exit, on SIGTERM too. */
+export function parseArpingSent(stdout: string): number | undefined {
+  const m = /Sent (\d+) probe/.exec(stdout)
+  return m ? Number(m[1]) : undefined
+}
+
+/**
+ * Pure: a DAD probe we stop with SIGTERM at the end of a short window. arping -D exits at the
+ * first reply, so stopped by us with a probe sent and 0 replies means nobody answered within
+ * the window; no "Sent" line (it never got to send) gives no verdict.
+ */
+export function classifyDadWindow(r: RunResult, windowMs: number): {state: ArpState; detail: string} {
+  const replies = parseArpingReplies(r.stdout)
+  const sent = parseArpingSent(r.stdout) ?? 0
+  if (r.timedOut && sent > 0 && replies === 0) {
+    return {state: 'free', detail: `no host answered ARP within ${r.durationMs} ms (window ${windowMs} ms)`}
+  }
+  if (r.timedOut) return {state: 'unknown', detail: `arping sent no probe within ${windowMs} ms: ${describeFailure(r)}`}
+  return classifyDad(r)
+}
+
 export interface AddrEntry {
   family: 'inet' | 'inet6'
   address: string
@@ -150,6 +171,17 @@ export async function arpDuplicateCheck(
   const argv = arpingDadArgv(iface, ip, timeoutMs, probes)
   const r = await ctx.probe(argv, {timeoutMs: arpingKillAfterMs(arpingSeconds(timeoutMs)), privileged: true})
   return classifyDad(r)
+}
+
+/** Is `ip` held by another host? One DAD probe, the verdict after at most windowMs (sub-second). Never throws. */
+export async function arpDuplicateWithin(
+  ctx: SystemContext,
+  iface: string,
+  ip: string,
+  windowMs: number,
+): Promise<{state: ArpState; detail: string}> {
+  const r = await ctx.probe(arpingDadArgv(iface, ip, 1000, 1), {timeoutMs: windowMs, privileged: true})
+  return classifyDadWindow(r, windowMs)
 }
 
 /** Does `ip` answer ARP (the gateway probe)? Never throws. */

@@ -23,6 +23,7 @@ import {
   arpingProbeArgv,
   arpingSeconds,
   classifyDad,
+  classifyDadWindow,
   ipAddrAddArgv,
   ipAddrDelArgv,
   ipAddrShowArgv,
@@ -127,6 +128,27 @@ describe('arping output', () => {
     assert.equal(classifyDad(result(127, '')).state, 'unknown')
     assert.equal(classifyDad(result(-1, free, {timedOut: true})).state, 'unknown')
     assert.equal(classifyDad(result(0, taken)).state, 'unknown')
+  })
+})
+
+describe('a DAD probe stopped at the end of a short window', () => {
+  const stopped = 'ARPING 192.0.2.100 from 0.0.0.0 eth0\nSent 1 probes (1 broadcast(s))\nReceived 0 response(s)'
+  const taken =
+    'ARPING 192.0.2.100 from 0.0.0.0 eth0\nUnicast reply from 192.0.2.100 [ee:11:de:d0:0a:36]  0.560ms\nSent 1 probes (1 broadcast(s))\nReceived 1 response(s)'
+  it('stopped by us after sending a probe with no reply is free', () => {
+    const r = classifyDadWindow(result(-1, stopped, {timedOut: true, durationMs: 402}), 400)
+    assert.equal(r.state, 'free')
+    assert.match(r.detail, /within 402 ms/)
+  })
+  it('a reply (arping exits at the first) is taken', () => {
+    assert.equal(classifyDadWindow(result(1, taken), 400).state, 'taken')
+  })
+  it('stopped before it sent anything, or an arping error, gives no verdict', () => {
+    assert.equal(classifyDadWindow(result(-1, '', {timedOut: true}), 400).state, 'unknown')
+    assert.equal(classifyDadWindow(result(-1, 'ARPING 192.0.2.100 from 0.0.0.0 eth0', {timedOut: true}), 400).state, 'unknown')
+    assert.equal(classifyDadWindow(result(2, '', {stderr: 'arping: Device eth9 not available.'}), 400).state, 'unknown')
+    // a reply counted but stopped by us: never free
+    assert.equal(classifyDadWindow(result(-1, taken, {timedOut: true}), 400).state, 'unknown')
   })
 })
 
