@@ -5,7 +5,9 @@
  * a Patroni setup's. Scenario: steady pair (HAProxy → node1, promtool accepts both nodes'
  * /metrics) → node1 powered off (node2 fences and fails over: the hook sees fence, failover,
  * role_change; HAProxy follows to node2) → node1 powered on (rejoins; failback) → switchover
- * back to node1 (both hooks see switchover; HAProxy follows). Lab and ports: hk*, 18610-18611.
+ * back to node1 (both hooks see switchover; HAProxy follows) → node2 (the standby) powered off
+ * (node1 fences it and degrades sync: a hook `on: [degrade, rearm]` sees degrade) → node2
+ * powered on (rejoins, catches up: the same hook sees rearm). Lab and ports: hk*, 18610-18611.
  */
 import assert from 'node:assert/strict'
 import {type ChildProcess, execFileSync, spawn} from 'node:child_process'
@@ -29,6 +31,8 @@ const PROXY_PORT = 18610
 const STATS_PORT = 18611
 const API_PORT = 8008
 const hookLog = (n: LabNode) => join(lab.dir, `hook-${n}.log`)
+/** The log of a second hook, configured `on: [degrade, rearm]` only. */
+const syncHookLog = (n: LabNode) => join(lab.dir, `hook-sync-${n}.log`)
 const roleOf = (n: LabNode) => readWatchState(lab.hosts[n].stateDir)?.role
 
 interface HookCall {
@@ -37,9 +41,9 @@ interface HookCall {
 }
 
 /** Each call: one line of env (PGHA_*=… joined by \x1f), one line of stdin JSON. */
-function hookCalls(n: LabNode): HookCall[] {
-  if (!existsSync(hookLog(n))) return []
-  const lines = readFileSync(hookLog(n), 'utf8').split('\n').filter(Boolean)
+function hookCalls(n: LabNode, log = hookLog(n)): HookCall[] {
+  if (!existsSync(log)) return []
+  const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean)
   const calls: HookCall[] = []
   for (let i = 0; i + 1 < lines.length; i += 2) {
     const env = Object.fromEntries(
@@ -166,7 +170,10 @@ describe('hooks, HTTP API and HAProxy in the lab: failover, rejoin, switchover',
     for (const n of LAB_NODES) {
       const file = lab.hosts[n].configFile
       const cfg = YAML.parse(readFileSync(file, 'utf8'))
-      cfg.hooks = [{run: [hook, hookLog(n)], timeout: '10s'}]
+      cfg.hooks = [
+        {run: [hook, hookLog(n)], timeout: '10s'},
+        {on: ['degrade', 'rearm'], run: [hook, syncHookLog(n)], timeout: '10s'},
+      ]
       cfg.api = {listen: `${lab.hosts[n].address}:${API_PORT}`}
       writeFileSync(file, YAML.stringify(cfg))
     }
@@ -248,5 +255,41 @@ describe('hooks, HTTP API and HAProxy in the lab: failover, rejoin, switchover',
       .find((c) => c.env.PGHA_EVENT === 'switchover')!
     assert.equal(sw.env.PGHA_RULE, 'any.switchover')
     assert.equal(sw.env.PGHA_PREVIOUS_ROLE, 'primary')
+  })
+
+  it('standby power-off: node1 fences it and degrades sync, the degrade hook sees it; node2 returns, rearm', async (t) => {
+    if (!up) return t.skip('lab not up')
+    const before = hookCalls('node1', syncHookLog('node1')).length
+    const off = await ipmiPower(lab, 'node2', 'off')
+    assert.equal(off.power, 'off', off.result.stderr)
+    const syncEvents = () => hookCalls('node1', syncHookLog('node1')).map((c) => c.env.PGHA_EVENT)
+    await until('node1 degrade hook saw degrade', 60_000, () => syncEvents().slice(before).includes('degrade'))
+    const calls = hookCalls('node1', syncHookLog('node1')).slice(before)
+    assert.ok(
+      calls.every((c) => ['degrade', 'rearm'].includes(c.env.PGHA_EVENT)),
+      `the on: [degrade, rearm] hook ran only for those: ${calls.map((c) => c.env.PGHA_EVENT)}`,
+    )
+    const dg = calls.find((c) => c.env.PGHA_EVENT === 'degrade')!
+    assert.equal(dg.stdin.event, 'degrade')
+    assert.equal(dg.stdin.rule, 'primary.fence-standby')
+    assert.match(String(dg.stdin.reason), /^the standby failed \d+ checks in a row/)
+    assert.equal(dg.stdin.node, 'node1')
+    assert.equal(dg.stdin.peer, 'node2')
+    assert.equal(dg.stdin.role, 'primary_standby')
+    assert.equal(dg.stdin.previousRole, 'primary')
+    assert.deepEqual((dg.stdin.done as string[]).slice(0, 2), ['fencePeer', 'degradeSync'])
+    assert.equal(dg.env.PGHA_RULE, dg.stdin.rule)
+    assert.equal(dg.env.PGHA_ROLE, 'primary_standby')
+    assert.ok(events('node1').includes('fence'), `the all-events hook saw the fence too: ${events('node1')}`)
+    const on = await ipmiPower(lab, 'node2', 'on')
+    assert.equal(on.power, 'on', on.result.stderr)
+    await until('node1 degrade hook saw rearm', 240_000, () => syncEvents().slice(before).includes('rearm'))
+    const rearm = hookCalls('node1', syncHookLog('node1'))
+      .slice(before)
+      .find((c) => c.env.PGHA_EVENT === 'rearm')!
+    assert.equal(rearm.stdin.rule, 'primary.arm-sync')
+    assert.equal(rearm.stdin.node, 'node1')
+    assert.equal(rearm.stdin.peer, 'node2')
+    assert.match(String(rearm.stdin.reason), /re-arming synchronous replication/)
   })
 })

@@ -1,5 +1,6 @@
 /** Read-only filesystem checks on a schema-valid config: paths exist and are what they should be, secrets are private and non-empty. */
 import {readFileSync, statSync, type Stats} from 'node:fs'
+import {hookProgramProblems} from './hook-checks.js'
 import type {Config} from './schema.js'
 
 function statOf(path: string): Stats | undefined {
@@ -39,5 +40,6 @@ export function fileProblems(c: Config, env: NodeJS.ProcessEnv = process.env): s
   secret('fence.passwordFile', c.fence.passwordFile)
   secret('postgres.passfile', c.postgres.passfile)
   if (c.fence.passwordEnv && !env[c.fence.passwordEnv]) p.push(`fence.passwordEnv: environment variable ${c.fence.passwordEnv} is not set`)
+  p.push(...hookProgramProblems(c))
   return p
 }

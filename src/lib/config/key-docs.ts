@@ -126,7 +126,7 @@ export const KEY_DOCS: Record<string, KeyDoc> = {
     meaning:
       'Programs `pgha watch` runs on events, beside the loop (never delaying a tick): each `{on: [events], run: [argv], timeout}`; the event comes as `PGHA_*` variables and one JSON document on stdin. See docs/monitoring.md.',
     rules:
-      '`run`: an argv whose first element is an absolute path (never a shell string); `on`: event names (omit for every event); `timeout`: 1s to 1h, default 10s',
+      '`run`: an argv whose first element is an absolute path to an existing regular file with an execute bit, checked at load (never a shell string); `on`: event names (omit for every event); `timeout`: 1s to 1h, default 10s',
   },
   'api.listen': {
     meaning: 'Where `pgha watch` serves the read-only health endpoints and `/metrics` (HOST:PORT); `off` (or `api: off`) disables it.',
