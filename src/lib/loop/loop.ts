@@ -274,11 +274,7 @@ export class WatchLoop {
         const r = await this.tick()
         if (this.stopping) break
         let next = t0 + interval
-        // Start the next look early by what the last one took (at most probeTimeout), so its
-        // decision falls at the deadline rather than one observe later; decide() still checks
-        // the deadline against the clock after observing, so a look that ends early only waits again.
-        const lead = Math.min(Math.max(0, r.ms.observe), this.deps.cfg.timing.probeTimeout)
-        if (r.wait && r.wait.until < next) next = Math.max(r.wait.until - lead, this.now() + 10)
+        if (r.wait && r.wait.until < next) next = Math.max(r.wait.until, this.now() + 10)
         const sleepMs = Math.max(0, next - this.now())
         this.watchdog.begin(this.now() + sleepMs + this.observeBoundMs())
         await this.sleep(sleepMs)

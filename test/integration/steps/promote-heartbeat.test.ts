@@ -1,5 +1,5 @@
 /**
- * The watch loop's promotion path (ports 55431–55433): reads and pg_promote over one
+ * The watch loop's promotion path (ports 55431–55434): reads and pg_promote over one
  * heartbeat-role connection, psql only for restore_command; falls back to the psql path
  * when the heartbeat role lacks EXECUTE on pg_promote.
  */
@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
 import {SafetyRefusal} from '../../../src/lib/errors.js'
 import {nodePsql} from '../../../src/lib/lab/pgcluster.js'
+import {runAction} from '../../../src/lib/loop/actions.js'
 import {ensureInit} from '../../../src/lib/steps/init.js'
 import {ensurePromoted, type EnsurePromotedOptions} from '../../../src/lib/steps/promote.js'
 import {SystemContext} from '../../../src/lib/system/exec.js'
@@ -31,6 +32,7 @@ describe('promotion through the heartbeat connection (the watch path) of real st
   let primary: TestNode
   let standbyA: TestNode
   let standbyB: TestNode
+  let standbyC: TestNode
   let ready = false
 
   before(async () => {
@@ -43,6 +45,7 @@ describe('promotion through the heartbeat connection (the watch path) of real st
     // The restore_command dance is for an NFS peer archive; the argv is not run here (mode is read only).
     standbyA.cfg.archive = {...standbyA.cfg.archive, mode: 'nfs', source: '192.0.2.12:/archive'}
     standbyB = await startStandby(c, root, passfile, primary.node, 55433, {}, 'standbyB')
+    standbyC = await startStandby(c, root, passfile, primary.node, 55434, {}, 'standbyC')
     await nodePsql(standbyA.node, `ALTER SYSTEM SET restore_command = '${RESTORE}';\nSELECT pg_reload_conf();`)
     await waitFor('restore_command reloaded', 5000, async () => (await nodePsql(standbyA.node, 'SHOW restore_command;')) === RESTORE)
     ready = true
@@ -92,5 +95,16 @@ describe('promotion through the heartbeat connection (the watch path) of real st
     assert.equal(r.changed, true)
     assert.match(r.summary, /through pg_ctl promote/)
     assert.equal(await inRecovery(standbyB), false)
+  })
+
+  test("the watch's promote action: refused without proof; promoted on this tick's verified fence without asking again", async (t) => {
+    if (!ready && !prerequisites(t, need)) return
+    const decision = {fenceTries: 2, actions: ['fencePeer', 'promote', 'claimVipPrimary'] as const}
+    // No fence agent and no VIP-M interface here: without the carry's proof the guard refuses.
+    await assert.rejects(runAction(new SystemContext(), standbyC.cfg, 'promote', decision, {}, {}), /refusing to promote/)
+    assert.equal(await inRecovery(standbyC), true)
+    const r = await runAction(new SystemContext(), standbyC.cfg, 'promote', decision, {}, {fenceVerified: true})
+    assert.match(r.summary, /^promoted to primary in \d+ ms through pg_promote \(peer power is off \(verified by this tick's fence\)\)$/)
+    assert.equal(await inRecovery(standbyC), false)
   })
 })
