@@ -121,6 +121,10 @@ export const KEY_DOCS: Record<string, KeyDoc> = {
     meaning:
       'A standby that answers but confirms no WAL (while WAL is pending, or with no walreceiver) for this long counts as failed: fenced, then sync is degraded.',
   },
+  'replication.connectTimeout': {
+    meaning:
+      'After this node takes a primary role (a cold start, a restart with `synchronous_standby_names` still set), a standby that answers but has no replication connection yet gets this long to open one before the missing walreceiver counts as a stall. Its walreceiver connects through VIP-M, which the primary claims last, and retries every `wal_retrieve_retry_interval` (5 s by default). Commits that wait for it keep waiting meanwhile; a standby that does not answer at all gets no grace.',
+  },
   'replication.sqlTimeout': {meaning: 'Bound of each synchronous-replication query (ALTER SYSTEM, pg_reload_conf, pg_stat_replication).'},
   hooks: {
     meaning:

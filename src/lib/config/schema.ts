@@ -75,6 +75,11 @@ export const configSchema = z
         mode: z.enum(['sync', 'async']).default('sync'),
         /** The standby connected but not confirming WAL this long = a failed standby. */
         stallTimeout: duration('2s', '100ms', '10m'),
+        /**
+         * After this node takes a primary role, how long a standby that answers may lack a
+         * replication connection before that counts as a stall (it reconnects through VIP-M).
+         */
+        connectTimeout: duration('10s', '0s', '10m'),
         /** Bound of the sync-replication SQL (ALTER SYSTEM, pg_reload_conf, pg_stat_replication). */
         sqlTimeout: duration('2s', '100ms', '1m'),
       })

@@ -167,6 +167,13 @@ export const resetPeer = (c: Ctx): NodeMemory => ({
   peerNotReadySince: undefined,
 })
 
+/** A standby saw the primary healthy: from now on a silent primary is a failure, not a cold start. */
+export const seePrimary = (c: Ctx): NodeMemory => ({...resetPeer(c), primarySeen: true})
+
+/** A standby that has not yet seen its primary waits timing.startupDelay from taking the role (cold start). */
+export const unseenDeadline = (c: Ctx) => (c.mem.since ?? c.now) + c.cfg.timing.startupDelay
+export const primaryUnseen = (c: Ctx) => c.mem.primarySeen !== true && c.now < unseenDeadline(c)
+
 /** The peer is alive but not ready: no failure counted, the timing.peerStartTimeout clock runs. */
 export const waitNotReady = (c: Ctx): NodeMemory => ({...resetPeer(c), peerNotReadySince: c.mem.peerNotReadySince ?? c.now})
 

@@ -54,6 +54,10 @@ export const RUNBOOK_ADVICE: Readonly<Record<string, string>> = {
     'Commits on the primary are waiting for a synchronous standby that does not confirm WAL, and pgha cannot fence (fence.agent is none), so it will not stop waiting by itself. Make sure the standby is really down or stuck, then release the commits with `pgha degrade --yes` (risk: commits acknowledged after that exist only on this host until the standby catches up). Or configure `fence.agent`, or choose `replication.mode: async`.',
   'primary.arm-sync':
     'The standby streams again and has caught up, so pgha names it in `synchronous_standby_names` again: from now on every commit waits for it (zero acknowledged-write loss on a failover). Nothing to do; `pgha status` shows the sync state.',
+  'standby.primary-unseen':
+    'This standby has not seen its primary since it took the standby role (a cold start: both hosts booted, or this watch restarted). A primary booting at the same time waits `timing.startupDelay` and then still starts its database and claims VIP-M, so this standby waits that long before counting it as failed; the reason says how long is left. Usually nothing to do. If the primary host is really down, the usual checks and fence follow.',
+  'primary.sync-connect-wait':
+    "This node has just taken the primary role with `synchronous_standby_names` still naming the standby (a cold start or a restart), and the standby answers but has not opened its replication connection yet: it connects through VIP-M, which the primary claims last, and retries every `wal_retrieve_retry_interval`. Commits wait meanwhile. pgha gives it `replication.connectTimeout` before treating it as stalled (fence, then degrade). If it lasts, check the standby's server log for connection errors.",
   'standby.primary-not-ready':
     "The primary's PostgreSQL answers but is not ready (starting up or in crash recovery after a power cut), so this standby does not fence it: the host with the data is alive. Usually nothing to do. If it is still not ready after `timing.peerStartTimeout`, this standby counts it as failed and fails over; look at the primary's server log.",
   'any.stand-down':

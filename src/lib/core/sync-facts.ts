@@ -4,7 +4,7 @@
  * about lost commits. No I/O.
  */
 import {formatBytes, formatDuration} from '../config/units.js'
-import {type Ctx, isStandbyDb, peerHealthy} from './facts.js'
+import {answersNotReady, type Ctx, held, isStandbyDb, peerHealthy} from './facts.js'
 
 const syncMode = (c: Ctx) => c.cfg.replication.mode === 'sync'
 export const syncArmed = (c: Ctx) => c.obs.sync?.armed === 'yes'
@@ -12,8 +12,25 @@ export const syncArmed = (c: Ctx) => c.obs.sync?.armed === 'yes'
 /** Async mode, yet synchronous_standby_names still names the peer (left from sync mode): commits would keep waiting. */
 export const asyncButArmed = (c: Ctx) => !syncMode(c) && syncArmed(c)
 
+const stalledLong = (c: Ctx) => syncMode(c) && syncArmed(c) && (c.obs.sync?.stalledMs ?? 0) >= c.cfg.replication.stallTimeout
+
+/** The standby's server answers (at its own address or through VIP-S), ready or not. */
+const standbyAnswers = (c: Ctx) =>
+  c.obs.peer.heartbeat === 'ok' || answersNotReady(c.obs.peer) || (!held(c.obs.vipStandby) && isStandbyDb(c.obs.viaVipStandby))
+
+export const connectDeadline = (c: Ctx) => (c.mem.since ?? c.now) + c.cfg.replication.connectTimeout
+
+/**
+ * Armed, no walsender for the standby, but it answers and this node took its primary role less
+ * than replication.connectTimeout ago: its walreceiver connects through VIP-M, which a starting
+ * primary claims last, and retries only every wal_retrieve_retry_interval. Fencing it for that
+ * powered off a healthy standby after a cold start (lab).
+ */
+export const syncConnecting = (c: Ctx) =>
+  stalledLong(c) && c.obs.sync?.peerState === 'absent' && standbyAnswers(c) && c.now < connectDeadline(c)
+
 /** Commits wait for a standby that has confirmed nothing for stallTimeout: treat it as failed. */
-export const syncStalled = (c: Ctx) => syncMode(c) && syncArmed(c) && (c.obs.sync?.stalledMs ?? 0) >= c.cfg.replication.stallTimeout
+export const syncStalled = (c: Ctx) => stalledLong(c) && !syncConnecting(c)
 
 /**
  * Sync mode, not armed, and the peer streams and has caught up while answering as a standby:

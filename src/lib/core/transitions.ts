@@ -47,10 +47,22 @@ import {
   notReadyWaitOver,
   standbyNotReady,
   primaryNotReady,
+  primaryUnseen,
+  seePrimary,
+  unseenDeadline,
   waitNotReady,
   wholeSeconds,
 } from './facts.js'
-import {describeLoss, describeSyncStall, asyncButArmed, syncNeedsArm, syncStalled, syncWaitNote} from './sync-facts.js'
+import {
+  asyncButArmed,
+  connectDeadline,
+  describeLoss,
+  describeSyncStall,
+  syncConnecting,
+  syncNeedsArm,
+  syncStalled,
+  syncWaitNote,
+} from './sync-facts.js'
 import {type ActionName, FENCE_TRIES_PER_TICK, type NodeMemory, type Role, ROLES, type Severity} from './types.js'
 
 export interface Transition {
@@ -472,7 +484,7 @@ export const TRANSITIONS: readonly Transition[] = [
     to: 'same',
     guard: 'primary answers through VIP-M',
     actions: [],
-    memory: resetPeer,
+    memory: seePrimary,
     when: peerHealthy,
     reason: (c) => `the primary answers through VIP-M; this standby's ${describeLag(c.obs.local)}`,
   },
@@ -503,6 +515,22 @@ export const TRANSITIONS: readonly Transition[] = [
     when: (c) => primaryNotReady(c) !== undefined && !notReadyWaitOver(c),
     reason: (c) =>
       `the primary is ${describeDb(primaryNotReady(c)!)}: it is alive, not counting it as failed; waiting for it to become ready (${wholeSeconds(notReadyDeadline(c) - c.now)} of timing.peerStartTimeout ${dur(c.cfg.timing.peerStartTimeout)} left)`,
+  },
+  // Cold start, a third way: both watches wait startupDelay, then the primary still has to start
+  // its database and claim VIP-M, while this standby already counts. Seconds of boot skew
+  // between the hosts were enough to fence the primary, which has the latest writes (lab).
+  {
+    id: 'standby.primary-unseen',
+    from: STANDBY,
+    to: 'same',
+    guard: 'primary not seen since this node became standby, within timing.startupDelay',
+    actions: [],
+    memory: resetPeer,
+    severity: 'warn',
+    when: primaryUnseen,
+    wait: (c) => ({until: unseenDeadline(c), for: 'startupDelay'}),
+    reason: (c) =>
+      `the primary does not answer through VIP-M (${describeDb(c.obs.viaVipPrimary)}) and has not since this node became standby: a primary starting at the same time waits timing.startupDelay before it claims VIP-M, so not counting it as failed (${dur(unseenDeadline(c) - c.now)} left)`,
   },
   {
     id: 'standby.stale',
@@ -600,6 +628,17 @@ export const TRANSITIONS: readonly Transition[] = [
   },
 
   // ── primary and primary_standby: synchronous replication (replication.mode sync) ────
+  {
+    id: 'primary.sync-connect-wait',
+    from: WRITERS,
+    to: 'same',
+    guard: 'armed, the standby answers but has no replication connection yet, within replication.connectTimeout of taking the role',
+    actions: [],
+    severity: 'warn',
+    when: syncConnecting,
+    reason: (c) =>
+      `commits are waiting: ${c.cfg.peer.name} answers but has no replication connection yet (this node took its role ${dur(c.now - (c.mem.since ?? c.now))} ago; the standby reconnects through VIP-M): not counting it as stalled for ${dur(connectDeadline(c) - c.now)} more of replication.connectTimeout ${dur(c.cfg.replication.connectTimeout)}`,
+  },
   noFence(
     'primary.sync-stalled',
     PRIMARY,

@@ -187,6 +187,8 @@ export interface NodeMemory {
   archiveMountTried: boolean
   /** When the primary first saw its standby answer without being ready (timing.peerStartTimeout counts from here). */
   peerNotReadySince?: number
+  /** A standby has seen the primary healthy through VIP-M since it took the role (until then it is a cold start). */
+  primarySeen?: boolean
 }
 
 export const FRESH_MEMORY: NodeMemory = Object.freeze({peerFailures: 0, fenceAttempts: 0, archiveMountTried: false})

@@ -17,6 +17,7 @@ import {Observer} from '../../../src/lib/observe/observe.js'
 import {type ActionName, type Decision, FRESH_MEMORY, type Observations} from '../../../src/lib/core/types.js'
 import {nodePsql} from '../../../src/lib/lab/pgcluster.js'
 import {heartbeat} from '../../../src/lib/steps/heartbeat.js'
+import {ensureDbRunning, ensureDbStopped} from '../../../src/lib/steps/db.js'
 import {ensureInit} from '../../../src/lib/steps/init.js'
 import {ensureSyncArmed} from '../../../src/lib/steps/sync-replication.js'
 import {SystemContext} from '../../../src/lib/system/exec.js'
@@ -118,7 +119,14 @@ esac
     })
     const late = new Observer(ctx, standby.cfg, {arp: 'probe'}) // "restarted" after the last row
     c.add(() => late.close())
-    const mem = {...FRESH_MEMORY, role: 'standby' as const, since: Date.now() - 60_000, peerFailures: 5, peerDeadSince: Date.now() - 10_000}
+    const mem = {
+      ...FRESH_MEMORY,
+      role: 'standby' as const,
+      since: Date.now() - 60_000,
+      primarySeen: true,
+      peerFailures: 5,
+      peerDeadSince: Date.now() - 10_000,
+    }
     const failover = async (o: Observer) => {
       const obs = (await o.observe()).obs
       return decide(
@@ -141,6 +149,42 @@ esac
     const noClaim = await failover(late)
     assert.equal(noClaim.rule, 'standby.failover')
     assert.match(noClaim.reason, /possible data loss: up to .* of commits \(the last synchronous heartbeat row predates this watch/)
+  })
+
+  test('a primary restarted with sync armed waits replication.connectTimeout for its standby to reconnect, and fences nobody', async (t) => {
+    if (!ready && !prerequisites(t, need)) return
+    await ensureSyncArmed(ctx, cfg)
+    // The standby's walreceiver retries only every wal_retrieve_retry_interval: 8 s makes its
+    // absence outlast stallTimeout (2 s) for sure, as the 5 s default often does after a cold start.
+    await nodePsql(standby.node, "ALTER SYSTEM SET wal_retrieve_retry_interval = '8s'; SELECT pg_reload_conf();")
+    c.add(() => nodePsql(standby.node, 'ALTER SYSTEM RESET wal_retrieve_retry_interval; SELECT pg_reload_conf();').then(() => undefined))
+    await ensureDbStopped(ctx, cfg, {mode: 'fast'})
+    await ensureDbRunning(ctx, cfg)
+    const tookRole = Date.now()
+    const observer = new Observer(ctx, cfg, {arp: 'probe'})
+    c.add(() => observer.close())
+    const rules: string[] = []
+    let stalledAbsent: Observations | undefined
+    for (;;) {
+      const o = (await observer.observe()).obs
+      const d = decide('primary', primaryView(o), cfg, Date.now(), {...FRESH_MEMORY, role: 'primary', since: tookRole})
+      rules.push(d.rule)
+      if (o.sync?.peerState === 'absent' && o.sync.stalledMs >= 2000) stalledAbsent = o
+      if (o.sync?.peerState === 'streaming' && o.sync.stalledMs === 0) break
+      assert.ok(Date.now() - tookRole < 20_000, `the standby did not reconnect: ${d.rule} ${JSON.stringify(o.sync)}`)
+      await new Promise((r) => setTimeout(r, 250))
+    }
+    t.diagnostic(`reconnected ${Date.now() - tookRole} ms after the restart; rules: ${[...new Set(rules)].join(', ')}`)
+    assert.ok(stalledAbsent, 'the walsender was absent for longer than stallTimeout')
+    assert.ok(rules.includes('primary.sync-connect-wait'), 'the wait was said')
+    assert.ok(!rules.some((r) => r.includes('stalled')), `no stall counted: ${rules.join(' ')}`)
+    // The same observation past the grace is a stall: fence, then degrade.
+    const late = decide('primary', primaryView(stalledAbsent), cfg, Date.now(), {
+      ...FRESH_MEMORY,
+      role: 'primary',
+      since: tookRole - 60_000,
+    })
+    assert.equal(late.rule, 'primary.sync-stalled')
   })
 
   test('stall, broken fence: commits stay blocked, nothing degrades; fence works: fence → degrade → commits proceed', async (t) => {

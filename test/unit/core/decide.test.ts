@@ -4,16 +4,19 @@ import {test} from 'node:test'
 import {decide, NoTransitionError} from '../../../src/lib/core/decide.js'
 import {renderTableMermaid, renderTableText} from '../../../src/lib/core/fsm-render.js'
 import {TRANSITIONS} from '../../../src/lib/core/transitions.js'
-import {type Decision, type NodeMemory, type Observations, type Role} from '../../../src/lib/core/types.js'
+import {type Decision, FRESH_MEMORY, type NodeMemory, type Observations, type Role} from '../../../src/lib/core/types.js'
 import {FREE, HUNG, local, REPLAYING, SILENT, standbyObs, testConfig, WRITABLE} from '../../helpers/ha-fixtures.js'
 
 const CFG = testConfig() // interval 1s, checkTimes 3, fence.delay 2s
 const T0 = 50_000_000
 const primaryDead: Observations = standbyObs({viaVipPrimary: SILENT, vipPrimary: FREE, peer: SILENT})
 
+/** A watch that has held `role` for a while, a standby having seen its primary (no cold-start grace). */
+const settled = (role: Role): NodeMemory => ({...FRESH_MEMORY, role, since: T0 - 600_000, primarySeen: true})
+
 /** Feed each decision's memory into the next tick, like the loop does. */
-function run(role: Role, ticks: {obs: Observations; at: number}[], cfg = CFG): Decision[] {
-  let mem: NodeMemory | undefined
+function run(role: Role, ticks: {obs: Observations; at: number}[], cfg = CFG, start: NodeMemory | null = settled(role)): Decision[] {
+  let mem: NodeMemory | undefined = start ?? undefined
   return ticks.map(({obs, at}) => {
     const d = decide(role, obs, cfg, at, mem)
     mem = d.memory
@@ -83,6 +86,7 @@ test('agent none with allowUnfencedPromotion promotes without fencePeer and says
     archiveMountTried: false,
     role: 'standby',
     since: T0,
+    primarySeen: true,
   })
   assert.equal(d.rule, 'standby.failover')
   assert.deepEqual(d.actions, ['promote', 'degradeSync', 'claimVipPrimary', 'writeHeartbeat'])
@@ -148,6 +152,8 @@ test('startupDelay counts from the first tick of starting and then lets the star
   const ds = run(
     'starting',
     [0, 44_999, 45_000].map((s) => ({obs: boot, at: T0 + s})),
+    CFG,
+    null,
   )
   assert.deepEqual(
     ds.map((d) => d.rule),

@@ -374,6 +374,16 @@ const CASES: Case[] = [
       'the primary is alive but not ready, not yet accepting connections: the database system is starting up (57P03): it is alive, not counting it as failed; waiting for it to become ready (4m of timing.peerStartTimeout 5m left)',
   },
   {
+    rule: 'standby.primary-unseen',
+    role: 'standby',
+    obs: standbyObs({viaVipPrimary: SILENT, vipPrimary: FREE, peer: SILENT}),
+    mem: {since: NOW - 10_000},
+    next: 'same',
+    actions: [],
+    reason:
+      'the primary does not answer through VIP-M (heartbeat timed out (port unknown)) and has not since this node became standby: a primary starting at the same time waits timing.startupDelay before it claims VIP-M, so not counting it as failed (35s left)',
+  },
+  {
     rule: 'standby.primary-starting',
     role: 'standby',
     obs: standbyObs({viaVipPrimary: SILENT, vipPrimary: FREE, peer: WRITABLE}),
@@ -557,6 +567,16 @@ const CASES: Case[] = [
       'the standby failed 3 checks in a row (heartbeat timed out (port open)): fencing it (attempt 2, up to 2 tries this tick), then degrading to asynchronous and claiming VIP-S; commits wait for the standby until it is fenced; if you know it is down, `pgha degrade --yes` releases them (risk: commits acknowledged after that exist only on this host)',
   },
   // synchronous replication (replication.mode sync, the default)
+  {
+    rule: 'primary.sync-connect-wait',
+    role: 'primary',
+    obs: primaryObs({sync: NO_WALSENDER}),
+    mem: {since: NOW - 3000},
+    next: 'same',
+    actions: [],
+    reason:
+      'commits are waiting: node2 answers but has no replication connection yet (this node took its role 3s ago; the standby reconnects through VIP-M): not counting it as stalled for 7s more of replication.connectTimeout 10s',
+  },
   {
     rule: 'primary.sync-stalled.no-fence',
     role: 'primary',

@@ -116,20 +116,33 @@ test('the first failed action stops the tick, keeps the old role and is handed t
 })
 
 test('with the real decide(): a silent primary is counted checkTimes times, then fenced and promoted', async (t) => {
-  const h = harness(t, {obs: () => standbyObs({viaVipPrimary: SILENT, vipPrimary: FREE, peer: SILENT})})
+  let ticks = 0
+  // The first tick sees the primary: a standby that never saw one gets the cold-start grace (next test).
+  const h = harness(t, {obs: () => (ticks++ === 0 ? standbyObs() : standbyObs({viaVipPrimary: SILENT, vipPrimary: FREE, peer: SILENT}))})
   h.deps.cfg = {...h.deps.cfg, fence: {...h.deps.cfg.fence, delay: 0}}
   const loop = new WatchLoop(h.deps, {role: 'standby'})
   const reasons: string[] = []
-  for (let i = 0; i < 3; i++) reasons.push((await loop.tick()).reason)
-  assert.match(reasons[0], /the primary does not answer through VIP-M .*check 1 of 3/)
-  assert.match(reasons[1], /check 2 of 3/)
-  assert.match(reasons[2], /^the primary failed 3 checks in a row .*fencing it .* then promoting and claiming VIP-M/)
+  for (let i = 0; i < 4; i++) reasons.push((await loop.tick()).reason)
+  assert.match(reasons[0], /^the primary answers through VIP-M/)
+  assert.match(reasons[1], /the primary does not answer through VIP-M .*check 1 of 3/)
+  assert.match(reasons[2], /check 2 of 3/)
+  assert.match(reasons[3], /^the primary failed 3 checks in a row .*fencing it .* then promoting and claiming VIP-M/)
   assert.deepEqual(h.ran, ['fencePeer', 'promote', 'degradeSync', 'claimVipPrimary', 'writeHeartbeat'])
   assert.equal(loop.role, 'primary_standby')
   assert.deepEqual(
-    h.lines.map((l) => l.level),
+    h.lines.filter((l) => l.level !== 'info' && l.level !== 'debug').map((l) => l.level),
     ['warn', 'warn', 'error'],
   )
+})
+
+test('with the real decide(): a standby that never saw its primary waits startupDelay before counting (cold start)', async (t) => {
+  const h = harness(t, {obs: () => standbyObs({viaVipPrimary: SILENT, vipPrimary: FREE, peer: SILENT})})
+  h.deps.cfg = {...h.deps.cfg, fence: {...h.deps.cfg.fence, delay: 0}}
+  const loop = new WatchLoop(h.deps, {role: 'standby'})
+  const ticks = [await loop.tick(), await loop.tick(), await loop.tick(), await loop.tick()]
+  assert.deepEqual(new Set(ticks.map((d) => d.rule)), new Set(['standby.primary-unseen']), 'no check counted')
+  assert.match(ticks[0].reason, /has not since this node became standby: a primary starting at the same time waits timing\.startupDelay/)
+  assert.deepEqual(h.ran, [], 'nothing fenced')
 })
 
 test('state.json is replaced atomically: no temp file is left, a reader always sees a whole file', async (t) => {

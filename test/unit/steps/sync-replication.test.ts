@@ -43,10 +43,11 @@ test('config: replication defaults to sync with a 2s stallTimeout; async and dur
     postgres: {datadir: '/d'},
     fence: {agent: 'none'},
   }
-  assert.deepEqual(configSchema.parse(base).replication, {mode: 'sync', stallTimeout: 2000, sqlTimeout: 2000})
+  assert.deepEqual(configSchema.parse(base).replication, {mode: 'sync', stallTimeout: 2000, connectTimeout: 10_000, sqlTimeout: 2000})
   assert.deepEqual(configSchema.parse({...base, replication: {mode: 'async', stallTimeout: '1500ms'}}).replication, {
     mode: 'async',
     stallTimeout: 1500,
+    connectTimeout: 10_000,
     sqlTimeout: 2000,
   })
   const bad = configSchema.safeParse({...base, replication: {mode: 'quorum'}})
