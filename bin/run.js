@@ -4,7 +4,8 @@
 // 30 ms of every `pgha check` start. Define what Node 21+ defines, so the question is cheap.
 globalThis.navigator ??= {userAgent: `Node.js/${process.versions.node.split('.')[0]}`}
 
-// The subpath loads less than '@oclif/core' (see base-command.ts); commands come from oclif.manifest.json.
-const {execute} = await import('@oclif/core/execute')
+// oclif and the commands are bundled (dist/bundle, see scripts/bundle-commands.mjs); the
+// command list comes from oclif.manifest.json.
+const {execute} = await import('../dist/bundle/cli.js')
 
 await execute({dir: import.meta.url})

@@ -13,7 +13,7 @@ node_bin=$(node -p process.execPath)
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 
 fail() { echo "package: $1" >&2; exit 2; }
-[ -d dist/src/commands ] && [ -f oclif.manifest.json ] || fail "dist/src or oclif.manifest.json is missing: run npm run build first (npm run package does)"
+[ -d dist/src/commands ] && [ -d dist/bundle/commands ] && [ -f oclif.manifest.json ] || fail "dist/src or oclif.manifest.json is missing: run npm run build first (npm run package does)"
 [ "$node_major" -ge 20 ] && [ "$node_major" -le 22 ] || fail "node $node_major is outside package.json engines (>=20 <23): run this with Node.js 20-22"
 grep -q '^ExecStart=/usr/bin/pgha ' examples/pgha.service || fail "examples/pgha.service: ExecStart must run /usr/bin/pgha (the wrapper this package installs)"
 
@@ -27,6 +27,7 @@ mkdir -p "$lib/dist" "$root/usr/bin" "$root/lib/systemd/system" "$root/etc/pgha"
 # The code: compiled sources only (no tests, no bench), the manifest, production dependencies.
 cp -r bin package.json package-lock.json oclif.manifest.json "$lib/"
 cp -r dist/src "$lib/dist/src"
+cp -r dist/bundle "$lib/dist/bundle"
 find "$lib/dist" -name '*.map' -delete # they point at src/*.ts, which is not shipped
 # From the lockfile, production only: a pruned copy of node_modules would keep dev packages
 # that satisfy optional peers (typescript for cosmiconfig). The one optional package

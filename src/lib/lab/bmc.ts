@@ -5,9 +5,9 @@
  */
 import {spawn} from 'node:child_process'
 import {chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {dirname, join} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join} from 'node:path'
 import {realExec, type RunResult} from '../system/exec.js'
+import {pghaRoot} from './install-root.js'
 import {parseIPv4} from '../config/net.js'
 
 export interface BmcOptions {
@@ -41,13 +41,9 @@ const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/
 
 /** The repository's chassis program (scripts/lab-chassis.sh), as an absolute path. */
 export function labChassisProgram(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (let i = 0; i < 8; i++) {
-    const candidate = join(dir, 'scripts', 'lab-chassis.sh')
-    if (existsSync(candidate) && existsSync(join(dir, 'package.json'))) return candidate
-    dir = dirname(dir)
-  }
-  throw new Error('scripts/lab-chassis.sh not found above ' + fileURLToPath(import.meta.url))
+  const program = join(pghaRoot(), 'scripts', 'lab-chassis.sh')
+  if (!existsSync(program)) throw new Error(`${program} not found: the lab needs pgha's scripts/ (a checkout or the package)`)
+  return program
 }
 
 /** Pure: LAN.CONF for one BMC on one address (the layout ipmi_sim accepts). */

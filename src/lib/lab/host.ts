@@ -1,9 +1,9 @@
 import {existsSync, readdirSync, readFileSync, readlinkSync} from 'node:fs'
-import {dirname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join} from 'node:path'
 import {StepFailedError} from '../errors.js'
 import {describeFailure, realExec, type Exec, type RunResult} from '../system/exec.js'
 import {labChassisProgram} from './bmc.js'
+import {pghaRoot} from './install-root.js'
 import type {HostLayout} from './layout.js'
 
 /**
@@ -21,13 +21,12 @@ export interface PowerState {
 
 /** argv that runs pgha from this checkout: node + bin/run.js (works inside any namespace). */
 export function pghaArgv(): string[] {
-  const here = dirname(fileURLToPath(import.meta.url)) // dist/src/lib/lab
-  return [process.execPath, resolve(here, '../../../../bin/run.js')]
+  return [process.execPath, join(pghaRoot(), 'bin', 'run.js')]
 }
 
-/** Path of a compiled module next to this one (for scripts run inside namespaces). */
+/** Path of a compiled lab module (dist/src/lib/lab), for scripts run inside namespaces. */
 export function labModule(file: string): string {
-  return join(dirname(fileURLToPath(import.meta.url)), file)
+  return join(pghaRoot(), 'dist', 'src', 'lib', 'lab', file)
 }
 
 function readPid(file: string): number | undefined {

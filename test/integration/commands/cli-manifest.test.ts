@@ -1,7 +1,8 @@
 /**
- * The oclif manifest that `npm run build` writes: it lists exactly the compiled commands (so
+ * The oclif manifest that `npm run build` writes: it lists exactly the bundled commands (so
  * oclif loads only the one that runs), and a manifest from another version is not trusted:
- * the CLI falls back to reading the commands and still runs them. Real CLI, no PostgreSQL.
+ * the CLI falls back to reading the commands and still runs them. The bundle is what runs: a
+ * check loads no module from node_modules. Real CLI, no PostgreSQL.
  */
 import assert from 'node:assert/strict'
 import {cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
@@ -12,13 +13,14 @@ import {realExec} from '../../../src/lib/system/exec.js'
 import {Cleanups} from '../../helpers/pg.js'
 import {REPO, writeUnreachableConfig} from '../../helpers/unreachable-config.js'
 
-const COMMANDS = join(REPO, 'dist', 'src', 'commands')
+const COMMANDS = join(REPO, 'dist', 'bundle', 'commands')
+const COMPILED = join(REPO, 'dist', 'src', 'commands')
 
-function commandIds(dir: string): string[] {
+function commandIds(dir: string, base = dir): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name)
-    if (statSync(p).isDirectory()) return commandIds(p)
-    return name.endsWith('.js') ? [relative(COMMANDS, p).replace(/\.js$/, '').split('/').join(':')] : []
+    if (statSync(p).isDirectory()) return commandIds(p, base)
+    return name.endsWith('.js') ? [relative(base, p).replace(/\.js$/, '').split('/').join(':')] : []
   })
 }
 
@@ -32,7 +34,7 @@ describe('oclif manifest', () => {
     return d
   }
 
-  test('npm run build wrote a manifest of this version listing every compiled command', () => {
+  test('npm run build wrote a manifest of this version listing every bundled command, one per compiled command', () => {
     const manifest = JSON.parse(readFileSync(join(REPO, 'oclif.manifest.json'), 'utf8')) as {
       version: string
       commands: Record<string, {relativePath?: string[]}>
@@ -40,8 +42,27 @@ describe('oclif manifest', () => {
     const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {version: string}
     assert.equal(manifest.version, pkg.version)
     assert.deepEqual(Object.keys(manifest.commands).sort(), commandIds(COMMANDS).sort())
+    assert.deepEqual(commandIds(COMMANDS).sort(), commandIds(COMPILED).sort(), 'every compiled command is bundled')
     // relativePath is what lets oclif import one command file instead of all of them.
-    assert.deepEqual(manifest.commands['check:lag'].relativePath, ['dist', 'src', 'commands', 'check', 'lag.js'])
+    assert.deepEqual(manifest.commands['check:lag'].relativePath, ['dist', 'bundle', 'commands', 'check', 'lag.js'])
+  })
+
+  test('pgha check lag runs from the bundle: no CommonJS module of node_modules is loaded', async () => {
+    // Preloaded before bin/run.js: at exit, list the CommonJS modules Node loaded from node_modules.
+    const probe =
+      'data:text/javascript,' +
+      encodeURIComponent(
+        "import {createRequire} from 'node:module'; const r = createRequire('file:///'); process.on('exit', () => process.stderr.write('\\nLOADED ' + JSON.stringify(Object.keys(r.cache).filter((k) => k.includes('/node_modules/')))))",
+      )
+    const config = writeUnreachableConfig(tmp('cfg'))
+    const r = await realExec.run([process.execPath, '--import', probe, join(REPO, 'bin', 'run.js'), 'check', 'lag', '-c', config], {
+      timeoutMs: 60_000,
+    })
+    assert.equal(r.exitCode, 2, r.stdout + r.stderr)
+    assert.match(r.stdout, /^PGHA LAG CRITICAL - the local database does not answer/)
+    const line = r.stderr.split('\n').find((l) => l.startsWith('LOADED '))
+    assert.ok(line, `the probe reported: ${r.stderr}`)
+    assert.deepEqual(JSON.parse(line.slice('LOADED '.length)), [])
   })
 
   test('a manifest from another version is ignored: commands still run', async () => {
