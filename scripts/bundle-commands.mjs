@@ -21,7 +21,10 @@ const entries = (dir) =>
 
 rmSync(out, {recursive: true, force: true})
 const result = await build({
-  entryPoints: [...entries(from).map((p) => ({in: p, out: 'commands/' + relative(from, p).replace(/\.js$/, '')})), {in: join(root, 'dist/src/cli.js'), out: 'cli'}],
+  entryPoints: [
+    ...entries(from).map((p) => ({in: p, out: 'commands/' + relative(from, p).replace(/\.js$/, '')})),
+    {in: join(root, 'dist/src/cli.js'), out: 'cli'},
+  ],
   outdir: out,
   bundle: true,
   splitting: true,

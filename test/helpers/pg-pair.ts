@@ -1,17 +1,25 @@
 /**
- * Two real PostgreSQL clusters on 127.0.0.1 for the rejoin/switchover tests: a primary made
- * with initdb and a standby made with pg_basebackup, run as the postgres OS user in a temp
- * directory. Passwords are real (scram) and reach libpq through a passfile, as in production.
- * The bindir, the users, their passwords, the passfile and the temp root are pg.ts's (one
- * harness); what is the pair's own is the layout rejoin needs (node1/node2 with wal_log_hints
- * as asked, pg_rewind's grants, a table t). Ports come from the caller (this piece owns 55500-55599).
+ * Two real PostgreSQL clusters on 127.0.0.1 for the rejoin/switchover tests, built with the one
+ * harness every PostgreSQL test uses (src/lib/lab/pgcluster.ts, through pg.ts's users, passwords
+ * and passfile): node1 by initPrimary, node2 by createStandby (pg_basebackup), each with its
+ * per-host settings (port, socket, wal_log_hints as asked) in the include file pgha-node.conf,
+ * as in the lab. What is the pair's own is what rejoin needs on top: pg_rewind's grants,
+ * `pgha init`, a table t and a writer role for it. Ports come from the caller (this piece owns
+ * 55500-55599).
  */
 import {execFileSync} from 'node:child_process'
-import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import pg from 'pg'
 import {configSchema, type Config} from '../../src/lib/config/schema.js'
-import {findBindir, prepareDir, writeOwnedFile} from '../../src/lib/lab/pgcluster.js'
+import {
+  createStandby,
+  findBindir,
+  initPrimary,
+  pgNode,
+  type PgNode,
+  prepareDir,
+  startNode,
+  writeOwnedFile,
+} from '../../src/lib/lab/pgcluster.js'
 import {rewindGrantsSql} from '../../src/lib/system/rewind.js'
 import {ensureInit} from '../../src/lib/steps/init.js'
 import {SystemContext} from '../../src/lib/system/exec.js'
@@ -20,12 +28,16 @@ import {HB_PASSWORD, HB_USER, makeTempRoot, removeTempRoot, REPL_PASSWORD, REPL_
 export const BINDIR = findBindir()
 const OS_USER = 'postgres'
 
+/** A role that may write to t, for clients the tests run in-process (the OS superuser logs in by peer only). */
+export const WRITER = {user: 'writer', password: 'writer-pw'}
+
 export interface Node {
   name: string
   port: number
   datadir: string
   socketDir: string
   cfg: Config
+  pg: PgNode
 }
 
 export interface Pair {
@@ -51,21 +63,23 @@ export function psql(n: Node, sql: string, db = 'postgres'): string {
   }).trim()
 }
 
+/** pg_ctl on a node, for what a test does to it by hand (stop -m immediate = a power cut, promote). */
 export function pgCtl(n: Node, ...args: string[]): string {
-  return asPg([join(BINDIR, 'pg_ctl'), '-D', n.datadir, '-w', '-t', '60', ...args])
+  return asPg([join(BINDIR, 'pg_ctl'), '-D', n.datadir, '-l', n.pg.logFile, '-w', '-t', '60', ...args])
 }
 
-function nodeConfig(name: string, peer: string, port: number, datadir: string, socketDir: string, passfile: string, root: string): Config {
+function nodeConfig(n: PgNode, peer: string, passfile: string, root: string): Config {
   return configSchema.parse({
     cluster: 'test',
-    node: {name, address: '192.0.2.11'},
+    node: {name: n.name, address: '192.0.2.11'},
     peer: {name: peer, address: '192.0.2.12'},
     network: {interface: 'lo', gateway: '192.0.2.1', vipPrimary: '192.0.2.100/24', vipStandby: '192.0.2.101/24'},
     postgres: {
       bindir: BINDIR,
-      datadir,
-      port,
-      socketDir,
+      datadir: n.dataDir,
+      port: n.port,
+      socketDir: n.socketDir,
+      logFile: n.logFile,
       passfile,
       heartbeat: {database: 'pgha', user: HB_USER},
       replication: {user: REPL_USER},
@@ -73,30 +87,13 @@ function nodeConfig(name: string, peer: string, port: number, datadir: string, s
     },
     archive: {mode: 'none'},
     fence: {agent: 'none'},
-    stateDir: join(root, `state-${name}`),
+    stateDir: join(root, `state-${n.name}`),
   })
 }
 
-function hostConf(port: number, socketDir: string, walLogHints: boolean, walKeepSize: string): string {
-  return [
-    `port = ${port}`,
-    "listen_addresses = '127.0.0.1'",
-    `unix_socket_directories = '${socketDir}'`,
-    'wal_level = replica',
-    'hot_standby = on',
-    `wal_log_hints = ${walLogHints ? 'on' : 'off'}`,
-    'max_wal_senders = 5',
-    `wal_keep_size = '${walKeepSize}'`,
-    'shared_buffers = 32MB',
-    'fsync = off', // temp clusters on a shared test machine; crash safety is not under test here
-    'logging_collector = off',
-    '',
-  ].join('\n')
-}
-
 /**
- * Node A: initdb + primary + pgha init + replicator role with pg_rewind's grants.
- * Node B: pg_basebackup of A, streaming from A.
+ * Node A: initPrimary + pgha init + pg_rewind's grants + table t.
+ * Node B: createStandby of A, streaming from A with application_name node2.
  */
 export async function makePair(opts: {
   portA: number
@@ -111,12 +108,24 @@ export async function makePair(opts: {
 }): Promise<Pair> {
   const root = makeTempRoot(opts.tag)
   const passfile = writePassfile(root)
+  const settings = {
+    wal_log_hints: opts.walLogHints ? 'on' : 'off',
+    wal_keep_size: `'${opts.walKeepSize ?? '256MB'}'`,
+    shared_buffers: '32MB',
+    fsync: 'off', // temp clusters on a shared test machine; crash safety is not under test here
+  }
   const mk = (name: string, peer: string, port: number): Node => {
-    const datadir = join(root, name, 'data')
-    const socketDir = join(root, name, 'run')
     prepareDir(join(root, name), OS_USER, 0o755)
-    prepareDir(socketDir, OS_USER, 0o755)
-    return {name, port, datadir, socketDir, cfg: nodeConfig(name, peer, port, datadir, socketDir, passfile, root)}
+    const n = pgNode({
+      name,
+      bindir: BINDIR,
+      dataDir: join(root, name, 'data'),
+      port,
+      listen: '127.0.0.1',
+      socketDir: join(root, name, 'run'),
+      logFile: join(root, name, 'server.log'),
+    })
+    return {name, port, datadir: n.dataDir, socketDir: n.socketDir, cfg: nodeConfig(n, peer, passfile, root), pg: n}
   }
   const a = mk('node1', 'node2', opts.portA)
   const b = mk('node2', 'node1', opts.portB)
@@ -137,54 +146,34 @@ export async function makePair(opts: {
     },
   }
   try {
-    asPg([join(BINDIR, 'initdb'), '-D', a.datadir, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync'], {
-      timeoutMs: 120_000,
-    })
-    writeFileSync(join(a.datadir, 'postgresql.conf'), hostConf(a.port, a.socketDir, opts.walLogHints, opts.walKeepSize ?? '256MB'), {
-      flag: 'a',
-    })
-    writeFileSync(
-      join(a.datadir, 'pg_hba.conf'),
-      `local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\nhost replication ${REPL_USER} 127.0.0.1/32 scram-sha-256\n`,
-    )
-    pgCtl(a, '-l', join(root, 'node1', 'server.log'), 'start')
+    const auth = {networks: ['127.0.0.1/32'], replicationUser: REPL_USER, replicationPassword: REPL_PASSWORD, heartbeatUser: HB_USER}
+    await initPrimary(a.pg, auth, {settings})
     psql(
       a,
-      [
-        `CREATE ROLE ${REPL_USER} LOGIN REPLICATION PASSWORD '${REPL_PASSWORD.replace(/'/g, "''")}';`,
-        ...rewindGrantsSql(REPL_USER).map((s) => s + ';'),
-      ].join('\n'),
+      rewindGrantsSql(REPL_USER)
+        .map((s) => s + ';')
+        .join('\n'),
     )
     await ensureInit(new SystemContext(), a.cfg, {password: HB_PASSWORD})
     if (opts.grantCheckpoint !== false) psql(a, `GRANT pg_checkpoint TO ${HB_USER};`)
-    psql(a, 'CREATE TABLE t (id bigint PRIMARY KEY, origin text NOT NULL, at timestamptz DEFAULT now());')
-    await opts.beforeStandby?.(a)
-    asPg(
+    psql(
+      a,
       [
-        join(BINDIR, 'pg_basebackup'),
-        '-D',
-        b.datadir,
-        '-d',
-        `host=127.0.0.1 port=${a.port} user=${REPL_USER} passfile=${passfile}`,
-        '-X',
-        'stream',
-        '-c',
-        'fast',
-        '-R',
-      ],
-      {timeoutMs: 120_000},
+        'CREATE TABLE t (id bigint PRIMARY KEY, origin text NOT NULL, at timestamptz DEFAULT now());',
+        `SET log_statement = 'none'; CREATE ROLE ${WRITER.user} LOGIN PASSWORD '${WRITER.password}';`,
+        `GRANT SELECT, INSERT, UPDATE, DELETE ON t TO ${WRITER.user};`,
+      ].join('\n'),
     )
-    // -R here is test setup only; make B a host of its own (port, socket, conninfo without password).
-    writeFileSync(join(b.datadir, 'postgresql.conf'), hostConf(b.port, b.socketDir, opts.walLogHints, opts.walKeepSize ?? '256MB'), {
-      flag: 'a',
-    })
+    await opts.beforeStandby?.(a)
+    await createStandby(b.pg, {host: '127.0.0.1', port: a.port}, {replicationUser: REPL_USER, passfile, settings, start: false})
+    // -R copied the password libpq read from the passfile into primary_conninfo; name the passfile instead, as pgha does.
     writeOwnedFile(
       join(b.datadir, 'postgresql.auto.conf'),
       `primary_conninfo = 'host=127.0.0.1 port=${a.port} user=${REPL_USER} passfile=${passfile} application_name=node2'\n`,
       OS_USER,
       0o600,
     )
-    pgCtl(b, '-l', join(root, 'node2', 'server.log'), 'start')
+    await startNode(b.pg)
     await waitFor(() => psql(a, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'") === '1', 30_000, 'B streaming from A')
     return pair
   } catch (error) {
@@ -208,21 +197,6 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
   } catch (error) {
     throw new Error(`${(error as Error).message}${lastErr ? `: ${(lastErr as Error).message}` : ''}`)
   }
-}
-
-/** A TCP client as the superuser over the socket (trust), for writers in tests. */
-export async function client(n: Node): Promise<pg.Client> {
-  const c = new pg.Client({
-    host: n.socketDir,
-    port: n.port,
-    user: 'postgres',
-    database: 'postgres',
-    connectionTimeoutMillis: 2000,
-    query_timeout: 5000,
-  })
-  c.on('error', () => undefined)
-  await c.connect()
-  return c
 }
 
 /** The source override for a node: "VIP-M" is this node's own 127.0.0.1 port in tests. */

@@ -6,6 +6,8 @@ import {chmodSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {configSchema, type Config, type ConfigInput} from '../../src/lib/config/schema.js'
+import {ensureInit} from '../../src/lib/steps/init.js'
+import {SystemContext} from '../../src/lib/system/exec.js'
 import {
   createStandby,
   destroyNode,
@@ -155,4 +157,37 @@ export async function settled<T>(p: Promise<T>, ms: number): Promise<'pending' |
     ),
     new Promise<'pending'>((r) => setTimeout(() => r('pending'), ms)),
   ])
+}
+
+export interface SyncPair {
+  root: string
+  passfile: string
+  primary: TestNode
+  standby: TestNode
+  /** The primary's config in sync mode, naming the standby as its peer (stallTimeout 2s unless overridden). */
+  cfg: Config
+}
+
+/**
+ * A primary with `pgha init` done and a streaming standby whose application_name is
+ * `names.standby`, for the synchronous-replication tests: ports `port` and `port + 1`.
+ */
+export async function startSyncPair(
+  c: Cleanups,
+  label: string,
+  port: number,
+  names: {primary: string; standby: string},
+  over: Partial<ConfigInput> = {},
+): Promise<SyncPair> {
+  const root = tempRoot(c, label)
+  const passfile = writePassfile(root)
+  const primary = await startPrimary(c, root, passfile, port, names.primary)
+  await ensureInit(new SystemContext(), primary.cfg, {password: HB_PASSWORD})
+  const standby = await startStandby(c, root, passfile, primary.node, port + 1, {}, names.standby)
+  const cfg = nodeConfig(primary.node, passfile, {
+    peer: {name: names.standby, address: '127.0.0.1'},
+    replication: {mode: 'sync', stallTimeout: '2s'},
+    ...over,
+  })
+  return {root, passfile, primary, standby, cfg}
 }

@@ -15,7 +15,8 @@ export function pghaRoot(): string {
   const start = dirname(fileURLToPath(import.meta.url))
   for (let dir = start; dir !== dirname(dir); dir = dirname(dir)) {
     const pkg = join(dir, 'package.json')
-    if (existsSync(pkg) && existsSync(join(dir, 'bin', 'run.js')) && JSON.parse(readFileSync(pkg, 'utf8')).name === 'pgha') return (found = dir)
+    if (existsSync(pkg) && existsSync(join(dir, 'bin', 'run.js')) && JSON.parse(readFileSync(pkg, 'utf8')).name === 'pgha')
+      return (found = dir)
   }
   throw new Error(`pgha's package.json (with bin/run.js) not found above ${start}`)
 }

@@ -1,5 +1,5 @@
 import {readdirSync, statSync} from 'node:fs'
-import {dirname, join} from 'node:path'
+import {dirname, join, posix} from 'node:path'
 import type {Config} from '../config/schema.js'
 import {formatBytes} from '../config/units.js'
 import {StepFailedError} from '../errors.js'
@@ -14,7 +14,7 @@ import {
   requiredCopyBytes,
   type SourceServer,
 } from '../system/rewind.js'
-import {peerRestoreCommand, withStandbySettings} from './rejoin-settings.js'
+import {includedPaths, peerRestoreCommand, withStandbySettings} from './rejoin-settings.js'
 
 /** File work of rejoin: the full copy, the host's own config files, the standby settings. */
 
@@ -123,19 +123,59 @@ export async function copyIntoEmpty(
   await basebackupInto(ctx, cfg, src, cfg.postgres.datadir, need, left())
 }
 
-/** The host's own config files, which pg_rewind/pg_basebackup replace with the source's. */
+/**
+ * The host's own config files, which pg_rewind/pg_basebackup replace with the source's:
+ * postgresql.conf, postgresql.auto.conf, pg_hba.conf, pg_ident.conf, and every file inside the
+ * data directory that they include (include, include_if_exists, include_dir, followed a few
+ * levels deep). A per-host include (port, listen_addresses in a conf.d file) would otherwise
+ * come back with the source's values.
+ */
 export async function readHostConfig(ctx: SystemContext, cfg: Config): Promise<Map<string, string>> {
   const saved = new Map<string, string>()
-  for (const f of HOST_CONFIG_FILES) {
+  const read = async (f: string) => {
     const r = await ctx.probe(['cat', join(cfg.postgres.datadir, f)], {timeoutMs: 10_000, asUser: cfg.postgres.osUser})
     if (r.exitCode === 0) saved.set(f, r.stdout + (r.stdout.endsWith('\n') || r.stdout === '' ? '' : '\n'))
+  }
+  for (const f of HOST_CONFIG_FILES) await read(f)
+  let pending = ['postgresql.conf', 'postgresql.auto.conf']
+  for (let depth = 0; depth < MAX_INCLUDE_DEPTH && pending.length > 0; depth++) {
+    const next: string[] = []
+    for (const from of pending) {
+      const text = saved.get(from)
+      if (text === undefined) continue
+      const {files, dirs} = includedPaths(text, cfg.postgres.datadir, from)
+      for (const d of dirs) {
+        const r = await ctx.probe(['ls', '-1', join(cfg.postgres.datadir, d)], {timeoutMs: 10_000, asUser: cfg.postgres.osUser})
+        if (r.exitCode === 0)
+          files.push(
+            ...r.stdout
+              .split('\n')
+              .filter((n) => n.endsWith('.conf') && !n.startsWith('.'))
+              .map((n) => posix.join(d, n)),
+          )
+      }
+      for (const f of files) {
+        if (saved.has(f)) continue
+        await read(f)
+        if (saved.has(f)) next.push(f)
+      }
+    }
+    pending = next
   }
   return saved
 }
 
+/** PostgreSQL allows nesting 10 deep; a loop (a file including itself) stops here too. */
+const MAX_INCLUDE_DEPTH = 10
+
 async function writeDataFile(ctx: SystemContext, cfg: Config, name: string, content: string, why: string): Promise<void> {
   const path = join(cfg.postgres.datadir, name)
   if (!ctx.fileChange(path, why)) return
+  if (name.includes('/')) {
+    // An included file in a folder the source may lack (conf.d).
+    const d = await ctx.exec.run(['mkdir', '-p', dirname(path)], {timeoutMs: 10_000, asUser: cfg.postgres.osUser})
+    if (d.exitCode !== 0) throw new StepFailedError(`cannot create ${dirname(path)}: ${describeFailure(d)}`)
+  }
   const r = await ctx.exec.run(['tee', path], {timeoutMs: 10_000, asUser: cfg.postgres.osUser, input: content})
   if (r.exitCode !== 0) throw new StepFailedError(`cannot write ${path}: ${describeFailure(r)}`)
 }

@@ -1,3 +1,4 @@
+import {posix} from 'node:path'
 import type {Config} from '../config/schema.js'
 
 /**
@@ -43,6 +44,30 @@ export function confValue(text: string, key: string): string | undefined {
     if (m) found = m[1].replace(/''/g, "'").replace(/\\\\/g, '\\')
   }
   return found
+}
+
+/**
+ * Pure: what a config file includes (include, include_if_exists, include_dir), as paths
+ * relative to the data directory, for the ones inside it: pg_rewind and pg_basebackup replace
+ * those with the source's copies along with postgresql.conf. Paths outside the data directory
+ * are not touched by the copy and are left out. `from` is the including file's path relative
+ * to the data directory (relative includes resolve against its folder, as in PostgreSQL).
+ */
+export function includedPaths(text: string, datadir: string, from = 'postgresql.conf'): {files: string[]; dirs: string[]} {
+  const files: string[] = []
+  const dirs: string[] = []
+  const base = posix.dirname(from)
+  for (const line of text.split('\n')) {
+    const m = /^\s*(include_if_exists|include_dir|include)\s*=?\s*'((?:[^'\\]|''|\\.)*)'/.exec(line)
+    if (!m) continue
+    const value = m[2].replace(/''/g, "'").replace(/\\\\/g, '\\')
+    const rel = posix.isAbsolute(value)
+      ? posix.relative(posix.normalize(datadir), posix.normalize(value))
+      : posix.normalize(posix.join(base, value))
+    if (rel === '' || rel === '..' || rel.startsWith('../') || posix.isAbsolute(rel)) continue
+    ;(m[1] === 'include_dir' ? dirs : files).push(rel)
+  }
+  return {files, dirs}
 }
 
 /**

@@ -13,23 +13,11 @@ import {decide} from '../../../src/lib/core/decide.js'
 import {Observer} from '../../../src/lib/observe/observe.js'
 import {type Decision, FRESH_MEMORY, type Observations} from '../../../src/lib/core/types.js'
 import {nodePsql, startNode, stopNode} from '../../../src/lib/lab/pgcluster.js'
-import {ensureInit} from '../../../src/lib/steps/init.js'
 import {ensureSyncArmed, ensureSyncDegraded} from '../../../src/lib/steps/sync-replication.js'
 import {SystemContext} from '../../../src/lib/system/exec.js'
 import {primaryObs} from '../../helpers/ha-fixtures.js'
 import {hasCommand, isRoot, prerequisites} from '../../helpers/env.js'
-import {
-  Cleanups,
-  HB_PASSWORD,
-  nodeConfig,
-  settled,
-  startPrimary,
-  startStandby,
-  tempRoot,
-  type TestNode,
-  waitFor,
-  writePassfile,
-} from '../../helpers/pg.js'
+import {Cleanups, settled, startSyncPair, type TestNode, waitFor} from '../../helpers/pg.js'
 
 describe('watch: re-arm synchronous replication on a real pair', () => {
   const c = new Cleanups()
@@ -44,17 +32,13 @@ describe('watch: re-arm synchronous replication on a real pair', () => {
 
   before(async () => {
     if (!isRoot() || !hasCommand('runuser')) return
-    const root = tempRoot(c, 'jarearm')
-    const passfile = writePassfile(root)
-    primary = await startPrimary(c, root, passfile, 56002, 'jarprim')
-    await ensureInit(ctx, primary.cfg, {password: HB_PASSWORD})
-    standby = await startStandby(c, root, passfile, primary.node, 56003, {}, 'jarstby')
-    cfg = nodeConfig(primary.node, passfile, {
-      peer: {name: 'jarstby', address: '127.0.0.1'},
-      replication: {mode: 'sync', stallTimeout: '2s'},
-      lag: {releaseStandbyVip: {maxAge: '400s', maxBytes: '64kB'}},
-      timing: {probeTimeout: '1s'},
-    })
+    ;({primary, standby, cfg} = await startSyncPair(
+      c,
+      'jarearm',
+      56002,
+      {primary: 'jarprim', standby: 'jarstby'},
+      {lag: {releaseStandbyVip: {maxAge: '400s', maxBytes: '64kB'}}, timing: {probeTimeout: '1s'}},
+    ))
     assert.equal(cfg.lag.releaseStandbyVip.maxBytes, LIMIT)
     await nodePsql(primary.node, 'CREATE TABLE t (id serial PRIMARY KEY, pad text);')
     await waitFor('standby streaming', 15_000, async () => (await peerState()) === 'streaming')

@@ -18,23 +18,11 @@ import {type ActionName, type Decision, FRESH_MEMORY, type Observations} from '.
 import {nodePsql} from '../../../src/lib/lab/pgcluster.js'
 import {heartbeat} from '../../../src/lib/steps/heartbeat.js'
 import {ensureDbRunning, ensureDbStopped} from '../../../src/lib/steps/db.js'
-import {ensureInit} from '../../../src/lib/steps/init.js'
 import {ensureSyncArmed} from '../../../src/lib/steps/sync-replication.js'
 import {SystemContext} from '../../../src/lib/system/exec.js'
 import {FREE, primaryObs, standbyObs} from '../../helpers/ha-fixtures.js'
 import {hasCommand, isRoot, prerequisites} from '../../helpers/env.js'
-import {
-  Cleanups,
-  HB_PASSWORD,
-  nodeConfig,
-  startPrimary,
-  startStandby,
-  tempRoot,
-  type TestNode,
-  waitFor,
-  settled,
-  writePassfile,
-} from '../../helpers/pg.js'
+import {Cleanups, nodeConfig, settled, startSyncPair, type TestNode, waitFor} from '../../helpers/pg.js'
 
 describe('watch: fence, then degrade, on a real pair', () => {
   const c = new Cleanups()
@@ -48,12 +36,10 @@ describe('watch: fence, then degrade, on a real pair', () => {
 
   before(async () => {
     if (!isRoot() || !hasCommand('runuser')) return
-    const root = tempRoot(c, 'hswatch')
+    const pair = await startSyncPair(c, 'hswatch', 55702, {primary: 'hsprim', standby: 'hsstby'})
+    const {root, passfile} = pair
     dir = root
-    const passfile = writePassfile(root)
-    primary = await startPrimary(c, root, passfile, 55702, 'hsprim')
-    await ensureInit(ctx, primary.cfg, {password: HB_PASSWORD})
-    standby = await startStandby(c, root, passfile, primary.node, 55703, {}, 'hsstby')
+    ;({primary, standby} = pair)
     standby.cfg = nodeConfig(standby.node, passfile, {peer: {name: 'hsprim', address: '127.0.0.1'}})
     // The fence "powers off" the standby host: kill its postmaster and every child (a stopped
     // walreceiver too); status reads the power file.

@@ -11,22 +11,11 @@ import {after, before, describe, test} from 'node:test'
 import YAML from 'yaml'
 import {nodePsql} from '../../../src/lib/lab/pgcluster.js'
 import {heartbeat} from '../../../src/lib/steps/heartbeat.js'
-import {ensureInit} from '../../../src/lib/steps/init.js'
 import {ensureSyncArmed, ensureSyncDegraded} from '../../../src/lib/steps/sync-replication.js'
 import {realExec, SystemContext} from '../../../src/lib/system/exec.js'
 import {hasCommand, isRoot, prerequisites} from '../../helpers/env.js'
 import {RUN_JS} from '../../helpers/paths.js'
-import {
-  Cleanups,
-  HB_PASSWORD,
-  nodeConfig,
-  startPrimary,
-  startStandby,
-  tempRoot,
-  type TestNode,
-  waitFor,
-  writePassfile,
-} from '../../helpers/pg.js'
+import {Cleanups, startSyncPair, type TestNode, waitFor} from '../../helpers/pg.js'
 
 describe('status and check lag show the synchronous replication state', () => {
   const c = new Cleanups()
@@ -46,12 +35,10 @@ describe('status and check lag show the synchronous replication state', () => {
 
   before(async () => {
     if (!isRoot() || !hasCommand('runuser')) return
-    const root = tempRoot(c, 'jasync')
-    const passfile = writePassfile(root)
-    primary = await startPrimary(c, root, passfile, 56000, 'japrim')
-    await ensureInit(ctx, primary.cfg, {password: HB_PASSWORD})
-    standby = await startStandby(c, root, passfile, primary.node, 56001, {}, 'jastby')
-    primary.cfg = nodeConfig(primary.node, passfile, {peer: {name: 'jastby', address: '127.0.0.1'}, replication: {mode: 'sync'}})
+    const pair = await startSyncPair(c, 'jasync', 56000, {primary: 'japrim', standby: 'jastby'}, {replication: {mode: 'sync'}})
+    const {root, passfile} = pair
+    ;({primary, standby} = pair)
+    primary.cfg = pair.cfg
     const write = (who: TestNode, peer: string) => {
       const p = who.cfg.postgres
       const file = join(root, `${who.node.name}.yaml`)

@@ -86,8 +86,10 @@ describe('rejoin with real PostgreSQL', {concurrency: false}, () => {
     )
     assertHasNewPrimaryRows(p.a)
     assert.equal(psql(p.b, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'node1' AND state = 'streaming'"), '1')
-    // The host's own config survived pg_rewind copying the source's files.
-    assert.match(readFileSync(join(p.a.datadir, 'postgresql.conf'), 'utf8'), new RegExp(`port = ${p.a.port}`))
+    // The host's own config survived pg_rewind copying the source's files, included ones too:
+    // its port lives in pgha-node.conf, which postgresql.conf includes.
+    assert.match(readFileSync(join(p.a.datadir, 'postgresql.conf'), 'utf8'), /^include_if_exists = 'pgha-node\.conf'$/m)
+    assert.match(readFileSync(join(p.a.datadir, 'pgha-node.conf'), 'utf8'), new RegExp(`^port = ${p.a.port}$`, 'm'))
     const auto = readFileSync(join(p.a.datadir, 'postgresql.auto.conf'), 'utf8')
     assert.match(auto, /primary_conninfo = 'host=127\.0\.0\.1 port=55511 user=replicator passfile=/)
     // application_name = the node name, so the primary can name it in synchronous_standby_names.

@@ -7,7 +7,7 @@ import {SystemContext} from '../../../src/lib/system/exec.js'
 import {ensurePaused, readClusterState} from '../../../src/lib/steps/pause.js'
 import {runSwitchover, type SwitchoverNetwork, type SwitchoverOutcome} from '../../../src/lib/steps/switchover.js'
 import {prerequisites} from '../../helpers/env.js'
-import {makePair, type Node, psql, sourceOf, waitFor} from '../../helpers/pg-pair.js'
+import {makePair, type Node, psql, sourceOf, waitFor, WRITER} from '../../helpers/pg-pair.js'
 import {syncTick} from '../../helpers/sync-tick.js'
 
 /**
@@ -50,7 +50,8 @@ function startWriter(nodes: Node[]) {
           client = new pg.Client({
             host: nodes[target].socketDir,
             port: nodes[target].port,
-            user: 'postgres',
+            user: WRITER.user,
+            password: WRITER.password,
             database: 'postgres',
             connectionTimeoutMillis: 1000,
             query_timeout: 2000,

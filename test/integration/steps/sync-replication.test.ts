@@ -13,23 +13,11 @@ import {realExec} from '../../../src/lib/system/exec.js'
 import {SafetyRefusal} from '../../../src/lib/errors.js'
 import {nodePsql, startNode, stopNode} from '../../../src/lib/lab/pgcluster.js'
 import {heartbeat} from '../../../src/lib/steps/heartbeat.js'
-import {ensureInit} from '../../../src/lib/steps/init.js'
 import {ensureSyncArmed, ensureSyncDegraded} from '../../../src/lib/steps/sync-replication.js'
 import {SystemContext} from '../../../src/lib/system/exec.js'
 import {hasCommand, isRoot, prerequisites} from '../../helpers/env.js'
 import {RUN_JS} from '../../helpers/paths.js'
-import {
-  Cleanups,
-  HB_PASSWORD,
-  nodeConfig,
-  startPrimary,
-  startStandby,
-  tempRoot,
-  type TestNode,
-  waitFor,
-  settled,
-  writePassfile,
-} from '../../helpers/pg.js'
+import {Cleanups, settled, startSyncPair, type TestNode, waitFor} from '../../helpers/pg.js'
 
 describe('synchronous replication on a real pair', () => {
   const c = new Cleanups()
@@ -44,15 +32,10 @@ describe('synchronous replication on a real pair', () => {
 
   before(async () => {
     if (!isRoot() || !hasCommand('runuser')) return
-    const root = tempRoot(c, 'hssync')
-    const passfile = writePassfile(root)
-    primary = await startPrimary(c, root, passfile, 55700, 'hsprim')
-    await ensureInit(ctx(), primary.cfg, {password: HB_PASSWORD})
-    standby = await startStandby(c, root, passfile, primary.node, 55701, {}, 'hsstby')
-    primary.cfg = nodeConfig(primary.node, passfile, {
-      peer: {name: 'hsstby', address: '127.0.0.1'},
-      replication: {mode: 'sync', stallTimeout: '2s'},
-    })
+    const pair = await startSyncPair(c, 'hssync', 55700, {primary: 'hsprim', standby: 'hsstby'})
+    const {root, passfile} = pair
+    ;({primary, standby} = pair)
+    primary.cfg = pair.cfg
     const p = primary.cfg.postgres
     configFile = join(root, 'pgha.config.yaml')
     writeFileSync(

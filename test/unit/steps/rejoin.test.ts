@@ -19,7 +19,7 @@ import {
   rewindSourceConninfo,
   singleUserRecoveryArgv,
 } from '../../../src/lib/system/rewind.js'
-import {confValue, peerRestoreCommand, withStandbySettings} from '../../../src/lib/steps/rejoin-settings.js'
+import {confValue, includedPaths, peerRestoreCommand, withStandbySettings} from '../../../src/lib/steps/rejoin-settings.js'
 import {msUntilWindow, parseQuietWindow, type QuietWindow} from '../../../src/lib/steps/quiet-window.js'
 
 export function testConfig(over: Record<string, unknown> = {}): Config {
@@ -183,5 +183,30 @@ pg_waldump: error: error in WAL record at 0/3000088: invalid record length at 0/
     assert.equal(lastRecordIsShutdownCheckpoint(recs.slice(0, 2)), undefined)
     assert.ok(lsnToBigInt('1/0') > lsnToBigInt('0/FFFFFFFF'))
     assert.throws(() => lsnToBigInt('nope'))
+  })
+})
+
+describe('includedPaths: the per-host files a rejoin must keep', () => {
+  const D = '/var/lib/postgresql/16/main'
+  it('finds include, include_if_exists and include_dir, with or without "=", relative to the including file', () => {
+    const conf = [
+      'port = 5433',
+      "include 'host.conf'",
+      "include_if_exists = 'pgha-node.conf'   # lab",
+      "  include_dir 'conf.d'",
+      "#include 'commented.conf'",
+      "include_if_exists 'sub/../other''s.conf'",
+    ].join('\n')
+    assert.deepEqual(includedPaths(conf, D), {files: ['host.conf', 'pgha-node.conf', "other's.conf"], dirs: ['conf.d']})
+    assert.deepEqual(includedPaths("include 'x.conf'", D, 'conf.d/a.conf'), {files: ['conf.d/x.conf'], dirs: []})
+  })
+  it('keeps absolute paths inside the data directory (made relative) and drops those outside it', () => {
+    const conf = [
+      `include '${D}/abs.conf'`,
+      "include '/etc/postgresql/16/main/site.conf'",
+      "include '../escape.conf'",
+      `include_dir '${D}'`,
+    ].join('\n')
+    assert.deepEqual(includedPaths(conf, D), {files: ['abs.conf'], dirs: []})
   })
 })
