@@ -85,7 +85,7 @@ export const fenceSchema = z
 /** timing: the loop's tick, probe bounds and grace periods. */
 export const timingSchema = z
   .object({
-    interval: duration('500ms', '100ms', '10m'),
+    interval: duration('250ms', '100ms', '10m'),
     checkTimes: z.number().int().min(1).max(100).default(2),
     probeTimeout: duration('500ms', '10ms', '1m'),
     startupDelay: duration('45s', '0s', '24h'),

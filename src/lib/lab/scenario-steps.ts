@@ -8,8 +8,8 @@ import type {LabNode} from './layout.js'
 /**
  * What drill scenarios are made of: the scenario shape, the limits, power through the real
  * BMC, a load around the fault, and the takeover every failover scenario expects. Limits: the
- * shipped timings detect a dead primary in about interval × checkTimes (3 s) and fence
- * within fence.timeout (20 s); 30 s leaves room on a loaded 2-core machine.
+ * shipped timings detect a dead primary in about (checkTimes + 1) × probeTimeout (1.5 s) and
+ * fence within fence.timeout (20 s); 30 s leaves room on a loaded 2-core machine.
  */
 
 export interface Scenario {

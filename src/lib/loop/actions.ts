@@ -72,12 +72,14 @@ export interface ActionHooks {
 const arpTimeout = (cfg: Config) => Math.max(CLAIM_DAD_MIN_MS, cfg.timing.probeTimeout)
 
 /**
- * After a verified power-off one DAD probe with a 250 ms reply window, sent once the fence is
+ * After a verified power-off one DAD probe with a 100 ms reply window, sent once the fence is
  * verified (so the old primary cannot be the one keeping quiet), runs beside the promotion: a
- * host on the link answers ARP in milliseconds (23 ms seen in the namespace test), and any
- * reply still refuses the claim. No verdict in the window (probe not sent) refuses it too.
+ * host on the link answers ARP in milliseconds (23 ms the slowest seen in the namespace test,
+ * on a loaded machine), and any reply still refuses the claim. No verdict in the window (probe
+ * not sent) refuses it too. The promotion and degrade take about as long, so the claim waits
+ * little for it.
  */
-export const POST_FENCE_ARP_WINDOW_MS = 250
+export const POST_FENCE_ARP_WINDOW_MS = 100
 
 /**
  * What one action of a decision hands to a later one of the same decision. The loop makes a

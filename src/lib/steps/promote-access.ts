@@ -10,8 +10,9 @@ import type {Deadline} from './deadline.js'
  * promote and wait until the server is writable, inside the deadline they are given:
  *  - psql: runuser + psql as the OS superuser, `pg_ctl promote -w` (what `pgha promote` and
  *    switchover use; needs no grant);
- *  - heartbeat: one connection as the heartbeat role, `pg_promote(true, wait)` (the watch loop:
- *    no process per query, which costs seconds on a loaded host; init grants EXECUTE on it).
+ *  - heartbeat: one connection as the heartbeat role, `pg_promote(false)`, then
+ *    pg_is_in_recovery() every PROMOTE_POLL_MS (the watch loop: no process per query, which
+ *    costs seconds on a loaded host; init grants EXECUTE on pg_promote).
  */
 
 export interface RestoreCommandSetting {
@@ -66,6 +67,9 @@ export function parseServerState(row: string[] | undefined): ServerState {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** How often the heartbeat path asks pg_is_in_recovery() after signalling the promotion. */
+export const PROMOTE_POLL_MS = 10
 
 /** Poll `check` every 100 ms until true or out of time; a failing query counts as "not yet". */
 export async function waitUntil(what: string, deadline: Deadline, check: (timeoutMs: number) => Promise<boolean>): Promise<void> {
@@ -124,18 +128,27 @@ export function heartbeatAccess(cfg: Config): ServerAccess {
     },
     async promote(deadline) {
       const timeoutMs = deadline.budget('pg_promote')
-      const waitSeconds = Math.max(1, Math.floor(timeoutMs / 1000))
-      let promoted: boolean
+      let state: 'signal-failed' | 'promoted' | 'still-in-recovery'
       try {
-        promoted = await withPgClient(cfg, localEndpoint(cfg), {timeoutMs}, async (c) => {
-          return (await c.query<{ok: boolean}>('SELECT pg_catalog.pg_promote(true, $1) AS ok', [waitSeconds])).rows[0].ok
+        state = await withPgClient(cfg, localEndpoint(cfg), {timeoutMs}, async (c) => {
+          // pg_promote(wait => true) looks only every 100 ms; this connection looks every
+          // PROMOTE_POLL_MS, so the failover does not wait for a clock it does not need.
+          if (!(await c.query<{ok: boolean}>('SELECT pg_catalog.pg_promote(false) AS ok')).rows[0].ok) return 'signal-failed'
+          const until = Date.now() + timeoutMs
+          for (;;) {
+            if (!(await c.query<{rec: boolean}>('SELECT pg_catalog.pg_is_in_recovery() AS rec')).rows[0].rec) return 'promoted'
+            if (Date.now() + PROMOTE_POLL_MS >= until) return 'still-in-recovery'
+            await sleep(PROMOTE_POLL_MS)
+          }
         })
       } catch (error) {
         throw new StepFailedError(`pg_promote failed: ${pgErrorLine(error)}`, 'check the server log')
       }
-      if (!promoted)
+      if (state === 'signal-failed')
+        throw new StepFailedError('pg_promote could not signal the postmaster', 'check the server log')
+      if (state === 'still-in-recovery')
         throw new StepFailedError(
-          `pg_promote did not finish within ${waitSeconds} s`,
+          `the server was still in recovery ${timeoutMs} ms after pg_promote`,
           'check the server log; raise postgres.stepTimeout if the server is just slow',
         )
     },

@@ -60,7 +60,7 @@ describe('units', () => {
 describe('config validation', () => {
   it('accepts the shipped example and fills defaults', () => {
     const cfg = validateConfig(example(), 'node1.yaml', {checkFiles: false})
-    assert.equal(cfg.timing.interval, 500)
+    assert.equal(cfg.timing.interval, 250)
     assert.equal(cfg.lag.promote.maxBytes, 160 * 1024 * 1024)
     assert.equal(cfg.fence.delay, 500)
     assert.equal(cfg.node.canPrimary, true)

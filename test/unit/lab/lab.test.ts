@@ -72,7 +72,7 @@ describe('lab host config', () => {
     assert.equal(cfg.archive.source, lab.hosts.node2.archiveDir)
     assert.equal(cfg.network.vipPrimary, '192.0.2.100/24')
     // Shipped timing defaults, except the documented shorter startup delay.
-    assert.equal(cfg.timing.interval, 500)
+    assert.equal(cfg.timing.interval, 250)
     assert.equal(cfg.timing.checkTimes, 2)
     assert.equal(cfg.timing.startupDelay, 10_000)
   })
