@@ -144,8 +144,7 @@ export function heartbeatAccess(cfg: Config): ServerAccess {
       } catch (error) {
         throw new StepFailedError(`pg_promote failed: ${pgErrorLine(error)}`, 'check the server log')
       }
-      if (state === 'signal-failed')
-        throw new StepFailedError('pg_promote could not signal the postmaster', 'check the server log')
+      if (state === 'signal-failed') throw new StepFailedError('pg_promote could not signal the postmaster', 'check the server log')
       if (state === 'still-in-recovery')
         throw new StepFailedError(
           `the server was still in recovery ${timeoutMs} ms after pg_promote`,
