@@ -134,7 +134,7 @@ export function heartbeatAccess(cfg: Config): ServerAccess {
           // pg_promote(wait => true) looks only every 100 ms; this connection looks every
           // PROMOTE_POLL_MS, so the failover does not wait for a clock it does not need.
           if (!(await c.query<{ok: boolean}>('SELECT pg_catalog.pg_promote(false) AS ok')).rows[0].ok) return 'signal-failed'
-          const until = Date.now() + timeoutMs
+          const until = Date.now() + timeoutMs - 100 // before withPgClient's own bound, for the clearer message
           for (;;) {
             if (!(await c.query<{rec: boolean}>('SELECT pg_catalog.pg_is_in_recovery() AS rec')).rows[0].rec) return 'promoted'
             if (Date.now() + PROMOTE_POLL_MS >= until) return 'still-in-recovery'
