@@ -58,7 +58,7 @@ export function fuzzBase(dir: string): Raw {
       delay: '500ms',
       allowUnfencedPromotion: false,
     },
-    timing: {interval: '500ms', checkTimes: 2, probeTimeout: '500ms', startupDelay: '45s'},
+    timing: {interval: '250ms', checkTimes: 2, probeTimeout: '500ms', startupDelay: '45s'},
     lag: {
       promote: {maxAge: '600s', maxBytes: '160MB'},
       releaseStandbyVip: {maxAge: '400s', maxBytes: '80MB'},

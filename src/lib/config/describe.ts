@@ -113,7 +113,7 @@ const CROSS_KEY_RULES = [
   '`archive.source` is required when `archive.mode` is `nfs` or `bind`; for `nfs` it is `HOST:/path`.',
   '`fence.agent: ipmitool` and `fence-agent` need `fence.address`, `fence.user` and one of `fence.passwordFile` / `fence.passwordEnv`; `fence-agent` also needs `fence.name`; `command` needs `fence.command` containing `{action}`.',
   '`fence.allowUnfencedPromotion: true` is only allowed with `fence.agent: none`.',
-  '`timing.probeTimeout` ≤ 5 × `timing.interval`, so one tick stays bounded.',
+  '`timing.probeTimeout` ≤ 10 × `timing.interval`, so one tick stays bounded.',
 ]
 
 const FILE_RULES = [

@@ -102,7 +102,7 @@ export const KEY_DOCS: Record<string, KeyDoc> = {
   'timing.checkTimes': {meaning: 'Consecutive failed checks before the peer counts as dead.'},
   'timing.probeTimeout': {
     meaning: 'Bound for every probe in a tick; a probe that times out is a failed observation.',
-    rules: 'at most 5 × `timing.interval`',
+    rules: 'at most 10 × `timing.interval`',
   },
   'timing.startupDelay': {meaning: 'At startup, when VIP-M does not answer, wait this long so a peer mid-promotion can finish.'},
   'timing.peerStartTimeout': {

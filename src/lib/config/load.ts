@@ -153,8 +153,10 @@ export function semanticProblems(c: Config): string[] {
     p.push('fence.command: must contain the {action} placeholder')
   }
   if (f.allowUnfencedPromotion && f.agent !== 'none') p.push('fence.allowUnfencedPromotion: only allowed with fence.agent none')
-  if (c.timing.probeTimeout > c.timing.interval * 5)
-    p.push('timing.probeTimeout: must be at most 5 × timing.interval so one tick stays bounded')
+  // 10 ×, not 5 ×: the shipped interval went from 500 to 250 ms, and a config that sets only
+  // probeTimeout (up to 2.5 s) must stay valid.
+  if (c.timing.probeTimeout > c.timing.interval * 10)
+    p.push('timing.probeTimeout: must be at most 10 × timing.interval so one tick stays bounded')
   return p
 }
 

@@ -21,7 +21,7 @@ function setAt(obj: Record<string, any>, key: string, value: unknown): void {
 
 function problems(key: string, value: unknown): string[] {
   const raw = example()
-  // probeTimeout is also bounded by 5 × interval; give it room so only its own limit is tested.
+  // probeTimeout is also bounded by 10 × interval; give it room so only its own limit is tested.
   if (key === 'timing.probeTimeout') raw.timing.interval = '10m'
   setAt(raw, key, value)
   try {

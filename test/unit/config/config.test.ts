@@ -102,6 +102,14 @@ describe('config validation', () => {
     assert.ok(p.some((l) => l.startsWith('postgres.port: expected number, found string "fivefourthreetwo"')))
     assert.ok(p.some((l) => l.startsWith('fence.agent: expected one of ipmitool | fence-agent | command | none')))
   })
+  it('bounds probeTimeout by 10 × interval: a config that set only probeTimeout (≤ 2.5 s) stays valid', () => {
+    const raw = example()
+    delete raw.timing.interval
+    raw.timing.probeTimeout = '2500ms'
+    assert.deepEqual(problemsOf(raw), [])
+    raw.timing.probeTimeout = '2600ms'
+    assert.deepEqual(problemsOf(raw), ['timing.probeTimeout: must be at most 10 × timing.interval so one tick stays bounded'])
+  })
   it('refuses VIP-M = VIP-S and VIPs outside the subnet', () => {
     const raw = example()
     raw.network.vipStandby = raw.network.vipPrimary
