@@ -134,7 +134,7 @@ export function heartbeatAccess(cfg: Config): ServerAccess {
           // pg_promote(wait => true) looks only every 100 ms; this connection looks every
           // PROMOTE_POLL_MS, so the failover does not wait for a clock it does not need.
           if (!(await c.query<{ok: boolean}>('SELECT pg_catalog.pg_promote(false) AS ok')).rows[0].ok) return 'signal-failed'
-          const until = Date.now() + timeoutMs - 100 // before withPgClient's own bound, for the clearer message
+          const until = Date.now() + Math.max(0, timeoutMs - 100) // before withPgClient's own bound: the clearer message
           for (;;) {
             if (!(await c.query<{rec: boolean}>('SELECT pg_catalog.pg_is_in_recovery() AS rec')).rows[0].rec) return 'promoted'
             if (Date.now() + PROMOTE_POLL_MS >= until) return 'still-in-recovery'
@@ -147,7 +147,7 @@ export function heartbeatAccess(cfg: Config): ServerAccess {
       if (state === 'signal-failed') throw new StepFailedError('pg_promote could not signal the postmaster', 'check the server log')
       if (state === 'still-in-recovery')
         throw new StepFailedError(
-          `the server was still in recovery ${timeoutMs} ms after pg_promote`,
+          `the server was still in recovery at the end of the step's ${timeoutMs} ms for pg_promote`,
           'check the server log; raise postgres.stepTimeout if the server is just slow',
         )
     },
